@@ -1,0 +1,423 @@
+"""The `review-bot` command line: check, scan, explore.
+
+Exit codes (docs/architecture.md): 0 no correctness finding, 1 at least one, 2 bad usage or
+unreadable input, reported as exactly one line on stderr (a traceback only with --debug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from bot import __version__
+
+PROG = "review-bot"
+FORMATS = ("text", "email", "json", "sarif", "html", "checkpatch")
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger("review-bot")
+
+
+class UsageError(Exception):
+    """Bad usage or unreadable input: exit 2 with one line on stderr."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (no usage block) so scripts can read it."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# -- parser ---------------------------------------------------------------------------------------
+
+
+def _common(debug_default: Any) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("common options")
+    g.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    g.add_argument(
+        "--tree", metavar="PATH", help="kernel tree for full post-images (git worktree at the base)"
+    )
+    g.add_argument(
+        "--budget-states", metavar="N", type=_positive_int, help="simulator state budget per scenario"
+    )
+    g.add_argument(
+        "--budget-seconds", metavar="S", type=_positive_float, help="simulator time budget per scenario"
+    )
+    g.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    g.add_argument(
+        "--debug", action="store_true", default=debug_default, help="verbose log, tracebacks on errors"
+    )
+    return p
+
+
+def _positive_int(s: str) -> int:
+    try:
+        n = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {s!r}") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {s!r}")
+    return n
+
+
+def _positive_float(s: str) -> float:
+    try:
+        x = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {s!r}") from None
+    if not x > 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {s!r}")
+    return x
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Review Linux kernel patch series for page-table and RCU lifetime hazards.",
+        epilog="Exit codes: 0 no correctness finding, 1 at least one, 2 bad usage or unreadable input.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--debug", action="store_true", help="verbose log, tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
+    common = _common(argparse.SUPPRESS)  # SUPPRESS: a subcommand's default must not undo a global --debug
+
+    from bot.fetch import DEFAULT_LORE
+
+    check = sub.add_parser(
+        "check",
+        parents=[common],
+        help="review a patch or series (lore, mbox, git range, stdin)",
+        description="Review the patch a Message-ID names (a cover letter: the whole series), an mbox, "
+        "the commits of a git range, or one patch email on stdin.",
+    )
+    check.add_argument("target", nargs="?", metavar="MSGID_OR_URL", help="Message-ID or lore URL to fetch")
+    check.add_argument(
+        "--lore-url",
+        metavar="URL",
+        default=DEFAULT_LORE,
+        help=f"public-inbox base to fetch from (default: {DEFAULT_LORE})",
+    )
+    check.add_argument(
+        "-v", "--revision", metavar="N", type=_positive_int, help="review revision N of the series"
+    )
+    src = check.add_argument_group("offline sources (instead of MSGID_OR_URL)")
+    src.add_argument("--mbox", metavar="FILE", help="an mbox (.mbox, .gz, .xz), maildir or patch file")
+    src.add_argument("--msgid", metavar="ID", help="with --mbox: only the posting (or series) this names")
+    src.add_argument("--git", metavar="RANGE", help="review each commit of RANGE (CI hook)")
+    src.add_argument("--repo", metavar="DIR", help="with --git: the repository (default: .)")
+    src.add_argument("--stdin", action="store_true", help="one patch email on stdin (b4 check protocols)")
+    check.set_defaults(func=cmd_check)
+
+    scan = sub.add_parser(
+        "scan",
+        parents=[common],
+        help="triage a whole archive",
+        description="Triage an archive: which postings touch modeled call sites, and their findings.",
+    )
+    scan.add_argument("--mbox", metavar="FILE", help="an mbox archive (.mbox, .gz, .xz) or maildir")
+    scan.add_argument("--lore-url", metavar="URL", help="a public-inbox base; fetches the result of --query")
+    scan.add_argument(
+        "--query",
+        metavar="Q",
+        default="s:PATCH d:1.week.ago..",
+        help="with --lore-url: public-inbox search query (default: %(default)r)",
+    )
+    scan.set_defaults(func=cmd_scan)
+
+    explore = sub.add_parser(
+        "explore",
+        parents=[common],
+        help="run the simulator on a scenario or named design",
+        description="Explore every interleaving of a scenario file, or of a design named in the thread.",
+    )
+    explore.add_argument("scenario", nargs="?", metavar="SCENARIO_FILE", help="a scenario file from models/")
+    explore.add_argument("--design", metavar="NAME", help="a named design instead of a file")
+    explore.set_defaults(func=cmd_explore)
+    return parser
+
+
+# -- shared plumbing --------------------------------------------------------------------------------
+
+
+def _options(args: argparse.Namespace, tree: str | None = None) -> Any:
+    from bot.pipeline import Options
+
+    kw: dict[str, Any] = {"tree": args.tree or tree}
+    if args.budget_states is not None:
+        kw["budget_states"] = args.budget_states
+    if args.budget_seconds is not None:
+        kw["budget_seconds"] = args.budget_seconds
+    return Options(**kw)
+
+
+def _readable(path: str, what: str = "") -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"cannot read {what}{path}: No such file or directory")
+    if not os.access(p, os.R_OK):
+        raise UsageError(f"cannot read {what}{path}: Permission denied")
+    return p
+
+
+def _mail_load(path: str, msgid: str | None = None) -> Any:
+    from bot import mail
+
+    try:
+        return mail.load(path, msgid) if msgid else mail.load(path)
+    except mail.InputError as e:
+        raise UsageError(str(e) or f"cannot read {path}") from None
+
+
+def _count(messages: Any) -> int:
+    return messages if isinstance(messages, int) else len(messages)
+
+
+def _review(
+    args: argparse.Namespace, messages: int, postings: list[Any], skipped: list[Any], tree: str | None = None
+) -> Any:
+    from bot.findings import Report
+    from bot.pipeline import review_postings
+
+    reviews = review_postings(postings, _options(args, tree)) if postings else []
+    return Report(messages=messages, skipped=list(skipped), reviews=reviews)
+
+
+def _render(report: Any, fmt: str) -> str:
+    try:
+        from bot.report import render
+    except ImportError:
+        if fmt == "json":
+            return json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
+        if fmt == "text":
+            return _plain_text(report)
+        raise UsageError(
+            f"--format {fmt} needs the report stage (bot.report), which is not installed"
+        ) from None
+    out = render(report, fmt)
+    return out if out.endswith("\n") or not out else out + "\n"
+
+
+def _plain_text(report: Any) -> str:
+    """A minimal text report, used only while bot.report is absent."""
+    lines = []
+    for r in report.reviews:
+        state = "relevant" if r.relevant else "not relevant"
+        lines.append(f"{r.subject} <{r.msgid}>: {state}, {len(r.findings)} finding(s)")
+        for f in r.findings:
+            lines.append(f"  {f.cls}: {f.hazard} at {f.file}:{f.line} ({f.function})")
+    lines.append(
+        f"{report.messages} message(s), {len(report.reviews)} review(s), {len(report.skipped)} skipped"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _emit(args: argparse.Namespace, text: str) -> None:
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise UsageError(f"cannot write {args.output}: {e.strerror or e}") from None
+        return
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _finish(args: argparse.Namespace, report: Any) -> int:
+    _emit(args, _render(report, args.format))
+    return int(report.exit_code())
+
+
+# -- commands ---------------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    sources = [
+        n
+        for n, v in (
+            ("MSGID_OR_URL", args.target),
+            ("--mbox", args.mbox),
+            ("--git", args.git),
+            ("--stdin", args.stdin),
+        )
+        if v
+    ]
+    if len(sources) != 1:
+        raise UsageError(
+            "give exactly one of MSGID_OR_URL, --mbox FILE, --git RANGE, --stdin"
+            + (f" (got {', '.join(sources)})" if sources else "")
+            + " (see 'review-bot check --help')"
+        )
+    if args.msgid and not args.mbox:
+        raise UsageError("--msgid goes with --mbox")
+    if args.repo and not args.git:
+        raise UsageError("--repo goes with --git")
+    if args.revision and not args.target:
+        raise UsageError("-v/--revision goes with MSGID_OR_URL")
+
+    if args.mbox:
+        _readable(args.mbox)
+        res = _mail_load(args.mbox, args.msgid)
+        if args.msgid and not res.postings:
+            log.warning("no patch posting for Message-ID %s in %s", args.msgid, args.mbox)
+        return _finish(args, _review(args, _count(res.messages), list(res.postings), res.skipped))
+
+    if args.stdin:
+        return _check_stdin(args)
+
+    if args.git:
+        from bot.gitsrc import GitSourceError, load_range
+
+        try:
+            res = load_range(args.git, args.repo or ".")
+        except GitSourceError as e:
+            raise UsageError(str(e)) from None
+        return _finish(args, _review(args, res.messages, res.postings, res.skipped, tree=res.workdir))
+
+    from bot.fetch import FetchError, fetch_thread, load_thread
+
+    try:
+        fetched = fetch_thread(args.target, args.lore_url)
+        sel = load_thread(fetched, args.revision)
+    except FetchError as e:
+        raise UsageError(str(e)) from None
+    log.info(
+        "fetched %s: %d message(s), %d posting(s) selected", fetched.url, sel.messages, len(sel.postings)
+    )
+    return _finish(args, _review(args, sel.messages, sel.postings, sel.skipped))
+
+
+def _check_stdin(args: argparse.Namespace) -> int:
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("--stdin reads one patch email from standard input, which is a terminal")
+    data = sys.stdin.buffer.read()
+    if not data.strip():
+        raise UsageError("no input on stdin")
+    with tempfile.TemporaryDirectory(prefix="review-bot-stdin-") as tmp:
+        path = Path(tmp) / "stdin.eml"
+        path.write_bytes(data)
+        res = _mail_load(str(path))
+    return _finish(args, _review(args, _count(res.messages), list(res.postings), res.skipped))
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    if bool(args.mbox) == bool(args.lore_url):
+        raise UsageError("give exactly one of --mbox FILE or --lore-url URL (see 'review-bot scan --help')")
+    if args.mbox:
+        _readable(args.mbox)
+    from bot import scan
+
+    progress = sys.stderr.isatty()  # a progress bar only on a terminal
+    if args.mbox:
+        report = scan.scan(args.mbox, progress)
+        return _finish(args, report)
+    from bot.fetch import FetchError, fetch_search
+
+    try:
+        mbox = fetch_search(args.lore_url, args.query)
+    except FetchError as e:
+        raise UsageError(str(e)) from None
+    with tempfile.TemporaryDirectory(prefix="review-bot-scan-") as tmp:
+        path = Path(tmp) / "search.mbox"
+        path.write_bytes(mbox)
+        report = scan.scan(str(path), progress)
+    return _finish(args, report)
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    if bool(args.scenario) == bool(args.design):
+        raise UsageError(
+            "give exactly one of SCENARIO_FILE or --design NAME (see 'review-bot explore --help')"
+        )
+    if args.scenario:
+        path = _readable(args.scenario, "scenario ")
+    from bot import explore
+
+    if args.design:
+        try:
+            path = Path(explore.design_path(args.design))
+        except (KeyError, LookupError, ValueError, FileNotFoundError) as e:
+            raise UsageError(f"unknown design {args.design!r}: {e}") from None
+    opts = _options(args)
+    result = explore.run_scenario_file(str(path), opts.budget_states, opts.budget_seconds)
+    meta = {"scenario": str(path), "design": args.design, "format": args.format}
+    if args.format == "json":
+        data = result.to_json() if hasattr(result, "to_json") else result
+        _emit(args, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    elif args.format == "text":
+        _emit(args, explore.render_text(result, meta))
+    else:
+        raise UsageError(f"explore writes --format text or json, not {args.format}")
+    return _explore_exit(result)
+
+
+def _explore_exit(result: Any) -> int:
+    if hasattr(result, "exit_code"):
+        return int(result.exit_code())
+    for name in ("violations", "violation", "errors", "counterexample"):
+        if getattr(result, name, None):
+            return EXIT_FINDINGS
+    return EXIT_OK
+
+
+# -- entry point ------------------------------------------------------------------------------------
+
+
+def _say(msg: str) -> None:
+    line = " ".join(str(msg).split()) or "unknown error"
+    print(f"{PROG}: error: {line}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        debug = bool(getattr(args, "debug", False))
+        logging.basicConfig(
+            level=logging.DEBUG if debug else logging.WARNING,
+            format=f"{PROG}: %(levelname)s: %(message)s",
+            stream=sys.stderr,
+        )
+        return int(args.func(args))
+    except SystemExit as e:  # --help, --version
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_USAGE)
+    except UsageError as e:
+        if debug:
+            traceback.print_exc()
+        _say(str(e))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return EXIT_USAGE
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        except OSError:
+            pass
+        return EXIT_USAGE
+    except Exception as e:  # noqa: BLE001 - the contract: one line, exit 2, no traceback
+        if debug:
+            traceback.print_exc()
+        _say(f"{type(e).__name__}: {e}" if not isinstance(e, OSError | ImportError) else _oserror(e))
+        return EXIT_USAGE
+
+
+def _oserror(e: BaseException) -> str:
+    if isinstance(e, ImportError):
+        return f"a stage of the bot is missing ({e}); reinstall review-bot"
+    if isinstance(e, OSError) and e.filename:
+        return f"{e.filename}: {e.strerror}"
+    return str(e)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,134 @@
+"""Where the code under review comes from, when there is only the mail.
+
+The model's reference source stands in for the file at the series' base; the patch's hunks are
+applied to it the way `patch` applies them with fuzz, except that lines are compared after
+normalisation (whitespace and comments dropped) and each hunk is placed by a local alignment of
+its pre-image against the reference, in file order. Functions the hunks show come out with the
+patch's own lines; what the hunks do not show comes from the reference model, and every line
+remembers which of the two it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.cmodel.program import SourceLine
+from bot.patch import FileDiff, Hunk
+
+_TRIVIAL = {"", "{", "}", "};", "else", "else{", "}else{", "}else", "return;", "break;", "returnNULL;",
+            "#endif", "#else"}
+
+
+def normalise(text: str) -> str:
+    text = re.sub(r"/\*.*?\*/", "", text)
+    text = re.sub(r"//.*", "", text)
+    return re.sub(r"\s+", "", text)
+
+
+def _is_comment_only(text: str) -> bool:
+    s = text.strip()
+    return (not s or s.startswith(("/*", "* ", "*/", "//")) or s == "*" or s.endswith("*/") and "/*" not in s
+            and "(" not in s)
+
+
+@dataclass
+class BindReport:
+    applied: int = 0
+    appended: int = 0  # hunks whose context matched nothing: their added lines were appended
+    failed: list[str] = field(default_factory=list)
+
+
+def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport) -> list[SourceLine]:
+    lines = list(ref)
+    start = 0
+    for h in fd.hunks:
+        placed = _place(lines, h, start)
+        if placed is None:
+            added = [ln for ln in h.lines if ln.tag == "+"]
+            if all(_is_comment_only(ln.text) for ln in added):
+                continue  # a comment-only hunk changes nothing the model runs
+            if added:
+                lines.extend(SourceLine(fd.path, ln.new_no or 0, ln.text, True, True) for ln in added)
+                report.appended += 1
+            else:
+                report.failed.append(f"{fd.path}: hunk @@ -{h.old_start} +{h.new_start} did not match the model")
+            continue
+        r0, r1, a, b = placed
+        new = [SourceLine(fd.path, ln.new_no or 0, ln.text, True, ln.tag == "+")
+               for ln in h.lines[a:b + 1] if ln.tag != "-"]
+        lines[r0:r1 + 1] = new
+        start = r0 + len(new)
+        report.applied += 1
+    return lines
+
+
+def _place(lines: list[SourceLine], h: Hunk, start: int) -> tuple[int, int, int, int] | None:
+    """Best local alignment of the hunk's pre-image code lines against lines[start:]."""
+    pre = [(i, normalise(ln.text)) for i, ln in enumerate(h.lines)
+           if ln.tag != "+" and not _is_comment_only(ln.text)]
+    ref = [(j, normalise(sl.text)) for j, sl in enumerate(lines) if j >= start and not _is_comment_only(sl.text)]
+    if not pre or not ref:
+        return None
+    n, m = len(pre), len(ref)
+    # Smith-Waterman over lines: distinctive lines weigh more than braces.
+    gap = -1.0
+    prev = [0.0] * (m + 1)
+    best = (0.0, 0, 0)
+    back: list[list[int]] = [[0] * (m + 1) for _ in range(n + 1)]  # 0 stop, 1 diag, 2 up, 3 left
+    for i in range(1, n + 1):
+        cur = [0.0] * (m + 1)
+        pi = pre[i - 1][1]
+        w = 0.5 if pi in _TRIVIAL else (3.0 if len(pi) > 12 else 1.5)
+        for j in range(1, m + 1):
+            diag = prev[j - 1] + (w if pi == ref[j - 1][1] else -1.0)
+            up = prev[j] + gap
+            left = cur[j - 1] + gap
+            s = max(0.0, diag, up, left)
+            cur[j] = s
+            back[i][j] = 0 if s == 0.0 else (1 if s == diag else (2 if s == up else 3))
+            if s > best[0]:
+                best = (s, i, j)
+        prev = cur
+    score, i, j = best
+    if score < 3.0:
+        return None
+    end_i, end_j = i, j
+    first_i, first_j = i, j
+    while i > 0 and j > 0 and back[i][j] != 0:
+        if back[i][j] == 1:
+            first_i, first_j = i, j
+            i, j = i - 1, j - 1
+        elif back[i][j] == 2:
+            i -= 1
+        else:
+            j -= 1
+    h0 = pre[first_i - 1][0]
+    h1 = pre[end_i - 1][0]
+    r0 = ref[first_j - 1][0]
+    r1 = ref[end_j - 1][0]
+    # Added lines next to the matched region (across blank and comment context) belong to it.
+    j = h0
+    while j > 0 and (h.lines[j - 1].tag in "+-" or _is_comment_only(h.lines[j - 1].text)):
+        j -= 1
+        if h.lines[j].tag in "+-":
+            h0 = j
+    j = h1
+    while j + 1 < len(h.lines) and (h.lines[j + 1].tag in "+-" or _is_comment_only(h.lines[j + 1].text)):
+        j += 1
+        if h.lines[j].tag in "+-":
+            h1 = j
+    return r0, r1, h0, h1
+
+
+def reference_lines(rel_name: str, text: str) -> list[SourceLine]:
+    return [SourceLine(rel_name, i + 1, t, False, False) for i, t in enumerate(text.splitlines())]
+
+
+def new_file_lines(fd: FileDiff) -> list[SourceLine]:
+    """A file the model has no reference for: only what the hunks show."""
+    out: list[SourceLine] = []
+    for h in fd.hunks:
+        out.extend(SourceLine(fd.path, ln.new_no or 0, ln.text, True, ln.tag == "+") for ln in h.lines
+                   if ln.tag != "-")
+    return out

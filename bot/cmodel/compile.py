@@ -1,0 +1,265 @@
+"""Lower the cparse AST to a flat instruction list with calls hoisted out of expressions.
+
+A thread's continuation is then just (function, pc, locals): hashable, so the checker can store it.
+Instructions:
+  ("call", dst|None, name, args, line)  dst is an lvalue expression; args are call-free expressions
+  ("eval", expr, line)                  call-free expression evaluated for its side effects
+  ("jf", cond, target, line)            jump when cond is false
+  ("jmp", target, line)
+  ("ret", expr|None, line)
+  ("decl", name, type, line)            declares a local (its type drives pointer arithmetic)
+  ("note", text, line)                  code the interpreter does not model (reported, not run)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.cmodel.cparse import CFunction
+
+
+@dataclass
+class Compiled:
+    name: str
+    params: list[tuple[str, str]]
+    ret: str
+    code: list[tuple]
+    local_types: dict[str, str]
+    line: int
+
+
+class _Lowerer:
+    def __init__(self) -> None:
+        self.code: list[tuple] = []
+        self.tmp = 0
+        self.types: dict[str, str] = {}
+        self.breaks: list[list[int]] = []
+        self.continues: list[list[int]] = []
+
+    def temp(self) -> tuple:
+        self.tmp += 1
+        return ("id", f"$t{self.tmp}")
+
+    def emit(self, ins: tuple) -> int:
+        self.code.append(ins)
+        return len(self.code) - 1
+
+    def patch(self, at: int, target: int) -> None:
+        ins = self.code[at]
+        self.code[at] = (ins[0], ins[1], target, ins[3]) if ins[0] == "jf" else (ins[0], target, ins[2])
+
+    # expressions ------------------------------------------------------------------------------
+    def pure(self, e: tuple, line: int) -> tuple:
+        """Emit the calls inside e and return an equivalent call-free expression."""
+        k = e[0]
+        if k == "call":
+            args = [a if a[0] == "type" else self.pure(a, line) for a in e[2]]
+            t = self.temp()
+            self.emit(("call", t, e[1], args, line))
+            return t
+        if k in ("num", "id", "str", "sizeof", "type", "raw"):
+            return e
+        if k == "field":
+            return ("field", self.pure(e[1], line), e[2], e[3])
+        if k in ("addr", "deref"):
+            return (k, self.pure(e[1], line))
+        if k == "bin":
+            if e[1] in ("&&", "||") and _has_call(e[3]):
+                return self.short_circuit(e, line)
+            return ("bin", e[1], self.pure(e[2], line), self.pure(e[3], line))
+        if k == "un":
+            return ("un", e[1], self.pure(e[2], line))
+        if k == "cast":
+            return ("cast", e[1], self.pure(e[2], line))
+        if k == "cond":
+            if _has_call(e[2]) or _has_call(e[3]):
+                t = self.temp()
+                c = self.pure(e[1], line)
+                jf = self.emit(("jf", c, -1, line))
+                self.assign(t, e[2], line)
+                j = self.emit(("jmp", -1, line))
+                self.patch(jf, len(self.code))
+                self.assign(t, e[3], line)
+                self.patch(j, len(self.code))
+                return t
+            return ("cond", self.pure(e[1], line), self.pure(e[2], line), self.pure(e[3], line))
+        if k == "index":
+            return ("index", self.pure(e[1], line), self.pure(e[2], line))
+        if k == "assign":
+            if e[1] == "=" and e[3][0] == "call":
+                args = [a if a[0] == "type" else self.pure(a, line) for a in e[3][2]]
+                lhs = self.pure(e[2], line)
+                self.emit(("call", lhs, e[3][1], args, line))
+                return lhs
+            rhs = self.pure(e[3], line)
+            lhs = self.pure(e[2], line)
+            self.emit(("eval", ("assign", e[1], lhs, rhs), line))
+            return lhs
+        if k == "update":
+            inner = self.pure(e[2], line)
+            if e[3]:  # prefix: value after the update
+                self.emit(("eval", ("update", e[1], inner, True), line))
+                return inner
+            t = self.temp()
+            self.emit(("eval", ("assign", "=", t, inner), line))
+            self.emit(("eval", ("update", e[1], inner, True), line))
+            return t
+        if k == "comma":
+            last: tuple = ("num", 0)
+            for sub in e[1]:
+                last = self.pure(sub, line)
+                if sub is not e[1][-1]:
+                    self.emit(("eval", last, line))
+            return last
+        return e
+
+    def short_circuit(self, e: tuple, line: int) -> tuple:
+        t = self.temp()
+        left = self.pure(e[2], line)
+        if e[1] == "&&":
+            self.emit(("eval", ("assign", "=", t, ("num", 0)), line))
+            jf = self.emit(("jf", left, -1, line))
+            right = self.pure(e[3], line)
+            self.emit(("eval", ("assign", "=", t, ("bin", "!=", right, ("num", 0))), line))
+            self.patch(jf, len(self.code))
+        else:
+            self.emit(("eval", ("assign", "=", t, ("num", 1)), line))
+            jf = self.emit(("jf", ("un", "!", left), -1, line))
+            right = self.pure(e[3], line)
+            self.emit(("eval", ("assign", "=", t, ("bin", "!=", right, ("num", 0))), line))
+            self.patch(jf, len(self.code))
+        return t
+
+    def assign(self, dst: tuple, e: tuple, line: int) -> None:
+        if e[0] == "call":
+            args = [a if a[0] == "type" else self.pure(a, line) for a in e[2]]
+            self.emit(("call", dst, e[1], args, line))
+        else:
+            self.emit(("eval", ("assign", "=", dst, self.pure(e, line)), line))
+
+    # statements -------------------------------------------------------------------------------
+    def block(self, stmts: list[tuple]) -> None:
+        for s in stmts:
+            self.stmt(s)
+
+    def stmt(self, s: tuple) -> None:
+        k = s[0]
+        if k == "decl":
+            _, name, ty, init, line = s
+            self.types[name] = ty
+            self.emit(("decl", name, ty, line))
+            if init is not None:
+                self.assign(("id", name), init, line)
+        elif k == "expr":
+            e, line = s[1], s[2]
+            if e[0] == "call":
+                args = [a if a[0] == "type" else self.pure(a, line) for a in e[2]]
+                self.emit(("call", None, e[1], args, line))
+            else:
+                v = self.pure(e, line)
+                if e[0] not in ("assign", "update"):
+                    self.emit(("eval", v, line))
+        elif k == "if":
+            _, c, then, els, line = s
+            cond = self.pure(c, line)
+            jf = self.emit(("jf", cond, -1, line))
+            self.block(then)
+            if els:
+                j = self.emit(("jmp", -1, line))
+                self.patch(jf, len(self.code))
+                self.block(els)
+                self.patch(j, len(self.code))
+            else:
+                self.patch(jf, len(self.code))
+        elif k in ("while", "for", "do"):
+            self.loop(s)
+        elif k == "return":
+            self.emit(("ret", self.pure(s[1], s[2]) if s[1] is not None else None, s[2]))
+        elif k == "switch":
+            self.switch(s)
+        elif k == "break":
+            if self.breaks:
+                self.breaks[-1].append(self.emit(("jmp", -1, s[1])))
+        elif k == "continue":
+            if self.continues:
+                self.continues[-1].append(self.emit(("jmp", -1, s[1])))
+        elif k == "unknown":
+            if not _is_case_label(s[1]):
+                self.emit(("note", s[1], s[2]))
+
+    def loop(self, s: tuple) -> None:
+        k = s[0]
+        line = s[-1]
+        if k == "for":
+            self.block(s[1])
+        self.breaks.append([])
+        self.continues.append([])
+        top = len(self.code)
+        if k == "do":
+            self.block(s[1])
+            cont = len(self.code)
+            cond = self.pure(s[2], line)
+            jf = self.emit(("jf", cond, -1, line))
+            self.emit(("jmp", top, line))
+        else:
+            cond = self.pure(s[1] if k == "while" else s[2], line)
+            jf = self.emit(("jf", cond, -1, line))
+            self.block(s[2] if k == "while" else s[4])
+            cont = len(self.code)
+            if k == "for" and s[3] is not None:
+                self.emit(("eval", self.pure(s[3], line), line))
+            self.emit(("jmp", top, line))
+        end = len(self.code)
+        self.patch(jf, end)
+        for j in self.breaks.pop():
+            self.patch(j, end)
+        for j in self.continues.pop():
+            self.patch(j, cont)
+
+    def switch(self, s: tuple) -> None:
+        _, e, cases, line = s
+        v = self.temp()
+        self.emit(("eval", ("assign", "=", v, self.pure(e, line)), line))
+        self.breaks.append([])
+        body_jumps: list[int] = []
+        default_jump: int | None = None
+        for values, _stmts in cases:
+            if values is None:
+                body_jumps.append(-1)
+                continue
+            cond = ("bin", "!=", v, values[0])
+            body_jumps.append(self.emit(("jf", cond, -1, line)))
+        default_jump = self.emit(("jmp", -1, line))
+        for i, (values, stmts) in enumerate(cases):
+            here = len(self.code)
+            if values is None:
+                self.patch(default_jump, here)
+                default_jump = None
+            else:
+                self.patch(body_jumps[i], here)
+            self.block(stmts)
+        end = len(self.code)
+        if default_jump is not None:
+            self.patch(default_jump, end)
+        for j in self.breaks.pop():
+            self.patch(j, end)
+
+
+def _is_case_label(text: str) -> bool:
+    return bool(text) and all(ch.isalnum() or ch in "xXuUlL" for ch in text)
+
+
+def _has_call(e: tuple) -> bool:
+    if e[0] == "call":
+        return True
+    return any(isinstance(x, tuple) and x and isinstance(x[0], str) and _has_call(x) for x in e[1:]) or any(
+        isinstance(x, list) and any(isinstance(y, tuple) and _has_call(y) for y in x) for x in e[1:])
+
+
+def compile_function(fn: CFunction) -> Compiled:
+    lw = _Lowerer()
+    for name, ty in fn.params:
+        lw.types[name] = ty
+    lw.block(fn.body)
+    lw.emit(("ret", None, fn.end_line))
+    return Compiled(fn.name, fn.params, fn.ret, lw.code, lw.types, fn.line)

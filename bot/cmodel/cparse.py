@@ -1,0 +1,332 @@
+"""tree-sitter-c → a small AST of tuples that the compiler lowers.
+
+Expressions: ("num", v) ("id", name) ("str", s) ("field", base, name, arrow) ("addr", e) ("deref", e)
+("bin", op, l, r) ("un", op, e) ("cast", type, e) ("call", name, [args]) ("cond", c, a, b)
+("sizeof", type) ("index", base, idx) ("assign", op, lhs, rhs) ("update", op, e, prefix) ("type", text)
+("comma", [e...]).
+Statements: ("decl", name, type, init|None, line) ("expr", e, line) ("if", c, then, else, line)
+("while", c, body, line) ("do", body, c, line) ("for", init, c, upd, body, line) ("return", e|None, line)
+("switch", e, [(values|None, stmts)], line) ("break", line) ("continue", line) ("unknown", text, line).
+Lines are 1-based lines of the parsed text; the binder maps them to file lines.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import tree_sitter_c as tsc
+from tree_sitter import Language, Node, Parser
+
+C_LANGUAGE = Language(tsc.language())
+_PARSER = Parser(C_LANGUAGE)
+
+# Macros that take a type or member name as an argument: their arguments are kept as text.
+_TYPE_ARG_CALLS = {"container_of", "list_first_entry", "list_entry", "list_last_entry", "offsetof",
+                   "list_first_entry_or_null", "list_next_entry"}
+
+
+@dataclass
+class CFunction:
+    name: str
+    params: list[tuple[str, str]]  # (name, type)
+    ret: str
+    body: list[tuple]
+    line: int  # line of the declarator in the parsed text
+    end_line: int
+
+
+@dataclass
+class CUnit:
+    functions: dict[str, CFunction] = field(default_factory=dict)
+    defines: dict[str, str] = field(default_factory=dict)  # object-like #define NAME text
+    static_locks: list[str] = field(default_factory=list)  # DEFINE_SPINLOCK(name) at file scope
+    errors: list[str] = field(default_factory=list)
+
+
+def _t(n: Node | None) -> str:
+    return n.text.decode("utf-8", "replace") if n is not None and n.text is not None else ""
+
+
+def _line(n: Node) -> int:
+    return n.start_point[0] + 1
+
+
+def parse_unit(text: str) -> CUnit:
+    tree = _PARSER.parse(text.encode("utf-8", "replace"))
+    unit = CUnit()
+    _walk_top(tree.root_node, unit)
+    return unit
+
+
+def _walk_top(node: Node, unit: CUnit) -> None:
+    for ch in node.children:
+        t = ch.type
+        if t == "function_definition":
+            fn = _function(ch)
+            if fn is not None:
+                unit.functions[fn.name] = fn
+        elif t == "preproc_def":
+            name = _t(ch.child_by_field_name("name"))
+            val = ch.child_by_field_name("value")
+            if name and val is not None:
+                unit.defines[name] = re.sub(r"/\*.*?\*/|//.*", "", _t(val)).strip()
+        elif t == "declaration":
+            txt = _t(ch)
+            m = re.search(r"DEFINE_(?:RAW_)?SPINLOCK\s*\(\s*(\w+)\s*\)", txt)
+            if m:
+                unit.static_locks.append(m.group(1))
+        elif t in ("preproc_ifdef", "preproc_if", "preproc_else", "preproc_elif", "linkage_specification",
+                   "declaration_list", "ERROR"):
+            _walk_top(ch, unit)
+
+
+def _declarator_name(d: Node | None) -> tuple[str, int, Node | None]:
+    """Name, pointer depth and the function_declarator inside a declarator."""
+    depth = 0
+    while d is not None:
+        if d.type == "function_declarator":
+            inner = d.child_by_field_name("declarator")
+            name, dd, _ = _declarator_name(inner)
+            return name, depth + dd, d
+        if d.type == "pointer_declarator":
+            depth += 1
+            d = d.child_by_field_name("declarator")
+            continue
+        if d.type in ("identifier", "field_identifier"):
+            return _t(d), depth, None
+        if d.type in ("parenthesized_declarator", "init_declarator", "array_declarator"):
+            d = d.child_by_field_name("declarator") or (d.named_children[0] if d.named_children else None)
+            continue
+        return "", depth, None
+    return "", depth, None
+
+
+def _base_type(n: Node) -> str:
+    parts = []
+    for ch in n.children:
+        if ch.type in ("type_qualifier", "storage_class_specifier", "attribute_specifier", "ms_declspec_modifier"):
+            continue
+        if ch.type.endswith("declarator") or ch.type in ("identifier", "compound_statement", ";", ",", "=",
+                                                          "init_declarator"):
+            continue
+        if ch.type in ("primitive_type", "sized_type_specifier", "type_identifier", "struct_specifier",
+                       "union_specifier", "enum_specifier", "macro_type_specifier"):
+            parts.append(" ".join(_t(ch).split()))
+    return " ".join(parts) or "int"
+
+
+def _function(n: Node) -> CFunction | None:
+    decl = n.child_by_field_name("declarator")
+    name, depth, fdecl = _declarator_name(decl)
+    body = n.child_by_field_name("body")
+    if not name or fdecl is None or body is None:
+        return None
+    params: list[tuple[str, str]] = []
+    plist = fdecl.child_by_field_name("parameters")
+    if plist is not None:
+        for p in plist.named_children:
+            if p.type != "parameter_declaration":
+                continue
+            pname, pdepth, _ = _declarator_name(p.child_by_field_name("declarator"))
+            if pname:
+                params.append((pname, _base_type(p) + " " + "*" * pdepth))
+    ret = _base_type(n) + " " + "*" * depth
+    return CFunction(name, params, ret.strip(), _stmts(body), _line(fdecl), body.end_point[0] + 1)
+
+
+def _stmts(block: Node) -> list[tuple]:
+    out: list[tuple] = []
+    for ch in block.named_children:
+        out.extend(_stmt(ch))
+    return out
+
+
+def _stmt(n: Node) -> list[tuple]:
+    t = n.type
+    ln = _line(n)
+    if t == "compound_statement":
+        return _stmts(n)
+    if t == "declaration":
+        base = _base_type(n)
+        res: list[tuple] = []
+        for d in n.named_children:
+            if d.type == "init_declarator":
+                name, depth, _ = _declarator_name(d.child_by_field_name("declarator"))
+                res.append(("decl", name, (base + " " + "*" * depth).strip(), expr(d.child_by_field_name("value")),
+                            ln))
+            elif d.type in ("identifier", "pointer_declarator", "array_declarator"):
+                name, depth, _ = _declarator_name(d)
+                res.append(("decl", name, (base + " " + "*" * depth).strip(), None, ln))
+        return res
+    if t == "expression_statement":
+        if not n.named_children:
+            return []
+        return [("expr", expr(n.named_children[0]), ln)]
+    if t == "if_statement":
+        cond = expr(n.child_by_field_name("condition"))
+        then = _stmt(n.child_by_field_name("consequence"))
+        alt = n.child_by_field_name("alternative")
+        els: list[tuple] = []
+        if alt is not None:
+            els = _stmts(alt) if alt.type == "else_clause" else _stmt(alt)
+        return [("if", cond, then, els, ln)]
+    if t == "while_statement":
+        return [("while", expr(n.child_by_field_name("condition")), _stmt(n.child_by_field_name("body")), ln)]
+    if t == "do_statement":
+        return [("do", _stmt(n.child_by_field_name("body")), expr(n.child_by_field_name("condition")), ln)]
+    if t == "for_statement":
+        init = n.child_by_field_name("initializer")
+        init_s = _stmt(init) if init is not None and init.type == "declaration" else (
+            [("expr", expr(init), ln)] if init is not None else [])
+        cond = n.child_by_field_name("condition")
+        upd = n.child_by_field_name("update")
+        return [("for", init_s, expr(cond) if cond is not None else ("num", 1),
+                 expr(upd) if upd is not None else None, _stmt(n.child_by_field_name("body")), ln)]
+    if t == "return_statement":
+        val = n.named_children[0] if n.named_children else None
+        return [("return", expr(val) if val is not None else None, ln)]
+    if t == "switch_statement":
+        cases: list[tuple[list | None, list]] = []
+        body = n.child_by_field_name("body")
+        for c in body.named_children if body is not None else []:
+            if c.type != "case_statement":
+                continue
+            val = c.child_by_field_name("value")
+            stmts: list[tuple] = []
+            for s in c.named_children:
+                if val is not None and s.start_byte == val.start_byte and s.end_byte == val.end_byte:
+                    continue
+                stmts.extend(_stmt(s))
+            cases.append(([expr(val)] if val is not None else None, stmts))
+        return [("switch", expr(n.child_by_field_name("condition")), cases, ln)]
+    if t == "break_statement":
+        return [("break", ln)]
+    if t == "continue_statement":
+        return [("continue", ln)]
+    if t in ("preproc_ifdef", "preproc_if", "preproc_else", "preproc_elif"):
+        # Config-conditional code inside a body: model the configuration that has the code.
+        res = []
+        for ch in n.named_children:
+            if ch.type in ("identifier", "preproc_defined", "binary_expression", "unary_expression",
+                           "parenthesized_expression", "number_literal", "call_expression"):
+                continue
+            res.extend(_stmt(ch))
+        return res
+    if t in ("comment", "preproc_call", "preproc_def", "preproc_function_def", "preproc_include", "empty_statement"):
+        return []
+    if t == "labeled_statement":
+        return [("unknown", "label " + _t(n.child_by_field_name("label")), ln)] + [
+            s for ch in n.named_children[1:] for s in _stmt(ch)]
+    return [("unknown", " ".join(_t(n).split())[:80], ln)]
+
+
+def expr(n: Node | None) -> tuple:
+    if n is None:
+        return ("num", 0)
+    t = n.type
+    if t == "number_literal":
+        return ("num", parse_number(_t(n)))
+    if t in ("identifier", "field_identifier", "type_identifier"):
+        return ("id", _t(n))
+    if t in ("true", "false", "null"):
+        return ("num", 1 if t == "true" else 0)
+    if t in ("string_literal", "concatenated_string", "char_literal"):
+        return ("str", _t(n))
+    if t == "parenthesized_expression":
+        inner = [c for c in n.named_children if c.type != "comment"]
+        return expr(inner[0]) if inner else ("num", 0)
+    if t == "field_expression":
+        op = _t(n.child_by_field_name("operator")) or "->"
+        return ("field", expr(n.child_by_field_name("argument")), _t(n.child_by_field_name("field")), op == "->")
+    if t == "pointer_expression":
+        op = _t(n.child_by_field_name("operator"))
+        inner = expr(n.child_by_field_name("argument"))
+        return ("addr", inner) if op == "&" else ("deref", inner)
+    if t == "binary_expression":
+        return ("bin", _t(n.child_by_field_name("operator")), expr(n.child_by_field_name("left")),
+                expr(n.child_by_field_name("right")))
+    if t == "unary_expression":
+        return ("un", _t(n.child_by_field_name("operator")), expr(n.child_by_field_name("argument")))
+    if t == "update_expression":
+        op = _t(n.child_by_field_name("operator"))
+        arg = n.child_by_field_name("argument")
+        return ("update", op, expr(arg), n.children[0].type in ("++", "--"))
+    if t == "assignment_expression":
+        return ("assign", _t(n.child_by_field_name("operator")), expr(n.child_by_field_name("left")),
+                expr(n.child_by_field_name("right")))
+    if t == "cast_expression":
+        return ("cast", " ".join(_t(n.child_by_field_name("type")).split()), expr(n.child_by_field_name("value")))
+    if t == "conditional_expression":
+        return ("cond", expr(n.child_by_field_name("condition")), expr(n.child_by_field_name("consequence")),
+                expr(n.child_by_field_name("alternative")))
+    if t == "sizeof_expression":
+        ty = n.child_by_field_name("type")
+        if ty is not None:
+            return ("sizeof", " ".join(_t(ty).split()))
+        val = n.child_by_field_name("value")
+        return ("sizeof", " ".join(_t(val).strip("()").split()))
+    if t == "subscript_expression":
+        return ("index", expr(n.child_by_field_name("argument")), expr(n.child_by_field_name("index")))
+    if t == "comma_expression":
+        return ("comma", [expr(c) for c in n.named_children])
+    if t == "call_expression":
+        fn = n.child_by_field_name("function")
+        name = _t(fn) if fn is not None and fn.type == "identifier" else ""
+        args_node = n.child_by_field_name("arguments")
+        if name in _TYPE_ARG_CALLS and args_node is not None:
+            return ("call", name, _type_args(args_node))
+        args = [expr(a) for a in (args_node.named_children if args_node is not None else []) if a.type != "comment"]
+        if not name:
+            return ("call", "", [expr(fn)] + args)  # call through a pointer: callee first
+        return ("call", name, args)
+    return ("raw", " ".join(_t(n).split()))
+
+
+def _type_args(args: Node) -> list[tuple]:
+    """container_of(ptr, struct page, rcu_head): split the raw text on top-level commas."""
+    text = _t(args).strip()[1:-1]
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+            continue
+        depth += ch in "(["
+        depth -= ch in ")]"
+        cur += ch
+    parts.append(cur)
+    out: list[tuple] = []
+    for i, p in enumerate(parts):
+        p = " ".join(p.split())
+        if i == 0:
+            out.append(parse_expr_text(p))
+        else:
+            out.append(("type", p))
+    return out
+
+
+def parse_expr_text(text: str) -> tuple:
+    tree = _PARSER.parse(f"void __f(void) {{ __x = ({text}); }}".encode())
+    root = tree.root_node
+    for node in _iter(root):
+        if node.type == "assignment_expression":
+            return expr(node.child_by_field_name("right"))
+    return ("raw", text)
+
+
+def _iter(n: Node):
+    yield n
+    for c in n.children:
+        yield from _iter(c)
+
+
+def parse_number(s: str) -> int:
+    s = s.rstrip("uUlL")
+    try:
+        return int(s, 0)
+    except ValueError:
+        try:
+            return int(float(s))
+        except ValueError:
+            return 0

@@ -1,0 +1,659 @@
+"""The interpreter as a bot.sim Model: threads run the code under review, interleaved at shared accesses.
+
+A step runs one thread up to and including its next shared access (atomic op, lock, list op,
+call_rcu, free, access through a pointer), then on through thread-local code to the next one.
+RCU: grace periods start and end as separate actions; a GP ends only when the readers it waits for
+have left; ready callbacks start in ANY order, in softirq on the CPU that queued them, and may
+interrupt that CPU's process-context thread wherever it has softirqs enabled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Hashable, Iterable
+
+from bot.cmodel.compile import Compiled
+from bot.cmodel.effects import EFFECTS, Abort
+from bot.cmodel.program import Program, define_expr, layout, primitives
+from bot.cmodel.world import FN_BASE, Frame, Thread, World
+from bot.sim.core import Event, Step, Violation
+
+MAX_LOCAL_STEPS = 5000
+
+
+@dataclass
+class ThreadSpec:
+    name: str
+    cpu: int
+    fn: str  # compiled pseudo-function holding the thread's code
+
+
+@dataclass
+class Observations:
+    """Side channel filled while exploring: costs seen on some path, calls nobody models."""
+
+    costs: dict[str, str] = field(default_factory=dict)  # cost id → where
+    unknown: set[str] = field(default_factory=set)
+    ran: set[str] = field(default_factory=set)  # functions executed
+    notes: set[str] = field(default_factory=set)
+
+
+class Machine:
+    """Model protocol (bot.sim.core.Model) over the C interpreter."""
+
+    def __init__(self, program: Program, name: str, threads: list[ThreadSpec], init: World,
+                 quiescence: Iterable = (), cost_rules: list[dict] | None = None) -> None:
+        self.program = program
+        self.name = name
+        self.specs = threads
+        self.init = init
+        self.quiescence = list(quiescence)  # callables World → list[Violation]
+        self.cost_rules = cost_rules or []
+        self.obs = Observations()
+        self.prims = primitives()
+        self.layout = layout()
+        self.fn_names = sorted(set(program.functions) | set(self.prims))
+        self.fn_index = {n: i for i, n in enumerate(self.fn_names)}
+        self.lock_addrs: dict[str, int] = {}
+        self._shared_cache: dict[tuple[str, int], bool] = {}
+
+    # ---- Model protocol -----------------------------------------------------------------------
+    def init_states(self) -> list[Hashable]:
+        return [self.init.freeze()]
+
+    def actions(self, state: Hashable) -> list[Hashable]:
+        w = World.thaw(state)  # type: ignore[arg-type]
+        acts: list[Hashable] = []
+        busy_cpus = {t.cpu for t in w.threads if t.ctx == "softirq"}
+        blocked_any = False
+        for i, t in enumerate(w.threads):
+            if not t.frames:
+                continue
+            if t.ctx == "process" and t.cpu in busy_cpus:
+                continue  # interrupted by a softirq on its CPU
+            if t.wait_gp and w.gp_done < t.wait_gp:
+                blocked_any = True
+                continue
+            if t.wait_gp == -1 and (w.cbs or any(x.ctx == "softirq" for x in w.threads)):
+                blocked_any = True
+                continue  # rcu_barrier: wait for every queued callback
+            lock = self._next_lock(w, t)
+            if lock is not None and lock in w.locks:
+                holder = w.locks[lock][0]
+                if holder == t.name:
+                    acts.append(("deadlock", i, "self"))
+                    continue
+                owner = next((x for x in w.threads if x.name == holder), None)
+                if t.ctx == "softirq" and owner is not None and owner.cpu == t.cpu and owner.ctx == "process":
+                    acts.append(("deadlock", i, "softirq_reentry"))
+                    continue
+                blocked_any = True
+                continue
+            acts.append(("run", i))
+        # RCU machinery.
+        if w.gp_started == w.gp_done and self._gp_wanted(w):
+            acts.append(("gp_start",))
+        if w.gp_started > w.gp_done and not self._gp_blocked(w):
+            acts.append(("gp_end",))
+        for k, (_head, _fn, cpu, need) in enumerate(w.cbs):
+            if w.gp_done >= need and cpu not in busy_cpus and self._softirq_ok(w, cpu):
+                acts.append(("cb", k))
+        for k in range(len(w.work)):
+            if not any(t.ctx == "workqueue" for t in w.threads):
+                acts.append(("work", k))
+        if not acts and blocked_any:
+            acts.append(("stuck",))
+        return acts
+
+    def step(self, state: Hashable, action: Hashable) -> Step:
+        w = World.thaw(state)  # type: ignore[arg-type]
+        kind = action[0]  # type: ignore[index]
+        events: list[Event] = []
+        violations: list[Violation] = []
+        if kind == "run":
+            self._run(w, action[1], events, violations)  # type: ignore[index]
+        elif kind == "gp_start":
+            w.gp_started += 1
+            w.gp_wait = frozenset((t.name, t.rsec) for t in w.threads if t.reader and t.frames)
+            events.append(Event("RCU", f"grace period {w.gp_started} starts"))
+        elif kind == "gp_end":
+            w.gp_done = w.gp_started
+            events.append(Event("RCU", f"grace period {w.gp_done} ends"))
+        elif kind == "cb":
+            head, fn, cpu, _need = w.cbs[action[1]]  # type: ignore[index]
+            w.cbs = w.cbs[: action[1]] + w.cbs[action[1] + 1:]  # type: ignore[index,operator]
+            if head >= 0:
+                w.nodes[head] = "garbage"  # the rcu_head is free for reuse once its callback starts
+            arg = -head if head < 0 else head  # mmu_gather batch entries carry the table, not a head
+            t = Thread(f"softirq@CPU{cpu}", "softirq", cpu, [], rsec=1)
+            self._enter(w, t, fn, [arg], None)
+            w.threads.append(t)
+            events.append(Event(t.name, f"RCU callback {fn}() starts"))
+            self._settle(w, t, events, violations)
+            self._reap(w)
+        elif kind == "work":
+            fn, arg = w.work[action[1]]  # type: ignore[index]
+            w.work = w.work[: action[1]] + w.work[action[1] + 1:]  # type: ignore[index,operator]
+            t = Thread("kworker", "workqueue", -1, [])
+            self._enter(w, t, fn, [arg], None)
+            w.threads.append(t)
+            events.append(Event(t.name, f"work {fn}() starts"))
+            self._settle(w, t, events, violations)
+            self._reap(w)
+        elif kind == "deadlock":
+            t = w.threads[action[1]]  # type: ignore[index]
+            lock = self._next_lock(w, t)
+            where = self._where(t)
+            lock_name = self._lock_name(lock or 0)
+            events.append(Event(t.name, f"spins on {lock_name}, held by {w.locks.get(lock or 0, ('?',))[0]}"
+                                + (" which it interrupted" if action[2] == "softirq_reentry" else ""),  # type: ignore[index]
+                                where))
+            violations.append(Violation("deadlock", f"{t.name} deadlocks on {lock_name}",
+                                        (("lock", lock_name), ("cause", str(action[2])), ("ctx", t.ctx),  # type: ignore[index]
+                                         ("function", t.frames[-1].fn), ("at", where))))
+        elif kind == "stuck":
+            names = ", ".join(t.name for t in w.threads if t.frames)
+            violations.append(Violation("deadlock", f"no thread can make progress ({names})",
+                                        (("cause", "stuck"),)))
+        return Step(w.freeze(), tuple(events), tuple(violations))
+
+    def at_quiescence(self, state: Hashable) -> list[Violation]:
+        w = World.thaw(state)  # type: ignore[arg-type]
+        out: list[Violation] = []
+        for check in self.quiescence:
+            out.extend(check(self, w))
+        return out
+
+    # ---- RCU helpers --------------------------------------------------------------------------
+    def _gp_wanted(self, w: World) -> bool:
+        need = w.gp_started + 1
+        return (any(c[3] >= need for c in w.cbs) or any(t.wait_gp >= need for t in w.threads)
+                or any(v >= need for v in w.grace.values()))
+
+    def _gp_blocked(self, w: World) -> bool:
+        return any(t.reader and t.frames and (t.name, t.rsec) in w.gp_wait for t in w.threads)
+
+    def _softirq_ok(self, w: World, cpu: int) -> bool:
+        for t in w.threads:
+            if t.cpu == cpu and t.ctx == "process" and t.frames and t.bh > 0:
+                return False
+        return True
+
+    # ---- execution ----------------------------------------------------------------------------
+    def _reap(self, w: World) -> None:
+        w.threads = [t for t in w.threads if t.frames or t.ctx == "process"]
+
+    def _enter(self, w: World, t: Thread, fn: str, args: list[int], dst: tuple | None) -> None:
+        code = self.program.functions.get(fn)
+        if code is None:
+            code = self._synthetic(fn)
+            fn = code.name
+        self.obs.ran.add(fn)
+        loc = {name: (args[i] if i < len(args) else 0) for i, (name, _ty) in enumerate(code.params)}
+        t.frames.append(Frame(fn, 0, loc, dst))
+
+    def _synthetic(self, prim: str) -> Compiled:
+        """A one-call function, so a primitive can be queued as a callback or a work item."""
+        name = f"$call:{prim}"
+        if name not in self.program.functions:
+            self.program.functions[name] = Compiled(
+                name, [("$arg", "void *")], "void",
+                [("call", None, prim, [("id", "$arg")], 0), ("ret", None, 0)], {"$arg": "void *"}, 0)
+        return self.program.functions[name]
+
+    def _run(self, w: World, i: int, events: list[Event], violations: list[Violation]) -> None:
+        t = w.threads[i]
+        if t.wait_gp:
+            t.wait_gp = 0
+        try:
+            self._exec(w, t, events, violations, first=True)
+            self._settle(w, t, events, violations)
+        except Abort as a:
+            violations.append(a.violation)
+            events.append(Event(t.name, a.violation.detail, a.violation.attr("at")))
+        self._reap(w)
+
+    def _settle(self, w: World, t: Thread, events: list[Event], violations: list[Violation]) -> None:
+        """Run thread-local instructions until the next shared one (or the end)."""
+        n = 0
+        while t.frames and not violations:
+            f = t.frames[-1]
+            if self._is_shared(f.fn, f.pc) or t.wait_gp:
+                return
+            n += 1
+            if n > MAX_LOCAL_STEPS:
+                raise Abort(Violation("nontermination", f"{f.fn} runs too long without a shared access", ()))
+            self._exec(w, t, events, violations, first=False)
+
+    def _is_shared(self, fn: str, pc: int) -> bool:
+        key = (fn, pc)
+        hit = self._shared_cache.get(key)
+        if hit is None:
+            code = self.program.functions[fn].code
+            ins = code[pc]
+            hit = _instr_shared(ins, self.prims, self.program)
+            self._shared_cache[key] = hit
+        return hit
+
+    def _exec(self, w: World, t: Thread, events: list[Event], violations: list[Violation], first: bool) -> None:
+        f = t.frames[-1]
+        code = self.program.functions[f.fn]
+        ins = code.code[f.pc]
+        op = ins[0]
+        f.pc += 1
+        if op == "call":
+            _, dst, name, args, line = ins
+            if name == "":
+                target = self.eval(w, t, args[0])
+                name = self.fn_names[target - FN_BASE] if FN_BASE <= target < FN_BASE + len(self.fn_names) else ""
+                args = args[1:]
+            if name in self.program.functions:
+                vals = [self.eval(w, t, a) for a in args]
+                where = self._where_at(f.fn, line)
+                events.append(Event(t.name, f"{self._src(f.fn, line) or name + '()'}", where))
+                self._enter(w, t, name, vals, dst)
+                return
+            rule = self.prims.get(name)
+            if rule is None:
+                self.obs.unknown.add(name)
+                if dst is not None:
+                    self.store(w, t, dst, 0)
+                return
+            effect = EFFECTS[rule["effect"]]
+            result = effect(self, w, t, rule, name, args, line, events, violations)
+            self._check_costs(t, name, "call")
+            if dst is not None and result is not None:
+                self.store(w, t, dst, result)
+        elif op == "eval":
+            self.eval(w, t, ins[1])
+            if self._is_shared(f.fn, f.pc - 1):
+                events.append(Event(t.name, self._src(f.fn, ins[2]), self._where_at(f.fn, ins[2])))
+        elif op == "jf":
+            if not self.eval(w, t, ins[1]):
+                f.pc = ins[2]
+        elif op == "jmp":
+            f.pc = ins[1]
+        elif op == "ret":
+            val = self.eval(w, t, ins[1]) if ins[1] is not None else 0
+            t.frames.pop()
+            if f.dst is not None and t.frames:
+                self.store(w, t, f.dst, val)
+        elif op == "decl":
+            f.locals.setdefault(ins[1], 0)
+        elif op == "note":
+            self.obs.notes.add(f"{f.fn}: {ins[1]}")
+
+    # ---- expressions --------------------------------------------------------------------------
+    def eval(self, w: World, t: Thread, e: tuple) -> int:
+        k = e[0]
+        if k == "num":
+            return e[1]
+        if k == "id":
+            return self.lookup(w, t, e[1])
+        if k == "bin":
+            return self._binop(w, t, e)
+        if k == "un":
+            v = self.eval(w, t, e[2])
+            op = e[1]
+            return (not v) if op == "!" else (~v if op == "~" else (-v if op == "-" else v))
+        if k == "field":
+            addr, ty = self.field_addr(w, t, e)
+            if _is_aggregate(ty):
+                return addr
+            return self.load(w, t, addr, e)
+        if k == "addr":
+            inner = e[1]
+            if inner[0] == "field":
+                return self.field_addr(w, t, inner)[0]
+            if inner[0] == "deref":
+                return self.eval(w, t, inner[1])
+            if inner[0] == "id":
+                return self.lookup(w, t, inner[1])  # &function or &global: its address
+            return self.eval(w, t, inner)
+        if k == "deref":
+            return self.load(w, t, self.eval(w, t, e[1]), e)
+        if k == "cast":
+            v = self.eval(w, t, e[2])
+            return _truncate(v, e[1])
+        if k == "cond":
+            return self.eval(w, t, e[2]) if self.eval(w, t, e[1]) else self.eval(w, t, e[3])
+        if k == "assign":
+            return self._assign(w, t, e)
+        if k == "update":
+            cur = self.eval(w, t, e[2])
+            step = self._scale(t, e[2])
+            new = cur + step if e[1] == "++" else cur - step
+            self.store(w, t, e[2], new)
+            return new
+        if k == "sizeof":
+            return self.sizeof(e[1])
+        if k == "index":
+            base = self.eval(w, t, e[1])
+            return self.load(w, t, base + self.eval(w, t, e[2]) * self._scale(t, e[1]), e)
+        if k == "comma":
+            v = 0
+            for sub in e[1]:
+                v = self.eval(w, t, sub)
+            return v
+        return 0
+
+    def _binop(self, w: World, t: Thread, e: tuple) -> int:
+        op = e[1]
+        a = self.eval(w, t, e[2])
+        if op == "&&":
+            return int(bool(a) and bool(self.eval(w, t, e[3])))
+        if op == "||":
+            return int(bool(a) or bool(self.eval(w, t, e[3])))
+        b = self.eval(w, t, e[3])
+        if op in ("+", "-"):
+            sa = self._scale(t, e[2])
+            sb = self._scale(t, e[3])
+            if sa > 1 and sb == 1:
+                b *= sa
+            elif sb > 1 and sa == 1 and op == "+":
+                a *= sb
+            elif sa > 1 and sb > 1 and op == "-":
+                return (a - b) // sa
+            return a + b if op == "+" else a - b
+        return _arith(op, a, b)
+
+    def _assign(self, w: World, t: Thread, e: tuple) -> int:
+        op, lhs, rhs = e[1], e[2], e[3]
+        val = self.eval(w, t, rhs)
+        if op != "=":
+            cur = self.eval(w, t, lhs)
+            bop = op[:-1]
+            if bop in ("+", "-"):
+                val *= self._scale(t, lhs)
+            val = _arith(bop, cur, val)
+        ty = self.type_of(t, lhs)
+        val = _truncate(val, ty)
+        self.store(w, t, lhs, val)
+        return val
+
+    def lookup(self, w: World, t: Thread, name: str) -> int:
+        for fr in reversed(t.frames[-1:]):
+            if name in fr.locals:
+                return fr.locals[name]
+        if name in self.lock_addrs:
+            return self.lock_addrs[name]
+        if name in self.program.defines:
+            return self.eval(w, t, define_expr(self.program.defines[name]))
+        if name in self.program.consts:
+            return self.program.consts[name]
+        if name in self.fn_index:
+            return FN_BASE + self.fn_index[name]
+        if name in ("NULL", "false"):
+            return 0
+        if name == "true":
+            return 1
+        self.obs.unknown.add(name)
+        return 0
+
+    def store(self, w: World, t: Thread, lhs: tuple, val: int) -> None:
+        k = lhs[0]
+        if k == "id":
+            t.frames[-1].locals[lhs[1]] = val
+        elif k == "field":
+            addr, _ty = self.field_addr(w, t, lhs)
+            self.write(w, t, addr, val, lhs)
+        elif k == "deref":
+            self.write(w, t, self.eval(w, t, lhs[1]), val, lhs)
+        elif k == "index":
+            base = self.eval(w, t, lhs[1])
+            self.write(w, t, base + self.eval(w, t, lhs[2]) * self._scale(t, lhs[1]), val, lhs)
+
+    # ---- memory -------------------------------------------------------------------------------
+    def check_alive(self, w: World, t: Thread, addr: int, what: str) -> None:
+        hit = w.object_at(addr)
+        if hit is None:
+            return
+        _base, (kind, _size, alive, oname, freed_by) = hit
+        if not alive:
+            where = self._where(t)
+            raise Abort(Violation("use_after_free", f"{t.name} {what} {oname} after it was freed",
+                                  (("object", kind), ("ctx", t.ctx), ("freed_by", freed_by),
+                                   ("function", t.frames[-1].fn if t.frames else ""), ("at", where))))
+
+    def load(self, w: World, t: Thread, addr: int, e: tuple) -> int:
+        self.check_alive(w, t, addr, "reads")
+        return w.mem.get(addr, 0)
+
+    def write(self, w: World, t: Thread, addr: int, val: int, e: tuple) -> None:
+        self.check_alive(w, t, addr, "writes")
+        w.mem[addr] = val
+
+    def field_addr(self, w: World, t: Thread, e: tuple) -> tuple[int, str]:
+        _, base, name, arrow = e
+        if arrow:
+            base_val = self.eval(w, t, base)
+            sty = _deref_type(self.type_of(t, base))
+        else:
+            if base[0] == "field":
+                base_val, sty = self.field_addr(w, t, base)
+            else:
+                base_val, sty = 0, self.type_of(t, base)
+        off, fty = self.field_info(sty, name)
+        return base_val + off, fty
+
+    def field_info(self, struct: str, name: str) -> tuple[int, str]:
+        structs = self.layout["struct"]
+        struct = self.program.types.get(struct, struct)
+        ent = structs.get(struct, {}).get(name)
+        if ent is None:
+            # Partial code may lack the declaration that types the base: fall back to a unique field name.
+            cands = [s[name] for s in structs.values() if name in s]
+            if len(cands) >= 1:
+                ent = cands[0]
+            else:
+                self.obs.notes.add(f"field {struct}.{name} is not in the model's layout")
+                return 0x800 + (sum(map(ord, name)) * 8) % 0x700, "long"
+        return ent[0], ent[1]
+
+    def sizeof(self, ty: str) -> int:
+        ty = " ".join(ty.split())
+        if ty.endswith("*"):
+            return 8
+        ty = self.program.types.get(ty, ty)
+        if ty.endswith("*"):
+            return 8
+        return int(self.layout["sizes"].get(ty, 8))
+
+    def _scale(self, t: Thread, e: tuple) -> int:
+        ty = self.type_of(t, e)
+        ty = self.program.types.get(ty, ty)
+        if not ty.endswith("*"):
+            return 1
+        return self.sizeof(ty[:-1].strip())
+
+    def type_of(self, t: Thread, e: tuple) -> str:
+        k = e[0]
+        if k == "id":
+            fr = t.frames[-1] if t.frames else None
+            if fr is not None:
+                code = self.program.functions.get(fr.fn)
+                if code is not None and e[1] in code.local_types:
+                    return self._norm_type(code.local_types[e[1]])
+            return "long"
+        if k == "cast":
+            return self._norm_type(e[1])
+        if k == "field":
+            if e[3]:
+                sty = _deref_type(self.type_of(t, e[1]))
+            else:
+                sty = self.type_of(t, e[1])
+            return self._norm_type(self.field_info(sty, e[2])[1])
+        if k == "addr":
+            return self.type_of(t, e[1]) + " *"
+        if k == "bin" and e[1] in ("+", "-"):
+            lt = self.type_of(t, e[2])
+            return lt if lt.endswith("*") else self.type_of(t, e[3])
+        if k == "assign":
+            return self.type_of(t, e[2])
+        return "long"
+
+    def _norm_type(self, ty: str) -> str:
+        ty = " ".join(ty.replace("const ", "").replace("volatile ", "").split())
+        ty = ty.replace(" *", "*").replace("*", " *").replace("  ", " ").strip()
+        return self.program.types.get(ty, ty)
+
+    # ---- reporting helpers --------------------------------------------------------------------
+    def _src(self, fn: str, line: int) -> str:
+        sl = self.program.where(fn, line)
+        return " ".join(sl.text.split()) if sl else ""
+
+    def _where_at(self, fn: str, line: int) -> str:
+        sl = self.program.where(fn, line)
+        return f"{sl.file}:{sl.line}" if sl else ""
+
+    def _where(self, t: Thread) -> str:
+        if not t.frames:
+            return ""
+        f = t.frames[-1]
+        code = self.program.functions[f.fn].code
+        pc = min(max(f.pc - 1, 0), len(code) - 1)
+        return self._where_at(f.fn, code[pc][-1] if isinstance(code[pc][-1], int) else 0)
+
+    def _next_lock(self, w: World, t: Thread) -> int | None:
+        if not t.frames:
+            return None
+        f = t.frames[-1]
+        ins = self.program.functions[f.fn].code[f.pc]
+        if ins[0] != "call":
+            return None
+        rule = self.prims.get(ins[2])
+        if rule is None or rule["effect"] != "lock":
+            return None
+        try:
+            return self.eval(w, t, ins[3][0])
+        except Abort:
+            return None
+
+    def _lock_name(self, addr: int) -> str:
+        for name, a in self.lock_addrs.items():
+            if a == addr:
+                return name
+        mm_off = self.layout["struct"]["struct mm_struct"]["context"][0]
+        from bot.cmodel.world import MM_BASE, MM_SIZE
+        if MM_BASE <= addr < MM_BASE + 64 * MM_SIZE and (addr - MM_BASE) % MM_SIZE == mm_off:
+            return "mm->context.lock"
+        return f"lock@{addr:#x}"
+
+    def _check_costs(self, t: Thread, name: str, on: str, detail: str = "") -> None:
+        stack = {f.fn for f in t.frames}
+        for rule in self.cost_rules:
+            if rule.get("on") != on:
+                continue
+            if on == "call" and name not in rule.get("calls", []):
+                continue
+            if on == "lock" and rule.get("lock_kind") != detail:
+                continue
+            funcs = rule.get("in_functions")
+            if funcs and not (stack & set(funcs)):
+                continue
+            self.obs.costs.setdefault(rule["id"], self._where(t))
+
+
+def _is_aggregate(ty: str) -> bool:
+    ty = ty.strip()
+    return not ty.endswith("*") and (ty.startswith("struct ") or ty.endswith("_t") and ty not in
+                                      ("atomic_t", "pte_t", "pmd_t", "pgste_t", "spinlock_t", "pgtable_t")
+                                      or ty == "spinlock_t")
+
+
+def _deref_type(ty: str) -> str:
+    ty = ty.strip()
+    return ty[:-1].strip() if ty.endswith("*") else ty
+
+
+def _truncate(v: int, ty: str) -> int:
+    ty = " ".join(ty.split())
+    if ty in ("unsigned int", "unsigned", "u32"):
+        return v & 0xFFFF_FFFF
+    if ty in ("unsigned long", "u64", "unsigned long long"):
+        return v & 0xFFFF_FFFF_FFFF_FFFF
+    if ty in ("int",):
+        v &= 0xFFFF_FFFF
+        return v - (1 << 32) if v & 0x8000_0000 else v
+    return v
+
+
+def _arith(op: str, a: int, b: int) -> int:
+    if op == "&":
+        return a & b
+    if op == "|":
+        return a | b
+    if op == "^":
+        return a ^ b
+    if op == "<<":
+        return a << b if 0 <= b < 128 else 0
+    if op == ">>":
+        return a >> b if 0 <= b < 128 else 0
+    if op == "*":
+        return a * b
+    if op == "/":
+        return int(a / b) if b else 0
+    if op == "%":
+        return a % b if b else 0
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "==":
+        return int(a == b)
+    if op == "!=":
+        return int(a != b)
+    if op == "<":
+        return int(a < b)
+    if op == ">":
+        return int(a > b)
+    if op == "<=":
+        return int(a <= b)
+    if op == ">=":
+        return int(a >= b)
+    return 0
+
+
+_PURE_EFFECTS = {"container_of", "virt_to_page", "page_to_virt", "passthrough", "const", "nop", "model_param",
+                 "page_ctor"}
+
+
+def _instr_shared(ins: tuple, prims: dict, program: Program) -> bool:
+    op = ins[0]
+    if op == "call":
+        name = ins[2]
+        if name in program.functions or name == "":
+            return _touches_memory(ins[3])
+        rule = prims.get(name)
+        if rule is None:
+            return False
+        return rule["effect"] not in _PURE_EFFECTS or _touches_memory(ins[3])
+    if op in ("eval", "jf"):
+        return _touches_memory([ins[1]])
+    if op == "ret":
+        return ins[1] is not None and _touches_memory([ins[1]])
+    return False
+
+
+def _touches_memory(exprs: list) -> bool:
+    for e in exprs:
+        if not isinstance(e, tuple) or not e:
+            continue
+        k = e[0]
+        if k == "field" and e[3]:
+            return True
+        if k == "deref" or k == "index":
+            return True
+        if k == "addr":
+            inner = e[1]  # taking an address is not an access, but computing its base may be
+            if isinstance(inner, tuple) and inner and inner[0] == "field" and _touches_memory([inner[1]]):
+                return True
+            continue
+        if k == "type":
+            continue
+        for x in e[1:]:
+            if isinstance(x, tuple) and _touches_memory([x]):
+                return True
+            if isinstance(x, list) and _touches_memory(x):
+                return True
+    return False

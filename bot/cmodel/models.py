@@ -1,0 +1,219 @@
+"""Models as data: models/<name>/model.toml, its reference sources and its scenarios.
+
+A scenario is a litmus test in C: a setup run once, then threads whose code is interleaved with
+RCU grace periods and callbacks. It names the functions it needs (so a patch without
+pte_free_defer() is not asked to run a deferral scenario) and the tables still held at the end.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from bot.cmodel.bind import BindReport, apply_hunks, new_file_lines, reference_lines
+from bot.cmodel.machine import Machine, ThreadSpec
+from bot.cmodel.program import Program, SourceLine, program_from_text
+from bot.cmodel.world import (
+    DATA_BASE,
+    GLOBAL_BASE,
+    GLOBAL_SIZE,
+    STRUCT_PAGE_BASE,
+    Frame,
+    Thread,
+    World,
+    addr_of_page,
+    page_index,
+)
+from bot.patch import FileDiff
+from bot.paths import models_dir, rules_dir
+from bot.sim.core import CheckResult, Violation, check
+
+
+@dataclass
+class Scenario:
+    name: str
+    about: str
+    needs: list[str]
+    setup: str
+    threads: list[tuple[str, int, str]]  # (name, cpu, code)
+    live: list[str]
+    line: int = 0
+
+
+@dataclass
+class ModelSpec:
+    name: str
+    directory: Path
+    about: str
+    files: list[str]
+    references: dict[str, str]  # kernel path → reference file in the model directory
+    env: list[str]
+    types: dict[str, str]
+    consts: dict[str, int]
+    params: dict[str, int]
+    fragments_per_page: int
+    fragment_size: int
+    fragment_reuse: bool
+    scenarios: list[Scenario] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def load_models() -> tuple[ModelSpec, ...]:
+    specs = []
+    for path in sorted(models_dir().glob("*/model.toml")):
+        specs.append(load_model(path))
+    return tuple(specs)
+
+
+def load_model(path: Path) -> ModelSpec:
+    with open(path, "rb") as f:
+        d = tomllib.load(f)
+    spec = ModelSpec(
+        name=d["name"], directory=path.parent, about=d.get("about", ""), files=list(d["files"]),
+        references=dict(d.get("references", {})), env=list(d.get("env", [])), types=dict(d.get("types", {})),
+        consts={k: int(v) for k, v in d.get("consts", {}).items()},
+        params={k: int(v) for k, v in d.get("params", {}).items()},
+        fragments_per_page=int(d.get("fragments_per_page", 1)), fragment_size=int(d.get("fragment_size", 4096)),
+        fragment_reuse=bool(d.get("fragment_reuse", False)),
+    )
+    scen_path = path.parent / "scenarios.toml"
+    if scen_path.exists():
+        raw = scen_path.read_text()
+        with open(scen_path, "rb") as f:
+            sd = tomllib.load(f)
+        for s in sd.get("scenario", []):
+            line = next((i + 1 for i, ln in enumerate(raw.splitlines()) if f'"{s["name"]}"' in ln), 0)
+            spec.scenarios.append(Scenario(
+                s["name"], s.get("about", ""), list(s.get("needs", [])), s.get("setup", ""),
+                [(t["name"], int(t.get("cpu", i)), t["code"]) for i, t in enumerate(s.get("thread", []))],
+                list(s.get("live", [])), line))
+    return spec
+
+
+@lru_cache(maxsize=1)
+def cost_rules() -> list[dict]:
+    with open(rules_dir() / "costs.toml", "rb") as f:
+        return list(tomllib.load(f).get("cost", []))
+
+
+@dataclass
+class Bound:
+    program: Program
+    report: BindReport
+    changed: dict[str, str]  # function → file, for functions with added lines
+    patched: dict[str, str]  # function → file, for functions that contain any patch line
+
+
+def build_program(spec: ModelSpec, files: list[FileDiff] | None) -> Bound:
+    prog = Program(consts=dict(spec.consts), types=dict(spec.types), params=dict(spec.params))
+    report = BindReport()
+    changed: dict[str, str] = {}
+    patched: dict[str, str] = {}
+    by_path = {fd.path: fd for fd in files or []}
+    for kpath in spec.files:
+        ref_name = spec.references.get(kpath)
+        lines: list[SourceLine]
+        if ref_name:
+            rel = f"models/{spec.directory.name}/{ref_name}"
+            lines = reference_lines(rel, (spec.directory / ref_name).read_text())
+            if kpath in by_path:
+                lines = apply_hunks(lines, by_path[kpath], report)
+        elif kpath in by_path:
+            lines = new_file_lines(by_path[kpath])
+        else:
+            continue
+        unit, lines = program_from_text("\n".join(sl.text for sl in lines), lines)
+        prog.add_unit(unit, lines)
+        for name, fn in unit.functions.items():
+            span = lines[fn.line - 1: fn.end_line]
+            if any(sl.from_patch for sl in span):
+                patched[name] = kpath
+            if any(sl.added for sl in span):
+                changed[name] = kpath
+    for env in spec.env:
+        rel = f"models/{spec.directory.name}/{env}"
+        unit, lines = program_from_text((spec.directory / env).read_text(),
+                                        reference_lines(rel, (spec.directory / env).read_text()))
+        for name in list(unit.functions):
+            if name in prog.functions:
+                del unit.functions[name]  # the code under review wins over the environment
+        prog.add_unit(unit, lines)
+    return Bound(prog, report, changed, patched)
+
+
+def scenario_runnable(sc: Scenario, prog: Program) -> bool:
+    return all(n in prog.functions for n in sc.needs)
+
+
+def make_machine(spec: ModelSpec, prog: Program, sc: Scenario) -> Machine:
+    rel = f"models/{spec.directory.name}/scenarios.toml"
+    texts = [("setup", -1, sc.setup)] + list(sc.threads)
+    for tname, _cpu, code in texts:
+        fname = f"scenario:{tname}"
+        body = "\n".join(code.strip().splitlines())
+        src = f"void {fname.replace(':', '_')}(void)\n{{\n{body}\n}}\n"
+        unit, _ = program_from_text(src)
+        fn = next(iter(unit.functions.values()))
+        unit.functions = {fname: fn}
+        lines = [SourceLine(rel, sc.line, t, False) for t in src.splitlines()]
+        prog.add_unit(unit, lines)
+    m = Machine(prog, f"{spec.name}/{sc.name}", [], World(), [], cost_rules())
+    for i, lock in enumerate(prog.static_locks):
+        m.lock_addrs[lock] = GLOBAL_BASE + i * GLOBAL_SIZE
+    w = World()
+    setup = Thread("setup", "process", 0, [])
+    m._enter(w, setup, "scenario:setup", [], None)
+    w.threads.append(setup)
+    events: list = []
+    violations: list[Violation] = []
+    code = prog.functions["scenario:setup"].code
+    guard = 0
+    while setup.frames and not (len(setup.frames) == 1 and setup.frames[0].pc == len(code) - 1):
+        m._exec(w, setup, events, violations, first=False)
+        guard += 1
+        if guard > 100_000 or violations:
+            raise RuntimeError(f"scenario {sc.name}: setup does not complete")
+    vars_ = dict(setup.frames[0].locals) if setup.frames else {}
+    w.threads = []
+    for tname, cpu, _code in sc.threads:
+        t = Thread(tname, "process", cpu, [Frame(f"scenario:{tname}", 0, dict(vars_))])
+        w.threads.append(t)
+        m._settle(w, t, events, violations)
+    m.init = w
+    live = [vars_.get(v, 0) for v in sc.live]
+    m.quiescence = [_quiescence_check(spec, live)]
+    m.obs.ran.clear()
+    return m
+
+
+def _quiescence_check(spec: ModelSpec, live: list[int]):
+    def checkq(m: Machine, w: World) -> list[Violation]:
+        out: list[Violation] = []
+        lru = m.field_info("struct page", "lru")[0]
+        for base, (kind, _size, alive, name, _fb) in w.objects.items():
+            if kind != "page" or not alive or not (STRUCT_PAGE_BASE <= base < DATA_BASE):
+                continue
+            data = addr_of_page(base)
+            slots = [data + i * spec.fragment_size for i in range(spec.fragments_per_page)]
+            held = [s for s in slots if s in live]
+            listed = w.list_of(base + lru) is not None
+            if not held and not listed:
+                out.append(Violation("leak", f"{name} is neither freed nor reachable once every table in it "
+                                             "was freed and every callback has run",
+                                     (("object", "page"), ("owner", name))))
+            elif held and len(held) < len(slots) and spec.fragment_reuse and not listed:
+                m.obs.costs.setdefault("FRAGMENT_MEMORY_WASTE", f"page#{page_index(base)}")
+        return out
+    return checkq
+
+
+def run_scenario(spec: ModelSpec, bound: Bound, sc: Scenario, budget_states: int,
+                 budget_seconds: float) -> tuple[CheckResult, Machine]:
+    import copy
+    prog = copy.copy(bound.program)
+    prog.functions = dict(bound.program.functions)
+    prog.origin = dict(bound.program.origin)
+    m = make_machine(spec, prog, sc)
+    return check(m, budget_states, budget_seconds), m

@@ -1,0 +1,134 @@
+"""The mutable world one interpreter step works on, and its frozen (hashable) form.
+
+Addresses are plain integers in a made-up address space, so the code under review does its own bit
+arithmetic on them (half index from `table & ~PAGE_MASK`, low-bit tags in pt_mm, `table | 1`).
+Struct layouts come from the model, so overlays such as page->rcu_head over page->lru are just two
+fields at the same address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Bases of the address space. A page's struct page and its 4K data frame are one object.
+STRUCT_PAGE_BASE = 0x10_0000_0000
+STRUCT_PAGE_SIZE = 64
+DATA_BASE = 0x40_0000_0000
+MM_BASE = 0x20_0000_0000
+MM_SIZE = 0x1000
+GLOBAL_BASE = 0x30_0000_0000
+GLOBAL_SIZE = 0x40
+FN_BASE = 0x70_0000_0000
+
+
+@dataclass
+class Frame:
+    fn: str
+    pc: int
+    locals: dict[str, int]
+    dst: tuple | None = None  # lvalue in the caller that receives the return value
+
+    def freeze(self) -> tuple:
+        return (self.fn, self.pc, tuple(sorted(self.locals.items())), self.dst)
+
+    @staticmethod
+    def thaw(t: tuple) -> Frame:
+        return Frame(t[0], t[1], dict(t[2]), t[3])
+
+
+@dataclass
+class Thread:
+    name: str  # "CPU0", "softirq@CPU0", "kworker"
+    ctx: str  # "process" | "softirq" | "workqueue"
+    cpu: int  # -1 for a kworker, which interrupts nobody
+    frames: list[Frame]
+    bh: int = 0  # softirq-disable depth (spin_lock_bh, local_bh_disable)
+    rcu: int = 0  # rcu_read_lock depth
+    rsec: int = 0  # read-side section counter, so a GP waits only for sections that began before it
+    wait_gp: int = 0  # synchronize_rcu: blocked until this many GPs are done
+    locks: tuple[int, ...] = ()
+
+    def freeze(self) -> tuple:
+        return (self.name, self.ctx, self.cpu, tuple(f.freeze() for f in self.frames), self.bh, self.rcu,
+                self.rsec, self.wait_gp, self.locks)
+
+    @staticmethod
+    def thaw(t: tuple) -> Thread:
+        return Thread(t[0], t[1], t[2], [Frame.thaw(f) for f in t[3]], t[4], t[5], t[6], t[7], t[8])
+
+    @property
+    def reader(self) -> bool:
+        # Since the RCU flavours were consolidated, BH-off and softirq code are read-side sections too.
+        return self.rcu > 0 or self.bh > 0 or self.ctx == "softirq"
+
+
+@dataclass
+class World:
+    mem: dict[int, int] = field(default_factory=dict)
+    # base → (kind, size, alive, name, how it was freed: "" | "direct" | "call_rcu" | "workqueue")
+    objects: dict[int, tuple[str, int, bool, str, str]] = field(default_factory=dict)
+    lists: dict[int, tuple[int, ...]] = field(default_factory=dict)  # head → nodes in order
+    nodes: dict[int, str] = field(default_factory=dict)  # node → "garbage" | "init" | "rcu" | "poison"
+    flags: dict[int, frozenset[str]] = field(default_factory=dict)  # struct page → page flags
+    cbs: tuple[tuple[int, str, int, int], ...] = ()  # (head, callback, cpu, GPs needed)
+    work: tuple[tuple[str, int], ...] = ()  # queued work: (function, argument)
+    gp_started: int = 0
+    gp_done: int = 0
+    gp_wait: frozenset[tuple[str, int]] = frozenset()  # readers the running GP waits for
+    locks: dict[int, tuple[str, bool]] = field(default_factory=dict)  # lock → (holder thread, bh)
+    grace: dict[int, int] = field(default_factory=dict)  # retired table → GPs that must be done
+    threads: list[Thread] = field(default_factory=list)
+    next_page: int = 0
+    next_mm: int = 0
+
+    def freeze(self) -> tuple:
+        return (
+            tuple(sorted(self.mem.items())),
+            tuple(sorted(self.objects.items())),
+            tuple(sorted(self.lists.items())),
+            tuple(sorted(self.nodes.items())),
+            tuple(sorted((k, v) for k, v in self.flags.items() if v)),
+            self.cbs, self.work, self.gp_started, self.gp_done, self.gp_wait,
+            tuple(sorted(self.locks.items())),
+            tuple(sorted(self.grace.items())),
+            tuple(t.freeze() for t in self.threads),
+            self.next_page, self.next_mm,
+        )
+
+    @staticmethod
+    def thaw(t: tuple) -> World:
+        return World(dict(t[0]), dict(t[1]), dict(t[2]), dict(t[3]), dict(t[4]), t[5], t[6], t[7], t[8], t[9],
+                     dict(t[10]), dict(t[11]), [Thread.thaw(x) for x in t[12]], t[13], t[14])
+
+    # objects --------------------------------------------------------------------------------
+    def object_at(self, addr: int) -> tuple[int, tuple[str, int, bool, str, str]] | None:
+        for base, obj in self.objects.items():
+            if base <= addr < base + obj[1]:
+                return base, obj
+        # A page's data frame belongs to the page object.
+        if DATA_BASE <= addr < STRUCT_PAGE_BASE * 16:
+            sp = page_of_addr(addr)
+            o = self.objects.get(sp)
+            if o is not None:
+                return sp, o
+        return None
+
+    def list_of(self, node: int) -> int | None:
+        for head, members in self.lists.items():
+            if node in members:
+                return head
+        return None
+
+
+def page_of_addr(addr: int) -> int:
+    """virt_to_page() of the model's address space."""
+    return STRUCT_PAGE_BASE + ((addr - DATA_BASE) >> 12) * STRUCT_PAGE_SIZE
+
+
+def addr_of_page(page: int) -> int:
+    """page_to_virt() of the model's address space."""
+    return DATA_BASE + ((page - STRUCT_PAGE_BASE) // STRUCT_PAGE_SIZE << 12)
+
+
+def page_index(page: int) -> int:
+    return (page - STRUCT_PAGE_BASE) // STRUCT_PAGE_SIZE

@@ -1,0 +1,89 @@
+"""Data types of the judgement stage: findings and reviews, and their stable JSON shape.
+
+The JSON contract (docs/architecture.md) only grows: add keys, never rename.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bot import __version__
+
+
+@dataclass
+class TraceStep:
+    ctx: str  # "CPU0", "CPU1", "softirq@CPU0", "RCU", "kworker", ...
+    op: str  # what happened, in kernel words
+    at: str = ""  # "file:line" of the code that ran, when known
+    violation: bool = False  # the step that breaks the invariant
+
+
+@dataclass
+class Finding:
+    hazard: str  # catalog id, e.g. "RCU_HEAD_SHARED"
+    cls: str  # "correctness" | "cost" | "noise"
+    introduced: bool  # False when the hazard is already present before the patch
+    file: str
+    line: int
+    function: str
+    evidence: list[str] = field(default_factory=list)  # quoted source lines
+    trace: list[TraceStep] = field(default_factory=list)
+    explanation: str = ""
+    fix: str = ""
+    references: list[str] = field(default_factory=list)  # Message-IDs of prior discussion
+    title: str = ""
+    invariant: str = ""  # the violated invariant in one sentence
+    replay: str = ""  # the exact `review-bot explore ...` command
+    unmodeled: list[str] = field(default_factory=list)  # what the bot could not model
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["class"] = d.pop("cls")
+        return d
+
+
+@dataclass
+class Review:
+    msgid: str
+    subject: str
+    series: dict[str, Any] | None
+    relevant: bool
+    modeled: list[str] = field(default_factory=list)  # "file:function" the models ran
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # inconclusive results, unknown calls
+    posting: Any = None  # the bot.patch.Posting reviewed (not serialised)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "msgid": self.msgid,
+            "subject": self.subject,
+            "series": self.series,
+            "relevant": self.relevant,
+            "modeled": self.modeled,
+            "findings": [f.to_json() for f in self.findings],
+            "notes": self.notes,
+        }
+
+    @property
+    def correctness(self) -> list[Finding]:
+        return [f for f in self.findings if f.cls == "correctness"]
+
+
+@dataclass
+class Report:
+    messages: int
+    skipped: list[dict[str, str]]
+    reviews: list[Review]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tool": "review-bot",
+            "version": __version__,
+            "messages": self.messages,
+            "skipped": self.skipped,
+            "reviews": [r.to_json() for r in self.reviews],
+        }
+
+    def exit_code(self) -> int:
+        return 1 if any(r.correctness for r in self.reviews) else 0

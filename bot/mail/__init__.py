@@ -1,0 +1,95 @@
+"""The mail stage: read an archive, parse each message, assemble series.
+
+    load(path, msgid=None) -> LoadResult        everything at once
+    iter_load(path, ..., progress=cb)          the same, streaming, for scan
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from bot.mail.parse import Parsed, parse_message
+from bot.mail.read import InputError, Limits, Skip, read_bytes, read_path
+from bot.mail.series import Cover, Series, assemble, by_key
+from bot.patch import Posting
+
+__all__ = ["InputError", "LoadResult", "Limits", "Series", "iter_load", "load", "load_bytes"]
+
+
+@dataclass
+class LoadResult:
+    messages: int = 0
+    postings: list[Posting] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    series: list[Series] = field(default_factory=list)
+    covers: list[Cover] = field(default_factory=list)
+
+    def revisions(self) -> dict[str, list[Series]]:
+        """Series key → its revisions, oldest first."""
+        return by_key(self.series)
+
+    def posting(self, msgid: str) -> Posting | None:
+        msgid = msgid.strip().strip("<>")
+        return next((p for p in self.postings if p.msgid == msgid), None)
+
+
+def iter_load(
+    path: str,
+    result: LoadResult | None = None,
+    progress: Callable[[int], None] | None = None,
+    limits: Limits | None = None,
+) -> Iterator[Posting]:
+    """Yield postings as they are read, filling `result` (messages, skipped, covers) on the way.
+
+    Series are assembled (and each posting's SeriesInfo completed) when the input ends,
+    since a cover may arrive after its patches.
+    """
+    yield from _consume(read_path(path, limits), result if result is not None else LoadResult(), progress)
+
+
+def _consume(items: Iterable[bytes | Skip], res: LoadResult,
+             progress: Callable[[int], None] | None) -> Iterator[Posting]:
+    for item in items:
+        if isinstance(item, Skip):
+            res.skipped.append(item.as_dict())
+            if item.reason.startswith(("too large", "input ends inside", "parse error")):
+                res.messages += 1  # it was a message, just not a usable one
+            continue
+        res.messages += 1
+        parsed = parse_message(item)
+        if isinstance(parsed, Skip):
+            res.skipped.append(parsed.as_dict())
+        elif isinstance(parsed, Parsed):
+            if parsed.cover is not None:
+                res.covers.append(parsed.cover)
+            if parsed.posting is not None:
+                res.postings.append(parsed.posting)
+                yield parsed.posting
+        if progress is not None:
+            progress(res.messages)
+    res.series = assemble(res.postings, res.covers)
+
+
+def load(path: str, msgid: str | None = None, limits: Limits | None = None,
+         progress: Callable[[int], None] | None = None) -> LoadResult:
+    """Read everything in path ("-" is stdin). With msgid, keep only that posting, or the
+    postings of the series whose cover it is. Raises InputError for unreadable input."""
+    res = LoadResult()
+    for _ in iter_load(path, res, progress, limits):
+        pass
+    return _select(res, msgid) if msgid else res
+
+
+def load_bytes(data: bytes, limits: Limits | None = None) -> LoadResult:
+    res = LoadResult()
+    for _ in _consume(read_bytes(data, limits), res, None):
+        pass
+    return res
+
+
+def _select(res: LoadResult, msgid: str) -> LoadResult:
+    mid = msgid.strip().strip("<>")
+    keep = [p for p in res.postings if p.msgid == mid or (p.series and p.series.cover == mid)]
+    res.postings = keep
+    return res

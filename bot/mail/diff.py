@@ -1,0 +1,161 @@
+"""Unified diff (as found in a mail body) → list[FileDiff] with old/new line numbers.
+
+Own small parser rather than unidiff: unidiff raises on a hunk whose counts do not match
+its body (common in hand-edited mail patches) and then loses the whole patch; it also
+wants a clean diff, while a mail body mixes changelog, diffstat, signature and several
+diffs. Here a bad hunk is truncated or dropped with a note in FileDiff.notes, and any
+text that is not a diff is simply ignored.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.patch import FileDiff, Hunk, HunkLine
+
+_HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)")
+_GIT = re.compile(r"diff --git (?:\"?a/)?(.+?)\"? (?:\"?b/)?(.+?)\"?$")
+_MAX_LINE_NO = 10**9  # absurd hunk headers are noted, not trusted
+
+
+def _strip_prefix(p: str) -> str | None:
+    p = p.split("\t", 1)[0].strip()
+    if p.startswith('"') and p.endswith('"') and len(p) > 1:
+        p = p[1:-1]
+    if p == "/dev/null":
+        return None
+    if p.startswith(("a/", "b/")):
+        return p[2:]
+    return p
+
+
+def _lines(text: str) -> list[str]:
+    # CRLF mail bodies: git diffs never carry \r themselves, so dropping one trailing \r is safe
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
+
+
+def parse_diff(text: str) -> list[FileDiff]:
+    """All file diffs in text, in order. Never raises on any str input."""
+    lines = _lines(text)
+    files: list[FileDiff] = []
+    cur: FileDiff | None = None
+    i, n = 0, len(lines)
+    while i < n:
+        ln = lines[i]
+        if ln.startswith("diff --git "):
+            m = _GIT.match(ln)
+            cur = FileDiff(old_path=m.group(1) if m else None, new_path=m.group(2) if m else None)
+            files.append(cur)
+            i += 1
+            continue
+        if ln.startswith("--- ") and i + 1 < n and lines[i + 1].startswith("+++ "):
+            old, new = _strip_prefix(ln[4:]), _strip_prefix(lines[i + 1][4:])
+            # a "diff --git" header already opened this file; otherwise a plain diff starts here
+            if cur is None or cur.hunks or (cur.old_path, cur.new_path) == ("", ""):
+                cur = FileDiff(old_path=old, new_path=new)
+                files.append(cur)
+            else:
+                cur.old_path, cur.new_path = old, new
+            i += 2
+            continue
+        if cur is not None and not cur.hunks:
+            if _file_meta(cur, ln):
+                i += 1
+                continue
+        if ln.startswith("@@ ") and cur is not None:
+            i = _hunk(lines, i, cur)
+            continue
+        i += 1
+    return files
+
+
+def _file_meta(cur: FileDiff, ln: str) -> bool:
+    """Extended git header lines between "diff --git" and the first hunk."""
+    if ln.startswith("new file mode"):
+        cur.old_path = None
+    elif ln.startswith("deleted file mode"):
+        cur.new_path = None
+    elif ln.startswith("rename from "):
+        cur.old_path = ln[12:].strip()
+    elif ln.startswith("rename to "):
+        cur.new_path = ln[10:].strip()
+    elif ln.startswith("Binary files ") or ln == "GIT binary patch":
+        cur.binary = True
+    else:
+        return ln.startswith(("index ", "old mode", "new mode", "similarity index", "dissimilarity index",
+                              "copy from ", "copy to "))
+    return True
+
+
+def _hunk(lines: list[str], i: int, cur: FileDiff) -> int:
+    """Parse the hunk at lines[i]; return the index of the first line after it."""
+    m = _HUNK.match(lines[i])
+    if not m:
+        cur.notes.append(f"malformed hunk header skipped: {lines[i][:80]!r}")
+        return i + 1
+    old_start, new_start = int(m.group(1)), int(m.group(3))
+    old_len = int(m.group(2)) if m.group(2) is not None else 1
+    new_len = int(m.group(4)) if m.group(4) is not None else 1
+    if max(old_start, new_start, old_len, new_len) > _MAX_LINE_NO:
+        cur.notes.append(f"absurd hunk header skipped: {lines[i][:80]!r}")
+        return i + 1
+    hunk = Hunk(old_start, old_len, new_start, new_len, m.group(5).strip())
+    old_no, new_no = old_start, new_start
+    old_left, new_left = old_len, new_len
+    i += 1
+    n = len(lines)
+    while i < n and (old_left > 0 or new_left > 0):
+        ln = lines[i]
+        tag = ln[:1]
+        if tag == " " or (ln == "" and old_left > 0 and new_left > 0):
+            # an empty line is a context line whose trailing space a mailer ate
+            if old_left <= 0 or new_left <= 0:
+                break
+            hunk.lines.append(HunkLine(" ", ln[1:], old_no, new_no))
+            old_no += 1
+            new_no += 1
+            old_left -= 1
+            new_left -= 1
+        elif tag == "-" and not ln.startswith("-- ") or ln == "-":
+            if old_left <= 0:
+                break
+            hunk.lines.append(HunkLine("-", ln[1:], old_no, None))
+            old_no += 1
+            old_left -= 1
+        elif tag == "+":
+            if new_left <= 0:
+                break
+            hunk.lines.append(HunkLine("+", ln[1:], None, new_no))
+            new_no += 1
+            new_left -= 1
+        elif tag == "\\":
+            pass  # "\ No newline at end of file"
+        elif ln.startswith("-- ") and old_left > 0:
+            # "-- foo" is a removed line "- foo"... unless it is the signature separator "-- "
+            if ln == "-- ":
+                break
+            hunk.lines.append(HunkLine("-", ln[1:], old_no, None))
+            old_no += 1
+            old_left -= 1
+        else:
+            break
+        i += 1
+    if old_left > 0 or new_left > 0:
+        cur.notes.append(
+            f"hunk @@ -{old_start},{old_len} +{new_start},{new_len} @@ ends early "
+            f"({old_left} old / {new_left} new lines missing); kept {len(hunk.lines)} lines"
+        )
+    if hunk.lines:
+        cur.hunks.append(hunk)
+    # lines the header did not count ("+foo" after the counts ran out) are not trusted as hunk body
+    extra = 0
+    while i < n and lines[i][:1] in ("+", "-", " ") and not lines[i].startswith(("--- ", "+++ ", "-- ")) \
+            and lines[i] != "-- ":
+        extra += 1
+        i += 1
+    if extra:
+        cur.notes.append(f"hunk @@ -{old_start},{old_len} +{new_start},{new_len} @@ is followed by "
+                         f"{extra} uncounted lines; ignored")
+    while i < n and lines[i].startswith("\\"):
+        i += 1
+    return i

@@ -1,0 +1,60 @@
+"""The report stage: a Report as text, email, JSON, SARIF, HTML or checkpatch lines.
+
+Prose lives in templates/ (jinja2, package data); these modules only lay things out.
+JSON is Report.to_json(), the contract of docs/architecture.md, unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.findings import Report
+from bot.report.checkpatch import render_checkpatch
+from bot.report.env import render_template
+from bot.report.html import render_html
+from bot.report.reply import render_email
+from bot.report.sarif import to_sarif
+from bot.report.summary import summary_line
+from bot.report.view import report_views
+
+FORMATS = ("text", "email", "json", "sarif", "html", "checkpatch")
+
+
+def render_text(report: Report) -> str:
+    return render_template("text.txt.j2", views=report_views(report), summary=summary_line(report))
+
+
+DEFAULT_SENDER = "review-bot <review-bot@localhost>"
+
+
+def render_emails(report: Report, *, sender: str | None = None, policy: dict[str, Any] | None = None) -> str:
+    """Every reply the report calls for, as an mbox (From_ separator lines), for --format email."""
+    out = []
+    for review in report.reviews:
+        msg = render_email(review, sender=sender or DEFAULT_SENDER, policy=policy)
+        if msg is not None:
+            out.append("From review-bot Thu Jan  1 00:00:00 1970\n" + msg.as_string().replace("\r\n", "\n"))
+    return "\n".join(out)
+
+
+def render(
+    report: Report, fmt: str, *, sender: str | None = None, policy: dict[str, Any] | None = None
+) -> str:
+    """The report in one of FORMATS; ValueError for any other name (sender/policy: email only)."""
+    if fmt == "text":
+        return render_text(report)
+    if fmt == "email":
+        return render_emails(report, sender=sender, policy=policy)
+    if fmt == "json":
+        return json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "sarif":
+        return json.dumps(to_sarif(report), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "html":
+        return render_html(report)
+    if fmt == "checkpatch":
+        return render_checkpatch(report)
+    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+__all__ = ["FORMATS", "render", "render_email", "render_emails", "render_text", "summary_line", "to_sarif"]

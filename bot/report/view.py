@@ -1,0 +1,99 @@
+"""What the templates see: a review's findings ordered, grouped and pre-laid-out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.findings import Finding, Report, Review
+from bot.report.env import CLASS_ORDER
+from bot.report.quote import Quote, quote_for
+from bot.report.table import contexts, interleaving_table
+from bot.report.textutil import oneline
+from bot.report.timeline import Timeline
+
+
+@dataclass
+class FindingView:
+    f: Finding
+    title: str
+    quote: Quote
+    table: list[str]
+    contexts: list[str]
+    code_run: list[tuple[str, list[int]]]  # ("file:line", step numbers that ran it), in trace order
+    show_file: bool = True  # quote the file name (the previous quote was of another file)
+    anchor: str = ""  # HTML id, unique in the page
+    timeline: Timeline | None = None  # HTML only
+
+
+@dataclass
+class ReviewView:
+    review: Review
+    subject: str
+    author: str
+    author_name: str
+    date: str
+    introduced: list[FindingView] = field(default_factory=list)
+    preexisting: list[FindingView] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[FindingView]:
+        return self.introduced + self.preexisting
+
+    def count(self, cls: str, introduced: bool = True) -> int:
+        group = self.introduced if introduced else self.preexisting
+        return sum(1 for v in group if v.f.cls == cls)
+
+
+def order(findings: list[Finding]) -> list[Finding]:
+    """Correctness first, then cost, then noise; within a class by place in the patch."""
+    return sorted(findings, key=lambda f: (CLASS_ORDER.get(f.cls, 9), f.file, f.line, f.hazard))
+
+
+def _code_run(f: Finding) -> list[tuple[str, list[int]]]:
+    where: dict[str, list[int]] = {}
+    for n, step in enumerate(f.trace, 1):
+        if step.at:
+            where.setdefault(oneline(step.at), []).append(n)
+    return list(where.items())
+
+
+def author_name(author: str) -> str:
+    """The display name of "Name <addr>" for the attribution line, else the address."""
+    name, _, addr = author.partition("<")
+    return name.strip().strip('"').strip() or addr.rstrip(">").strip()
+
+
+def finding_view(f: Finding, posting: Any) -> FindingView:
+    return FindingView(
+        f=f,
+        title=oneline(f.title) or oneline(f.hazard),
+        quote=quote_for(f, posting),
+        table=interleaving_table(f.trace),
+        contexts=contexts(f.trace),
+        code_run=_code_run(f),
+    )
+
+
+def review_view(review: Review) -> ReviewView:
+    posting = review.posting
+    rv = ReviewView(
+        review=review,
+        subject=oneline(review.subject or getattr(posting, "subject", "")),
+        author=oneline(getattr(posting, "author", "") or ""),
+        author_name=author_name(oneline(getattr(posting, "author", "") or "")),
+        date=oneline(getattr(posting, "date", "") or ""),
+    )
+    rv.introduced = [finding_view(f, posting) for f in order([f for f in review.findings if f.introduced])]
+    rv.preexisting = [
+        finding_view(f, posting) for f in order([f for f in review.findings if not f.introduced])
+    ]
+    last_file = None
+    for v in rv.findings:  # name the file only when the quote moves to another file
+        v.show_file = v.quote.from_diff and v.quote.file != last_file
+        last_file = v.quote.file if v.quote.from_diff else last_file
+    return rv
+
+
+def report_views(report: Report) -> list[ReviewView]:
+    return [review_view(r) for r in report.reviews]

@@ -1,0 +1,178 @@
+"""Model protocol, violations, traces and the breadth-first checker.
+
+A model is: init_states(), actions(state), step(state, action) and at_quiescence(state). States and
+actions must be hashable. The checker explores every interleaving breadth-first, so the first trace
+found for each violation kind is a shortest one (within the explored, possibly reduced, graph).
+
+Optional reduction hook: a model may define `ample(state, actions) -> actions`, returning a subset
+that is a persistent set (partial-order reduction); check(reduce=False) ignores it, which is how
+the reduction is measured and cross-checked.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Hashable, Iterable, Protocol
+
+
+@dataclass(frozen=True)
+class Event:
+    """One step of a trace, in kernel words."""
+
+    ctx: str  # "CPU0", "softirq@CPU1", "RCU", "kworker", ...
+    op: str
+    at: str = ""  # "file:line" or "" when the step is the machinery's own
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A broken invariant. `kind` names the invariant; attrs carry what classification needs."""
+
+    kind: str
+    detail: str
+    attrs: tuple[tuple[str, str], ...] = ()
+
+    def attr(self, key: str, default: str = "") -> str:
+        for k, v in self.attrs:
+            if k == key:
+                return v
+        return default
+
+
+@dataclass(frozen=True)
+class Step:
+    state: Hashable
+    events: tuple[Event, ...] = ()
+    violations: tuple[Violation, ...] = ()
+
+
+class Model(Protocol):
+    name: str
+
+    def init_states(self) -> Iterable[Hashable]: ...
+
+    def actions(self, state: Hashable) -> Iterable[Hashable]: ...
+
+    def step(self, state: Hashable, action: Hashable) -> Step: ...
+
+    def at_quiescence(self, state: Hashable) -> Iterable[Violation]: ...
+
+
+@dataclass
+class Counterexample:
+    violation: Violation
+    trace: list[Event]
+
+
+@dataclass
+class CheckResult:
+    verdict: str  # "unsafe" | "safe" | "inconclusive"
+    counterexamples: list[Counterexample] = field(default_factory=list)
+    states: int = 0
+    transitions: int = 0
+    seconds: float = 0.0
+    reason: str = ""  # why inconclusive
+    reduced: bool = False  # the model's ample() reduction was used
+    pruned: int = 0  # actions the reduction skipped
+    explored_all: bool = True  # False when stopped early (budget, or stop_at_first)
+
+    @property
+    def kinds(self) -> set[str]:
+        return {c.violation.kind for c in self.counterexamples}
+
+
+def check(
+    model: Model,
+    budget_states: int = 200_000,
+    budget_seconds: float = 10.0,
+    *,
+    reduce: bool = True,
+    stop_at_first: bool = False,
+) -> CheckResult:
+    """Explore all interleavings breadth-first; one shortest counterexample per violation.
+
+    Never hangs: past budget_states or budget_seconds the verdict is "inconclusive", with what was
+    found and explored so far. reduce uses the model's optional ample(); stop_at_first returns
+    "unsafe" at the first violation."""
+    start = time.monotonic()
+    ample = getattr(model, "ample", None) if reduce else None
+    pruned = 0
+    parents: dict[Hashable, tuple[Hashable | None, tuple[Event, ...]]] = {}
+    queue: deque[Hashable] = deque()
+    for s in model.init_states():
+        if s not in parents:
+            parents[s] = (None, ())
+            queue.append(s)
+    found: dict[tuple[str, str], Counterexample] = {}
+    transitions = 0
+
+    def trace_to(state: Hashable, last: tuple[Event, ...]) -> list[Event]:
+        chunks = [last]
+        cur = state
+        while True:
+            parent, events = parents[cur]
+            if parent is None:
+                break
+            chunks.append(events)
+            cur = parent
+        return [e for chunk in reversed(chunks) for e in chunk]
+
+    def record(v: Violation, state: Hashable, last: tuple[Event, ...]) -> None:
+        key = (v.kind, v.attr("object"))
+        if key not in found:
+            found[key] = Counterexample(v, trace_to(state, last))
+
+    n = 0
+    while queue:
+        n += 1
+        over_time = (n & 63) == 0 and time.monotonic() - start > budget_seconds
+        if len(parents) > budget_states or over_time:
+            what = f"{len(parents)} states" if not over_time else f"{budget_seconds:g} s"
+            return CheckResult(
+                "inconclusive",
+                list(found.values()),
+                len(parents),
+                transitions,
+                time.monotonic() - start,
+                f"budget exhausted after {what} ({len(parents)} states, {transitions} transitions, "
+                f"{len(queue)} states still queued)",
+                ample is not None,
+                pruned,
+                False,
+            )
+        if stop_at_first and found:
+            break
+        state = queue.popleft()
+        acts = list(model.actions(state))
+        if ample is not None and len(acts) > 1:
+            kept = ample(state, acts)
+            pruned += len(acts) - len(kept)
+            acts = kept
+        if not acts:
+            for v in model.at_quiescence(state):
+                record(v, state, ())
+            continue
+        for a in acts:
+            st = model.step(state, a)
+            transitions += 1
+            if st.violations:
+                for v in st.violations:
+                    record(v, state, st.events)
+                continue
+            if st.state not in parents:
+                parents[st.state] = (state, st.events)
+                queue.append(st.state)
+    verdict = "unsafe" if found else "safe"
+    return CheckResult(
+        verdict,
+        list(found.values()),
+        len(parents),
+        transitions,
+        time.monotonic() - start,
+        "",
+        ample is not None,
+        pruned,
+        not queue,
+    )

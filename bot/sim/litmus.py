@@ -1,0 +1,747 @@
+"""The model of a litmus scenario: kernel contexts, objects, locks, lists and RCU, with the invariants.
+
+State is a tuple of immutable parts so the checker can hash it. Each action is one op of one
+context, or a step of the RCU machinery (a GP starts or ends, a ready callback is invoked in softirq
+on some CPU). Violations carry the kind names the rules/ classifier maps to hazard ids.
+
+Context model: one process-context thread per CPU; a softirq (an RCU callback, or a declared softirq
+thread) may interrupt the process thread of its CPU at any point where that thread has BH enabled and
+then runs to completion before the thread continues; workqueue items run in their own kworker
+context, independent of any CPU.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Hashable, Iterable, NamedTuple
+
+from bot.sim import rcu
+from bot.sim.core import Event, Step, Violation
+from bot.sim.scenario import Instr, Scenario, ScenarioError
+
+RUN = "run"
+PENDING = "pending"  # a declared softirq thread that has not yet entered
+
+
+class Ctx(NamedTuple):
+    name: str  # "CPU0", "softirq@CPU1", "kworker/0"
+    kind: str  # process | softirq | workqueue
+    cpu: int  # -1 for kworkers
+    frames: tuple[tuple[int, int], ...]  # (code, pc) call stack; () = finished
+    status: Any  # RUN | PENDING | ("sync", need) | ("barrier", heads)
+    rcu: int = 0  # rcu_read_lock nesting
+    bh: int = 0  # BH-disabled count (local_bh_disable, spin_lock_bh)
+    preempt: int = 0  # preemption-disabled count (spin locks, preempt_disable)
+    held: tuple[int, ...] = ()  # locks held, in order
+    derefs: tuple[tuple[int, int], ...] = ()  # (object, generation) seen by rcu_dereference
+    label: str = ""  # thread or callback name
+    origin: int = -1  # the rcu_head slot this callback was queued on
+
+    @property
+    def started(self) -> bool:
+        return bool(self.frames) and self.status != PENDING
+
+    @property
+    def reader(self) -> bool:
+        return self.started and bool(self.rcu or self.bh or self.preempt or self.kind == "softirq")
+
+
+class ObjS(NamedTuple):
+    alive: bool
+    gen: int  # allocation generation (typesafe reuse makes a new one at the same address)
+    refs: int
+    freed_by: str
+    flags: int  # bitmask over Scenario.flags
+    pub: bool = True  # reachable by rcu_dereference()
+
+
+class State(NamedTuple):
+    ctxs: tuple[Ctx, ...]
+    objs: tuple[ObjS, ...]
+    slots: tuple[Any, ...]  # None | ("list", list) | ("rcu", fn)
+    locks: tuple[str | None, ...]  # holder name
+    rcu: rcu.Rcu
+
+
+FREED_BY = {"process": "direct", "softirq": "call_rcu", "workqueue": "workqueue"}
+
+
+class _Viol(Exception):
+    def __init__(self, v: Violation) -> None:
+        self.v = v
+
+
+class ScenarioModel:
+    """A bot.sim.core Model (with the optional `ample` reduction hook) for one Scenario."""
+
+    def __init__(self, sc: Scenario) -> None:
+        self.sc = sc
+        self.name = sc.name
+        self._fp = _Footprints(sc)
+
+    # ---------------------------------------------------------------- protocol
+
+    def init_states(self) -> Iterable[State]:
+        sc = self.sc
+        ctxs = []
+        for t in sc.threads:
+            if t.ctx == "process":
+                name, status = f"CPU{t.cpu}", RUN
+            elif t.ctx == "softirq":
+                name, status = f"softirq@CPU{t.cpu}", PENDING
+            else:
+                name, status = f"kworker/{t.name}", RUN
+            frames = ((t.code, 0),) if sc.codes[t.code] else ()
+            ctxs.append(Ctx(name, t.ctx, t.cpu if t.ctx != "workqueue" else -1, frames, status, label=t.name))
+        objs = []
+        for o in sc.objects:
+            bits = 0
+            for f in o.flags:
+                bits |= 1 << sc.flag_index[f"{o.name}.{f}"]
+            objs.append(ObjS(o.allocated, 0, o.refs, "", bits))
+        slots = [None] * len(sc.slots)
+        for s, lst in sc.listed.items():
+            slots[s] = ("list", lst)
+        yield State(tuple(ctxs), tuple(objs), tuple(slots), (None,) * len(sc.locks), rcu.INITIAL)
+
+    def actions(self, s: State) -> list[Hashable]:
+        acts: list[Hashable] = []
+        busy = {c.cpu for c in s.ctxs if c.kind == "softirq" and c.started}
+        bh_off = {c.cpu for c in s.ctxs if c.kind == "process" and c.started and c.bh}
+        for i, c in enumerate(s.ctxs):
+            if not c.frames:
+                continue
+            if c.status == PENDING:
+                if c.cpu not in busy and c.cpu not in bh_off:
+                    acts.append(("run", i))
+                continue
+            if c.kind == "process" and c.cpu in busy:
+                continue  # interrupted by a softirq on its CPU
+            if self._enabled(s, c):
+                acts.append(("run", i))
+        sync_needs = [c.status[1] for c in s.ctxs if isinstance(c.status, tuple) and c.status[0] == "sync"]
+        if rcu.gp_wanted(s.rcu, sync_needs):
+            acts.append(("gp_start",))
+        if rcu.gp_can_end(s.rcu):
+            acts.append(("gp_end",))
+        for cb in rcu.ready(s.rcu):
+            for cpu in range(self.sc.ncpus):
+                if cpu not in busy and cpu not in bh_off:
+                    acts.append(("cb", cb.head, cpu))
+        return acts
+
+    def step(self, s: State, a: Hashable) -> Step:
+        kind = a[0]  # type: ignore[index]
+        if kind == "gp_start":
+            readers = [c.name for c in s.ctxs if c.reader]
+            r = rcu.start_gp(s.rcu, readers)
+            wait = f" (waits for {', '.join(sorted(readers))})" if readers else ""
+            return Step(s._replace(rcu=r), (Event("RCU", f"grace period {r.current} starts{wait}"),))
+        if kind == "gp_end":
+            n = s.rcu.current
+            return Step(s._replace(rcu=rcu.end_gp(s.rcu)), (Event("RCU", f"grace period {n} ends"),))
+        if kind == "cb":
+            _, head, cpu = a  # type: ignore[misc]
+            cb = next(c for c in s.rcu.cbs if c.head == head)
+            name = f"softirq@CPU{cpu}"
+            ctx = Ctx(name, "softirq", cpu, ((self.sc.functions[cb.fn], 0),), RUN, label=cb.fn, origin=head)
+            slots = _set(s.slots, head, None)
+            st = s._replace(ctxs=_add_ctx(s.ctxs, ctx), slots=slots, rcu=rcu.take(s.rcu, head))
+            ev = Event(name, f"{cb.fn}() invoked (callback on {self.sc.slots[head]})")
+            return Step(st, (ev,))
+        i = a[1]  # type: ignore[index]
+        try:
+            st, events = self._run(s, i)
+        except _Viol as e:
+            c = s.ctxs[i]
+            code, pc = c.frames[-1]
+            return Step(s, (Event(c.name, self._text(c, code, pc)),), (e.v,))
+        return Step(st, events)
+
+    def at_quiescence(self, s: State) -> Iterable[Violation]:
+        stuck = [c for c in s.ctxs if c.frames]
+        if stuck:
+            waits = {}
+            for c in stuck:
+                code, pc = c.frames[-1]
+                if c.status != RUN or pc >= len(self.sc.codes[code]):
+                    continue
+                ins = self.sc.codes[code][pc]
+                if ins.op in ("spin_lock", "spin_lock_bh"):
+                    waits[c.name] = (s.locks[ins.args[0]], self.sc.locks[ins.args[0]])
+            cause, lock = "self", ""
+            for name, (holder, lk) in waits.items():
+                seen, cur = {name}, holder
+                while cur in waits and cur not in seen:
+                    seen.add(cur)
+                    cur = waits[cur][0]
+                if cur in seen:
+                    cause, lock = "abba", lk
+                    break
+            names = ", ".join(c.name for c in stuck)
+            yield Violation("deadlock", f"{names} can never finish", (("lock", lock), ("cause", cause)))
+        for o, os_ in zip(self.sc.objects, s.objs):
+            if o.leak_check and os_.alive:
+                yield Violation("leak", f"{o.name} ({o.type}) is never freed", (("object", o.type),))
+
+    # ---------------------------------------------------------------- POR
+
+    def ample(self, s: State, acts: list[Hashable]) -> list[Hashable]:
+        """A one-action persistent set when some context's next op touches nothing another
+        context (running, pending, or yet to be spawned) may ever touch; else all actions.
+
+        Sound for these state graphs: they are acyclic (every step consumes an op, a GP or a
+        callback), so the cycle proviso holds, and the chosen op commutes with every other
+        context's future ops. Steps that change reader status (they interact with GP start) or
+        end a context are never chosen alone."""
+        runs = [a for a in acts if a[0] == "run"]  # type: ignore[index]
+        if len(acts) < 2 or not runs:
+            return acts
+        fp = self._fp
+        futures = []
+        for c in s.ctxs:
+            if not c.frames:
+                futures.append(frozenset())
+                continue
+            f: set[str] = set()
+            for code, pc in c.frames:
+                f |= fp.suffix_all[code][pc]
+            futures.append(frozenset(f))
+        queued = set()
+        for cb in s.rcu.cbs:
+            queued |= fp.total_all[self.sc.functions[cb.fn]]
+        gp_live = rcu.gp_possible(s.rcu) or any(
+            c.frames and isinstance(c.status, tuple) for c in s.ctxs
+        ) or any("rcu!" in f for f in futures) or any("rcu!" in fp.total_all[self.sc.functions[cb.fn]]
+                                                        for cb in s.rcu.cbs)
+        softirq_live = gp_live or any(c.status == PENDING for c in s.ctxs)
+        for a in runs:
+            i = a[1]  # type: ignore[index]
+            c = s.ctxs[i]
+            if c.status != RUN:
+                continue
+            code, pc = c.frames[-1]
+            mine = fp.instr[code][pc]
+            if mine is None:  # reader-status change, RCU call, or context end: never alone
+                continue
+            if len(c.frames) == 1 and pc == len(self.sc.codes[code]) - 1:
+                continue
+            if ("cpu" in mine and softirq_live) or ("rcu" in mine and gp_live):
+                continue
+            others = set(queued)
+            others |= fp.spawn_of(c)  # what this context queues runs elsewhere
+            for j, f in enumerate(futures):
+                if j != i:
+                    others |= f
+            if not (mine & others):
+                return [a]
+        return acts
+
+    # ---------------------------------------------------------------- semantics
+
+    def _instr(self, c: Ctx) -> Instr:
+        code, pc = c.frames[-1]
+        return self.sc.codes[code][pc]
+
+    def _text(self, c: Ctx, code: int, pc: int) -> str:
+        ins = self.sc.codes[code][pc]
+        where = self.sc.code_names[code]
+        return ins.text if where == c.label else f"{where}: {ins.text}"
+
+    def _enabled(self, s: State, c: Ctx) -> bool:
+        st = c.status
+        if isinstance(st, tuple):
+            if st[0] == "sync":
+                return rcu.sync_done(s.rcu, st[1])
+            busy = {cb.head for cb in s.rcu.cbs} | {x.origin for x in s.ctxs if x.origin >= 0}
+            return not (st[1] & busy)
+        ins = self._instr(c)
+        if ins.op in ("spin_lock", "spin_lock_bh"):
+            holder = s.locks[ins.args[0]]
+            if holder is None or holder == c.name:
+                return True
+            # the softirq spinning on a lock its own interrupted thread holds is reported, not blocked
+            return c.kind == "softirq" and holder == f"CPU{c.cpu}"
+        return True
+
+    def _viol(self, kind: str, detail: str, c: Ctx, **attrs: str) -> _Viol:
+        at = {"ctx": c.kind}
+        at.update(attrs)
+        return _Viol(Violation(kind, detail, tuple(sorted(at.items()))))
+
+    def _run(self, s: State, i: int) -> tuple[State, tuple[Event, ...]]:
+        c = s.ctxs[i]
+        if isinstance(c.status, tuple):  # a sleep ends: the GP or the barrier is over
+            op = "synchronize_rcu" if c.status[0] == "sync" else "rcu_barrier"
+            return self._finish(s, i, c._replace(status=RUN), (Event(c.name, f"{op}() returns"),))
+        if c.status == PENDING:
+            c = c._replace(status=RUN)
+        code, pc = c.frames[-1]
+        ins = self.sc.codes[code][pc]
+        ev = (Event(c.name, self._text(c, code, pc)),)
+        c = c._replace(frames=c.frames[:-1] + ((code, pc + 1),))  # calls push above this
+        res = getattr(self, "_op_" + ins.op)(s, c, ins)
+        if len(res) == 3:  # a jump (-1: fall through)
+            s, c, target = res
+            if target >= 0:
+                c = c._replace(frames=c.frames[:-1] + ((code, target),))
+        else:
+            s, c = res
+        return self._finish(s, i, c, ev)
+
+    def _finish(self, s: State, i: int, c: Ctx, ev: tuple[Event, ...]) -> tuple[State, tuple[Event, ...]]:
+        frames = c.frames
+        while frames and c.status == RUN and frames[-1][1] >= len(self.sc.codes[frames[-1][0]]):
+            frames = frames[:-1]
+        c = c._replace(frames=frames)
+        r = s.rcu
+        if not c.reader:
+            r = rcu.reader_left(r, c.name)
+            if c.derefs:
+                c = c._replace(derefs=())
+        ctxs = list(s.ctxs)
+        i = next(k for k, x in enumerate(ctxs) if x.name == c.name)  # a spawn may have re-sorted them
+        if not frames and c.held:
+            raise ScenarioError(f"{c.label} ends holding {[self.sc.locks[h] for h in c.held]}")
+        if not frames and _dynamic(c):
+            del ctxs[i]
+        else:
+            ctxs[i] = c
+        return s._replace(ctxs=tuple(ctxs), rcu=r), ev
+
+    # each _op_X returns (state, ctx) or (state, ctx, next_pc); it may raise _Viol
+
+    def _check_obj(self, s: State, c: Ctx, o: int, what: str, **attrs: str) -> None:
+        """The object's memory must be live for ctx (typesafe memory is always type-valid)."""
+        os_ = s.objs[o]
+        ob = self.sc.objects[o]
+        seen = dict(c.derefs).get(o)
+        if ob.typesafe:
+            if seen is not None and (seen != os_.gen or not os_.alive) and attrs.get("mode") != "lock":
+                raise self._viol("reader_saw_reuse", f"{what} on {ob.name} after it was freed and reused",
+                                 c, object=ob.type, **attrs)
+            if seen is None and not os_.alive:
+                raise self._viol("use_after_free", f"{what} on freed {ob.name}", c, object=ob.type,
+                                 freed_by=os_.freed_by, **attrs)
+            return
+        if not os_.alive:
+            if c.rcu:
+                raise self._viol("reader_saw_free", f"{what}: RCU reader inside {ob.name}, freed "
+                                 f"({os_.freed_by or 'never allocated'}) before its grace period ended",
+                                 c, object=ob.type, freed_by=os_.freed_by, **attrs)
+            raise self._viol("use_after_free", f"{what} on {ob.name}, already freed ({os_.freed_by})", c,
+                             object=ob.type, freed_by=os_.freed_by or "never_allocated", **attrs)
+
+    def _op_jump_unless(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx, int]:
+        cond, target = ins.args
+        ok = True
+        objs = s.objs
+        for neg, test, x in cond:
+            if test == "live":
+                v = s.objs[x].alive
+            elif test == "same":
+                os_ = s.objs[x]
+                v = os_.alive and os_.pub and dict(c.derefs).get(x) == os_.gen
+            elif test == "found":
+                v = x in dict(c.derefs)
+            elif test == "listed":
+                v = bool(s.slots[x]) and s.slots[x][0] == "list"
+            else:
+                o = self.sc.flag_obj[x]
+                v = bool(objs[o].flags >> x & 1)
+                if test == "test_and_clear" and v:
+                    objs = _set(objs, o, objs[o]._replace(flags=objs[o].flags & ~(1 << x)))
+            ok = ok and (v != neg)
+        return s._replace(objs=objs), c, (-1 if ok else target)
+
+    def _op_jump(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx, int]:
+        return s, c, ins.args[0]
+
+    def _op_rcu_read_lock(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        return s, c._replace(rcu=c.rcu + 1)
+
+    def _op_rcu_read_unlock(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        if not c.rcu:
+            raise ScenarioError(f"{c.label}: rcu_read_unlock() without rcu_read_lock()")
+        return s, c._replace(rcu=c.rcu - 1)
+
+    def _atomic_why(self, c: Ctx) -> str:
+        if c.kind == "softirq":
+            return "softirq"
+        if c.held:
+            return f"holding {self.sc.locks[c.held[-1]]}"
+        if c.bh:
+            return "BH disabled"
+        if c.preempt:
+            return "preemption disabled"
+        if c.rcu:
+            return "inside rcu_read_lock()"
+        return ""
+
+    def _sleep(self, c: Ctx, call: str) -> None:
+        why = self._atomic_why(c)
+        if why:
+            raise self._viol("sleep_in_atomic", f"{call}() may sleep, called {why}", c, call=call, why=why)
+
+    def _op_might_sleep(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        self._sleep(c, "might_sleep")
+        return s, c
+
+    def _op_synchronize_rcu(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        self._sleep(c, "synchronize_rcu")
+        return s, c._replace(status=("sync", rcu.need_for_new_request(s.rcu)))
+
+    def _op_rcu_barrier(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        self._sleep(c, "rcu_barrier")
+        heads = frozenset(cb.head for cb in s.rcu.cbs) | frozenset(x.origin for x in s.ctxs if x.origin >= 0)
+        return s, c._replace(status=("barrier", heads))
+
+    def _op_call_rcu(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        slot, fn = ins.args
+        name = self.sc.slots[slot]
+        o = self.sc.slot_obj[slot]
+        self._check_obj(s, c, o, f"call_rcu({name})", call="call_rcu")
+        st = s.slots[slot]
+        if st and st[0] == "rcu":
+            raise self._viol("rcu_head_requeued", f"call_rcu on {name}, already queued for {st[1]}()", c,
+                             object=self.sc.objects[o].type, head=name)
+        if st and st[0] == "list":
+            raise self._viol("rcu_head_overlays_list", f"call_rcu on {name} while it is linked on "
+                             f"{self.sc.lists[st[1]]}", c, object=self.sc.objects[o].type, head=name)
+        fname = self.sc.code_names[fn]
+        cpu = max(c.cpu, 0)
+        return s._replace(slots=_set(s.slots, slot, ("rcu", fname)), rcu=rcu.call_rcu(s.rcu, slot, fname, cpu)), c
+
+    def _lock_common(self, s: State, c: Ctx, ins: Instr, bh: bool) -> tuple[State, Ctx]:
+        lk = ins.args[0]
+        lname = self.sc.locks[lk]
+        self._check_obj(s, c, self.sc.lock_obj[lk], f"spin_lock({lname})", lock=lname, mode="lock")
+        holder = s.locks[lk]
+        if holder == c.name:
+            raise self._viol("deadlock", f"{c.name} takes {lname} again", c, lock=lname, cause="self")
+        if holder is not None:  # only reachable as the softirq-on-its-own-holder case (see _enabled)
+            raise self._viol("deadlock", f"softirq on CPU{c.cpu} spins on {lname}, held with BH enabled by "
+                             f"the thread it interrupted", c, lock=lname, cause="softirq_reentry")
+        c = c._replace(held=c.held + (lk,), preempt=c.preempt + 1, bh=c.bh + (1 if bh else 0))
+        return s._replace(locks=_set(s.locks, lk, c.name)), c
+
+    def _unlock_common(self, s: State, c: Ctx, ins: Instr, bh: bool) -> tuple[State, Ctx]:
+        lk = ins.args[0]
+        lname = self.sc.locks[lk]
+        if lk not in c.held:
+            raise ScenarioError(f"{c.label}: {ins.text} without holding {lname}")
+        o = self.sc.lock_obj[lk]
+        if not s.objs[o].alive and not self.sc.objects[o].typesafe:
+            raise self._viol("lock_in_freed_memory", f"unlock of {lname} in freed {self.sc.objects[o].name}",
+                             c, lock=lname, object=self.sc.objects[o].type, freed_by=s.objs[o].freed_by)
+        held = list(c.held)
+        held.remove(lk)
+        c = c._replace(held=tuple(held), preempt=c.preempt - 1, bh=c.bh - (1 if bh else 0))
+        return s._replace(locks=_set(s.locks, lk, None)), c
+
+    def _op_spin_lock(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        return self._lock_common(s, c, ins, False)
+
+    def _op_spin_lock_bh(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        return self._lock_common(s, c, ins, True)
+
+    def _op_spin_unlock(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        return self._unlock_common(s, c, ins, False)
+
+    def _op_spin_unlock_bh(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        return self._unlock_common(s, c, ins, True)
+
+    def _op_local_bh_disable(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        return s, c._replace(bh=c.bh + 1)
+
+    def _op_local_bh_enable(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        return s, c._replace(bh=c.bh - 1)
+
+    def _op_preempt_disable(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        return s, c._replace(preempt=c.preempt + 1)
+
+    def _op_preempt_enable(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        return s, c._replace(preempt=c.preempt - 1)
+
+    def _op_mmgrab(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        o = ins.args[0]
+        self._check_obj(s, c, o, "mmgrab", call="mmgrab")
+        return s._replace(objs=_set(s.objs, o, s.objs[o]._replace(refs=s.objs[o].refs + 1))), c
+
+    def _drop(self, s: State, c: Ctx, o: int, call: str) -> tuple[State, bool]:
+        self._check_obj(s, c, o, call, call=call)
+        os_ = s.objs[o]
+        if os_.refs <= 0:
+            raise self._viol("double_free", f"{call}({self.sc.objects[o].name}) with mm_count already 0", c,
+                             object=self.sc.objects[o].type, call=call)
+        return s._replace(objs=_set(s.objs, o, os_._replace(refs=os_.refs - 1))), os_.refs == 1
+
+    def _op_mmdrop(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        o = ins.args[0]
+        s, final = self._drop(s, c, o, "mmdrop")
+        if final:
+            if c.kind == "softirq":
+                raise self._viol("final_mmdrop_in_softirq", f"the last mmdrop({self.sc.objects[o].name}) runs "
+                                 "__mmdrop() in softirq (RCU callback) context", c,
+                                 object=self.sc.objects[o].type, call="mmdrop")
+            c = c._replace(frames=c.frames + ((self.sc.mmdrop_code[o], 0),))
+        return s, c
+
+    def _op_mmdrop_async(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        o = ins.args[0]
+        s, final = self._drop(s, c, o, "mmdrop_async")
+        if final:  # queue mm->async_put_work: __mmdrop() later, from a kworker
+            code = self.sc.mmdrop_code[o]
+            used = {x.name for x in s.ctxs}
+            k = next(k for k in range(len(s.ctxs) + 1) if f"kworker/u{k}" not in used)
+            w = Ctx(f"kworker/u{k}", "workqueue", -1, ((code, 0),), RUN, label=self.sc.code_names[code])
+            s = s._replace(ctxs=_add_ctx(s.ctxs, w))
+        return s, c
+
+    def _free(self, s: State, c: Ctx, o: int, call: str) -> State:
+        ob, os_ = self.sc.objects[o], s.objs[o]
+        if not os_.alive:
+            if ob.typesafe and dict(c.derefs).get(o, os_.gen) != os_.gen:
+                raise self._viol("reader_saw_reuse", f"{call}({ob.name}) of an object already freed and reused",
+                                 c, object=ob.type, call=call)
+            raise self._viol("double_free", f"{call}({ob.name}): already freed ({os_.freed_by})", c,
+                             object=ob.type, freed_by=os_.freed_by, call=call)
+        self._check_obj(s, c, o, call, call=call)
+        for lk, holder in enumerate(s.locks):
+            if holder is not None and self.sc.lock_obj[lk] == o and not ob.typesafe:
+                raise self._viol("lock_in_freed_memory", f"{call}({ob.name}) while {holder} holds "
+                                 f"{self.sc.locks[lk]}", c, lock=self.sc.locks[lk], object=ob.type, holder=holder)
+        for sl, st in enumerate(s.slots):
+            if st and self.sc.slot_obj[sl] == o:
+                what = "queued for " + st[1] + "()" if st[0] == "rcu" else "linked on " + self.sc.lists[st[1]]
+                raise self._viol("use_after_free", f"{call}({ob.name}) while {self.sc.slots[sl]} is {what}", c,
+                                 object=ob.type, freed_by=FREED_BY[c.kind], call=call)
+        return s._replace(objs=_set(s.objs, o, os_._replace(alive=False, freed_by=FREED_BY[c.kind])))
+
+    def _alloc(self, s: State, c: Ctx, o: int, call: str) -> State:
+        ob, os_ = self.sc.objects[o], s.objs[o]
+        if os_.alive:
+            raise ScenarioError(f"{c.label}: {call}({ob.name}) of an object that is allocated")
+        locks = s.locks
+        if not ob.typesafe or ob.init_lock == "alloc":
+            for lk, holder in enumerate(s.locks):
+                if self.sc.lock_obj[lk] != o:
+                    continue
+                if holder is not None:
+                    raise self._viol("typesafe_reinit", f"{call}({ob.name}) re-initialises {self.sc.locks[lk]} "
+                                     f"while {holder} holds it", c, object=ob.type, lock=self.sc.locks[lk])
+                locks = _set(locks, lk, None)
+            users = [x.name for x in s.ctxs if x.name != c.name and o in dict(x.derefs)]
+            if ob.typesafe and users:
+                raise self._viol("typesafe_reinit", f"{call}({ob.name}) re-initialises the object while "
+                                 f"{', '.join(users)} may still use it", c, object=ob.type, call=call)
+        slots = tuple(None if self.sc.slot_obj[i] == o else st for i, st in enumerate(s.slots))
+        new = ObjS(True, os_.gen + 1, ob.refs, "", 0)
+        return s._replace(objs=_set(s.objs, o, new), locks=locks, slots=slots)
+
+    def _op_free(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        return self._free(s, c, ins.args[0], "free"), c
+
+    def _op_kmem_cache_free(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        return self._free(s, c, ins.args[0], "kmem_cache_free"), c
+
+    def _op_alloc(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        return self._alloc(s, c, ins.args[0], "alloc"), c
+
+    def _op_kmem_cache_alloc(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        return self._alloc(s, c, ins.args[0], "kmem_cache_alloc"), c
+
+    def _op_deref(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        o = ins.args[0]
+        d = dict(c.derefs)
+        d.pop(o, None)
+        if s.objs[o].pub:  # an unpublished object is not found: the reader sees NULL
+            d[o] = s.objs[o].gen
+        return s, c._replace(derefs=tuple(sorted(d.items())))
+
+    def _op_publish(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        o = ins.args[0]
+        self._check_obj(s, c, o, "publish", call="publish")
+        return s._replace(objs=_set(s.objs, o, s.objs[o]._replace(pub=True))), c
+
+    def _op_unpublish(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        o = ins.args[0]
+        return s._replace(objs=_set(s.objs, o, s.objs[o]._replace(pub=False))), c
+
+    def _op_use(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        self._check_obj(s, c, ins.args[0], ins.text, mode=ins.args[1])
+        return s, c
+
+    def _op_list_add(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        slot, lst = ins.args
+        name = self.sc.slots[slot]
+        o = self.sc.slot_obj[slot]
+        self._check_obj(s, c, self.sc.list_obj[lst], f"list_add onto {self.sc.lists[lst]}", call="list_add")
+        self._check_obj(s, c, o, f"list_add({name})", call="list_add")
+        st = s.slots[slot]
+        if st and st[0] == "rcu":
+            raise self._viol("rcu_head_overlays_list", f"list_add({name}) while that memory is an rcu_head "
+                             f"queued for {st[1]}()", c, object=self.sc.objects[o].type, node=name)
+        if st:
+            raise self._viol("list_double_add", f"list_add({name}) while already on {self.sc.lists[st[1]]}", c,
+                             object=self.sc.objects[o].type, node=name)
+        return s._replace(slots=_set(s.slots, slot, ("list", lst))), c
+
+    def _op_list_del(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        slot = ins.args[0]
+        name = self.sc.slots[slot]
+        o = self.sc.slot_obj[slot]
+        self._check_obj(s, c, o, f"list_del({name})", call="list_del")
+        st = s.slots[slot]
+        if st and st[0] == "rcu":
+            raise self._viol("rcu_head_overlays_list", f"list_del({name}) while that memory is an rcu_head "
+                             f"queued for {st[1]}()", c, object=self.sc.objects[o].type, node=name)
+        if not st:
+            raise self._viol("list_del_unlinked", f"list_del({name}) of a node that is not on a list", c,
+                             object=self.sc.objects[o].type, node=name)
+        self._check_obj(s, c, self.sc.list_obj[st[1]], f"list_del from {self.sc.lists[st[1]]}", call="list_del")
+        return s._replace(slots=_set(s.slots, slot, None)), c
+
+    def _flag_op(self, s: State, c: Ctx, ins: Instr, on: bool) -> tuple[State, Ctx]:
+        f = ins.args[0]
+        o = self.sc.flag_obj[f]
+        self._check_obj(s, c, o, ins.text, mode="write")
+        bits = s.objs[o].flags | (1 << f) if on else s.objs[o].flags & ~(1 << f)
+        return s._replace(objs=_set(s.objs, o, s.objs[o]._replace(flags=bits))), c
+
+    def _op_set_flag(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        return self._flag_op(s, c, ins, True)
+
+    def _op_clear_flag(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        return self._flag_op(s, c, ins, False)
+
+    def _op_call(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+        return s, c._replace(frames=c.frames + ((ins.args[0], 0),))
+
+
+def _set(t: tuple, i: int, v: Any) -> tuple:
+    return t[:i] + (v,) + t[i + 1:]
+
+
+def _dynamic(c: Ctx) -> bool:
+    """Callbacks and work items come and go; declared threads keep their place when finished."""
+    return c.origin >= 0 or c.name.startswith("kworker/u")
+
+
+def _add_ctx(ctxs: tuple[Ctx, ...], c: Ctx) -> tuple[Ctx, ...]:
+    """Append a dynamic context, keeping dynamic ones sorted so equal states hash equal."""
+    static = [x for x in ctxs if not _dynamic(x)]
+    dyn = [x for x in ctxs if _dynamic(x)] + [c]
+    return tuple(static + sorted(dyn))
+
+
+# ops whose effect on one context changes whether it is an RCU reader, or that talk to RCU itself
+_READER_OPS = {"rcu_read_lock", "rcu_read_unlock", "spin_lock", "spin_unlock", "spin_lock_bh", "spin_unlock_bh",
+               "local_bh_disable", "local_bh_enable", "preempt_disable", "preempt_enable", "synchronize_rcu",
+               "rcu_barrier", "call_rcu", "might_sleep"}
+
+
+class _Footprints:
+    """Static footprints for the reduction: which objects each op, and each code suffix, may touch.
+
+    `instr[code][pc]` is the step's own footprint, or None when it must never be taken alone.
+    `suffix_all[code][pc]` covers the rest of the code, the functions it calls inline and everything
+    it may spawn (callbacks, work items). "rcu!" marks a GP request somewhere in the future."""
+
+    def __init__(self, sc: Scenario) -> None:
+        self.sc = sc
+        n = len(sc.codes)
+        self.instr: list[list[frozenset[str] | None]] = [[self._own(ins) for ins in sc.codes[k]] for k in range(n)]
+        direct: list[set[str]] = []
+        edges: list[set[int]] = []
+        for k in range(n):
+            f: set[str] = set()
+            e: set[int] = set()
+            for ins in sc.codes[k]:
+                f |= self._touch(ins)
+                e |= self._callees(ins)
+            direct.append(f)
+            edges.append(e)
+        total = [set(f) for f in direct]
+        changed = True
+        while changed:
+            changed = False
+            for k in range(n):
+                for j in edges[k]:
+                    if not total[j] <= total[k]:
+                        total[k] |= total[j]
+                        changed = True
+        self.total_all = [frozenset(t) for t in total]
+        self.suffix_all: list[list[frozenset[str]]] = []
+        for k in range(n):
+            acc: set[str] = set()
+            suf: list[frozenset[str]] = [frozenset()] * (len(sc.codes[k]) + 1)
+            for pc in range(len(sc.codes[k]) - 1, -1, -1):
+                ins = sc.codes[k][pc]
+                acc |= self._touch(ins)
+                for j in self._callees(ins):
+                    acc |= total[j]
+                suf[pc] = frozenset(acc)
+            self.suffix_all.append(suf)
+
+    def spawn_of(self, c: Ctx) -> frozenset[str]:
+        # conservative: a context's own future spawns are included in its suffix; their ops run in
+        # other contexts, so everything the context may still touch counts as "others" too
+        out: set[str] = set()
+        for code, pc in c.frames:
+            for ins in self.sc.codes[code][pc + 1:]:
+                for j in self._spawned(ins):
+                    out |= self.total_all[j]
+        return frozenset(out)
+
+    def _obj(self, o: int) -> str:
+        return "o:" + self.sc.objects[o].name
+
+    def _touch(self, ins: Instr) -> set[str]:
+        sc, a, op = self.sc, ins.args, ins.op
+        f: set[str] = set()
+        if op in ("spin_lock", "spin_unlock", "spin_lock_bh", "spin_unlock_bh"):
+            f |= {self._obj(sc.lock_obj[a[0]]), "rcu"}
+            if op.endswith("_bh"):
+                f.add("cpu")
+        elif op in ("local_bh_disable", "local_bh_enable"):
+            f |= {"rcu", "cpu"}
+        elif op in _READER_OPS:
+            f.add("rcu")
+            if op in ("call_rcu", "synchronize_rcu", "rcu_barrier"):
+                f.add("rcu!")
+            if op == "call_rcu":
+                f.add(self._obj(sc.slot_obj[a[0]]))
+        elif op == "jump_unless":
+            for _, test, x in a[0]:
+                o = sc.obj_index[sc.slots[x].split(".")[0]] if test == "listed" else \
+                    sc.flag_obj[x] if test in ("flag", "test_and_clear") else x
+                f.add(self._obj(o))
+        elif op in ("list_add", "list_del"):
+            f.add(self._obj(sc.slot_obj[a[0]]))
+            f |= {self._obj(o) for o in sc.list_obj}  # a node may be linked on any list
+        elif op in ("set_flag", "clear_flag"):
+            f.add(self._obj(sc.flag_obj[a[0]]))
+        elif op in ("mmgrab", "mmdrop", "mmdrop_async", "free", "alloc", "kmem_cache_alloc", "kmem_cache_free",
+                    "deref", "use", "publish", "unpublish"):
+            f.add(self._obj(a[0]))
+            if op in ("free", "kmem_cache_free", "alloc", "kmem_cache_alloc"):  # frees touch its slots/locks
+                f.add("heads")
+        return f
+
+    def _own(self, ins: Instr) -> frozenset[str] | None:
+        if ins.op in _READER_OPS or ins.op in ("call", "mmdrop", "mmdrop_async"):
+            return None
+        if ins.op in ("free", "kmem_cache_free", "alloc", "kmem_cache_alloc"):
+            return None  # may interact with queued heads, held locks and readers' derefs
+        return frozenset(self._touch(ins))
+
+    def _callees(self, ins: Instr) -> set[int]:
+        return self._spawned(ins) | ({ins.args[0]} if ins.op == "call" else set()) | (
+            {self.sc.mmdrop_code[ins.args[0]]} if ins.op == "mmdrop" else set())
+
+    def _spawned(self, ins: Instr) -> set[int]:
+        if ins.op == "call_rcu":
+            return {ins.args[1]}
+        if ins.op == "mmdrop_async":
+            return {self.sc.mmdrop_code[ins.args[0]]}
+        return set()

@@ -1,0 +1,81 @@
+"""Shared fixtures: the CLI as a real subprocess, and a real public-inbox server over the corpus."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests import corpus
+from tests.pinbox import PublicInbox, missing_tools
+
+REPO = Path(__file__).resolve().parent.parent
+
+V1_COVER = "35e983f5-7ed3-b310-d949-9ae8b130cdab@google.com"
+V1_PATCH_07 = "6dd63b39-e71f-2e8b-7e0-83e02f3bcb39@google.com"
+SEED_REPLY = "422e8778-444c-d291-988c-26fc041a481@google.com"  # Hugh's reply in the v1 07/12 thread
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def stderr_lines(self) -> list[str]:
+        return [ln for ln in self.stderr.splitlines() if ln.strip()]
+
+
+def run_cli(
+    *args: str, stdin: bytes | None = None, cwd: Path | None = None, timeout: float = 600
+) -> CliResult:
+    """`review-bot ARGS` as a subprocess (`python -m bot`), the way users and CI run it."""
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    res = subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        cwd=cwd or REPO,
+        env=env,
+        timeout=timeout,
+    )
+    return CliResult(
+        res.returncode, res.stdout.decode("utf-8", "replace"), res.stderr.decode("utf-8", "replace")
+    )
+
+
+def need_modules(*names: str) -> None:
+    """Skip a test that needs a stage another part of the team is still building."""
+    missing = [n for n in names if importlib.util.find_spec(n) is None]
+    if missing:
+        pytest.skip(f"stage not built yet: {', '.join(missing)}")
+
+
+@pytest.fixture
+def cli() -> Callable[..., CliResult]:
+    return run_cli
+
+
+@pytest.fixture(scope="session")
+def pinbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublicInbox]:
+    """A public-inbox v2 inbox of the three pte-free-defer threads, served on 127.0.0.1."""
+    missing = missing_tools()
+    if missing:
+        pytest.skip(
+            f"public-inbox is not installed (missing {', '.join(missing)}); apt-get install public-inbox"
+        )
+    threads = [corpus.thread(n) for n in (1, 2, 3)]
+    pi = PublicInbox(tmp_path_factory.mktemp("pinbox"))
+    pi.build(threads)
+    pi.serve()
+    try:
+        yield pi
+    finally:
+        pi.stop()

@@ -1,0 +1,76 @@
+"""The wheel carries the CLI entry point, every bot package, rules/, models/ and the report data."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _files(root: Path) -> set[str]:
+    return {
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    }
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    out = tmp_path_factory.mktemp("wheel")
+    build = tmp_path_factory.mktemp("build")
+    src = build / "src"  # build from a copy: setuptools writes build/ and *.egg-info into the source tree
+    src.mkdir()
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy2(REPO / name, src / name)
+    for name in ("bot", "rules", "models"):
+        shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "-w",
+            str(out),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=build,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    (whl,) = out.glob("review_bot-*.whl")
+    return zipfile.ZipFile(whl)
+
+
+def test_every_bot_package_is_a_package() -> None:
+    for d in (REPO / "bot").rglob("*"):
+        if d.is_dir() and "__pycache__" not in d.parts and any(d.glob("*.py")):
+            assert (d / "__init__.py").exists(), f"{d} has modules but no __init__.py: it would not ship"
+
+
+def test_wheel_ships_data(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+    for src, dest in (("rules", "bot/_data/rules"), ("models", "bot/_data/models")):
+        want = {f"{dest}/{f}" for f in _files(REPO / src)}
+        assert want and want <= names, sorted(want - names)[:10]
+    for sub in ("templates", "schema"):
+        want = {f"bot/report/{sub}/{f}" for f in _files(REPO / "bot" / "report" / sub)}
+        assert want <= names, sorted(want - names)[:10]
+    py = {f"bot/{f}" for f in _files(REPO / "bot") if f.endswith(".py")}
+    assert py <= names, sorted(py - names)[:10]
+
+
+def test_wheel_entry_point(wheel: zipfile.ZipFile) -> None:
+    (ep,) = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
+    assert "review-bot = bot.cli:main" in wheel.read(ep).decode()
