@@ -55,12 +55,35 @@ def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport) -> list
                 report.failed.append(f"{fd.path}: hunk @@ -{h.old_start} +{h.new_start} did not match the model")
             continue
         r0, r1, a, b = placed
-        new = [SourceLine(fd.path, ln.new_no or 0, ln.text, True, ln.tag == "+")
-               for ln in h.lines[a:b + 1] if ln.tag != "-"]
+        new = _balance_comments([SourceLine(fd.path, ln.new_no or 0, ln.text, True, ln.tag == "+")
+                                 for ln in h.lines[a:b + 1] if ln.tag != "-"])
         lines[r0:r1 + 1] = new
         start = r0 + len(new)
         report.applied += 1
     return lines
+
+
+def _balance_comments(lines: list[SourceLine]) -> list[SourceLine]:
+    """Blank comment lines whose /* or */ lies outside the spliced region, so no code is swallowed."""
+    out = list(lines)
+    inside = False
+    opener = -1
+    for i, sl in enumerate(out):
+        s = sl.text.strip()
+        if not inside and (s.startswith(("* ", "*/")) or s == "*"):
+            out[i] = SourceLine(sl.file, sl.line, "", sl.from_patch, sl.added)
+            continue
+        text = re.sub(r"/\*.*?\*/", "", sl.text)
+        if inside:
+            if "*/" in text:
+                inside = False
+        elif "/*" in text:
+            inside, opener = True, i
+    if inside:
+        for i in range(opener, len(out)):
+            sl = out[i]
+            out[i] = SourceLine(sl.file, sl.line, "", sl.from_patch, sl.added)
+    return out
 
 
 def _place(lines: list[SourceLine], h: Hunk, start: int) -> tuple[int, int, int, int] | None:

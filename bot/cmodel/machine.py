@@ -276,6 +276,8 @@ class Machine:
         elif op == "ret":
             val = self.eval(w, t, ins[1]) if ins[1] is not None else 0
             t.frames.pop()
+            if not t.frames and f.fn.startswith("scenario:"):
+                t.final = tuple(sorted(f.locals.items()))
             if f.dst is not None and t.frames:
                 self.store(w, t, f.dst, val)
         elif op == "decl":

@@ -182,15 +182,18 @@ def make_machine(spec: ModelSpec, prog: Program, sc: Scenario) -> Machine:
         w.threads.append(t)
         m._settle(w, t, events, violations)
     m.init = w
-    live = [vars_.get(v, 0) for v in sc.live]
-    m.quiescence = [_quiescence_check(spec, live)]
+    m.quiescence = [_quiescence_check(spec, sc.live, vars_)]
     m.obs.ran.clear()
     return m
 
 
-def _quiescence_check(spec: ModelSpec, live: list[int]):
+def _quiescence_check(spec: ModelSpec, live_names: list[str], setup_vars: dict[str, int]):
     def checkq(m: Machine, w: World) -> list[Violation]:
         out: list[Violation] = []
+        values = dict(setup_vars)
+        for t in w.threads:
+            values.update(dict(t.final))
+        live = [values.get(v, 0) for v in live_names]
         lru = m.field_info("struct page", "lru")[0]
         for base, (kind, _size, alive, name, _fb) in w.objects.items():
             if kind != "page" or not alive or not (STRUCT_PAGE_BASE <= base < DATA_BASE):

@@ -47,14 +47,15 @@ class Thread:
     rsec: int = 0  # read-side section counter, so a GP waits only for sections that began before it
     wait_gp: int = 0  # synchronize_rcu: blocked until this many GPs are done
     locks: tuple[int, ...] = ()
+    final: tuple[tuple[str, int], ...] = ()  # a finished scenario thread's variables (tables it holds)
 
     def freeze(self) -> tuple:
         return (self.name, self.ctx, self.cpu, tuple(f.freeze() for f in self.frames), self.bh, self.rcu,
-                self.rsec, self.wait_gp, self.locks)
+                self.rsec, self.wait_gp, self.locks, self.final)
 
     @staticmethod
     def thaw(t: tuple) -> Thread:
-        return Thread(t[0], t[1], t[2], [Frame.thaw(f) for f in t[3]], t[4], t[5], t[6], t[7], t[8])
+        return Thread(t[0], t[1], t[2], [Frame.thaw(f) for f in t[3]], t[4], t[5], t[6], t[7], t[8], t[9])
 
     @property
     def reader(self) -> bool:
