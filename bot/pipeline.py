@@ -16,11 +16,14 @@ class Options:
     tree: str | None = None  # kernel tree for full post-images
     budget_states: int = 200_000
     budget_seconds: float = 10.0
+    source: str = ""  # the mbox the postings came from, for replay commands
 
 
-def review_postings(postings: list[Posting], options: Options | None = None) -> list[Review]:
-    """Review each posting; irrelevant ones come back with relevant=False and no findings."""
-    from bot.judge import review_posting  # the judgement stage (sites → model → simulate)
+def review_postings(postings: list[Posting], options: Options | None = None,
+                    context: list[Posting] | None = None) -> list[Review]:
+    """Review each posting. `context` holds every posting of the source (the earlier patches of a
+    series are the base of a later one); irrelevant postings come back with relevant=False."""
+    from bot.judge import Judge  # the judgement stage (sites → model → simulate)
 
-    opts = options or Options()
-    return [review_posting(p, postings, opts) for p in postings]
+    judge = Judge(options or Options(), context if context is not None else postings)
+    return [judge.review(p) for p in postings]

@@ -102,27 +102,32 @@ def cost_rules() -> list[dict]:
 class Bound:
     program: Program
     report: BindReport
-    changed: dict[str, str]  # function → file, for functions with added lines
+    changed: dict[str, str]  # function → file, for functions with lines added by the last layer
     patched: dict[str, str]  # function → file, for functions that contain any patch line
+    spans: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # function → (file, first, last)
 
 
-def build_program(spec: ModelSpec, files: list[FileDiff] | None) -> Bound:
+def build_program(spec: ModelSpec, layers: list[list[FileDiff]]) -> Bound:
+    """The model's sources with each layer of diffs applied in order; the last layer is under review."""
     prog = Program(consts=dict(spec.consts), types=dict(spec.types), params=dict(spec.params))
     report = BindReport()
     changed: dict[str, str] = {}
     patched: dict[str, str] = {}
-    by_path = {fd.path: fd for fd in files or []}
+    spans: dict[str, tuple[str, int, int]] = {}
     for kpath in spec.files:
         ref_name = spec.references.get(kpath)
-        lines: list[SourceLine]
+        lines: list[SourceLine] = []
         if ref_name:
             rel = f"models/{spec.directory.name}/{ref_name}"
             lines = reference_lines(rel, (spec.directory / ref_name).read_text())
-            if kpath in by_path:
-                lines = apply_hunks(lines, by_path[kpath], report)
-        elif kpath in by_path:
-            lines = new_file_lines(by_path[kpath])
-        else:
+        for i, layer in enumerate(layers):
+            fd = next((f for f in layer if f.path == kpath), None)
+            if fd is None:
+                continue
+            lines = apply_hunks(lines, fd, report) if lines else new_file_lines(fd)
+            if i < len(layers) - 1:  # only the last layer's "+" lines are the change under review
+                lines = [SourceLine(sl.file, sl.line, sl.text, sl.from_patch, False) for sl in lines]
+        if not lines:
             continue
         unit, lines = program_from_text("\n".join(sl.text for sl in lines), lines)
         prog.add_unit(unit, lines)
@@ -132,6 +137,9 @@ def build_program(spec: ModelSpec, files: list[FileDiff] | None) -> Bound:
                 patched[name] = kpath
             if any(sl.added for sl in span):
                 changed[name] = kpath
+            pl = [sl.line for sl in span if sl.file == kpath]
+            if pl:
+                spans[name] = (kpath, min(pl), max(pl))
     for env in spec.env:
         rel = f"models/{spec.directory.name}/{env}"
         unit, lines = program_from_text((spec.directory / env).read_text(),
@@ -140,7 +148,7 @@ def build_program(spec: ModelSpec, files: list[FileDiff] | None) -> Bound:
             if name in prog.functions:
                 del unit.functions[name]  # the code under review wins over the environment
         prog.add_unit(unit, lines)
-    return Bound(prog, report, changed, patched)
+    return Bound(prog, report, changed, patched, spans)
 
 
 def scenario_runnable(sc: Scenario, prog: Program) -> bool:

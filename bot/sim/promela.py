@@ -14,6 +14,7 @@ from __future__ import annotations
 from bot.sim.scenario import Instr, Scenario
 
 NONE = 255
+LOCALS = "  byte need; int bmask; " + " ".join(f"bit fin{d};" for d in range(9))
 
 
 class _Gen:
@@ -120,7 +121,7 @@ class _Gen:
             guard = f"softirq_on[{t.cpu}] == 0" if t.ctx == "process" else "true"
             head, tail = [], [f"  atomic {{ running[{i}] = 0; waiting = waiting & ~{1 << i} }}"]
         body = self.code(t.code, i, t.ctx, guard, 0)
-        return [f"proctype T{i}() {{ /* {t.name} ({t.ctx}) */", "  byte need; int bmask;", *head, *body, *tail, "}"]
+        return [f"proctype T{i}() {{ /* {t.name} ({t.ctx}) */", LOCALS, *head, *body, *tail, "}"]
 
     def bh_ok(self, cpu: int) -> str:
         p = self.proc_of_cpu.get(cpu)
@@ -135,7 +136,7 @@ class _Gen:
             disp.append(f"    :: fn == {code} ->")
             disp += ["  " + ln for ln in self.code(code, me, "softirq", "true", 1)]
         lines = [f"proctype softirq{cpu}() {{",
-                 "  byte h; byte fn; byte need; int bmask;",
+                 "  byte h; byte fn;", LOCALS,
                  "  do",
                  f"  :: atomic {{ softirq_on[{cpu}] == 0 && {self.bh_ok(cpu)} && inflight_ready() ->",
                  "    if", *picks, "    fi;",
@@ -151,7 +152,7 @@ class _Gen:
     def kworker(self, o: int) -> list[str]:
         me = self.kid(o)
         body = self.code(self.sc.mmdrop_code[o], me, "workqueue", "true", 0)
-        return [f"proctype kworker{o}() {{", "  byte need; int bmask;", *body,
+        return [f"proctype kworker{o}() {{", LOCALS, *body,
                 f"  atomic {{ running[{me}] = 0 }}", "}"]
 
     def code(self, code: int, me: int, kind: str, guard: str, depth: int) -> list[str]:
@@ -258,8 +259,10 @@ class _Gen:
             if op == "mmdrop":
                 if kind == "softirq":
                     eff.append(f"assert(refs[{o}] > 0) /* final_mmdrop_in_softirq */")
+                # decide "final" inside the atomic step: another CPU may drop to 0 right after
+                eff.append(f"fin{depth} = (refs[{o}] == 0)")
                 body = self.code(sc.mmdrop_code[o], me, kind, guard, depth + 1)
-                after += [f"if :: refs[{o}] == 0 ->", *body, ":: else -> skip fi;"]
+                after += [f"if :: fin{depth} ->", *body, ":: else -> skip fi;"]
             else:
                 eff.append(f"if :: refs[{o}] == 0 -> running[{self.kid(o)}] = 1; run kworker{o}() :: else -> skip fi")
         elif op in ("free", "kmem_cache_free"):
@@ -332,3 +335,29 @@ def export(sc: Scenario) -> str:
     ready = " || ".join(f"((queued >> {s}) & 1 && cbneed[{s}] <= completed)" for s in range(len(sc.slots)))
     macro = f"#define inflight_ready() ({ready or 'false'})\nbyte syncwant;\n"
     return text.replace("init {", macro + "init {", 1)
+
+
+def run_spin(sc: Scenario, workdir: str, timeout: float = 120.0) -> dict[str, float | int]:
+    """Export, then `spin -a`, gcc and `pan -E -w18 -n` in workdir. pan exits 0 even on a violation,
+    so the verdict is read from its "errors: N" line. Returns errors, states and seconds."""
+    import re
+    import subprocess
+    import time
+    from pathlib import Path
+
+    d = Path(workdir)
+    for old in list(d.glob("pan*")) + list(d.glob("*.trail")):
+        old.unlink()
+    start = time.monotonic()
+    (d / "m.pml").write_text(export(sc))
+    for cmd in (["spin", "-a", "m.pml"], ["gcc", "-O0", "-DSAFETY", "-o", "pan", "pan.c"]):
+        p = subprocess.run(cmd, cwd=d, capture_output=True, text=True, timeout=timeout)
+        if p.returncode:
+            raise RuntimeError(f"{' '.join(cmd)} failed: {(p.stdout + p.stderr)[-500:]}")
+    p = subprocess.run(["./pan", "-E", "-w18", "-n"], cwd=d, capture_output=True, text=True, timeout=timeout)
+    m = re.search(r"errors: (\d+)", p.stdout)
+    if not m:
+        raise RuntimeError(f"pan printed no error count: {p.stdout[-500:]}")
+    st = re.search(r"(\d+) states, stored", p.stdout)
+    return {"errors": int(m.group(1)), "states": int(st.group(1)) if st else 0,
+            "seconds": time.monotonic() - start}

@@ -1,0 +1,241 @@
+"""The judgement stage: call sites → model → scenarios → findings, for one posting.
+
+A posting is judged by every model whose files it changes. Its code runs on top of the earlier
+patches of its series (its base); the same scenarios run on the base alone, so a hazard the base
+already has is reported as pre-existing, not blamed on the patch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.classify import hazard_class, hazard_of, hazard_text
+from bot.cmodel.models import Bound, ModelSpec, build_program, load_models, run_scenario, scenario_runnable
+from bot.findings import Finding, Review, TraceStep
+from bot.patch import FileDiff, Posting
+from bot.pipeline import Options
+from bot.sim.core import CheckResult, Counterexample
+
+
+@dataclass
+class ModelRun:
+    bound: Bound
+    results: dict[str, CheckResult] = field(default_factory=dict)
+    costs: dict[str, str] = field(default_factory=dict)
+    ran: set[str] = field(default_factory=set)
+    unknown: set[str] = field(default_factory=set)
+    notes: set[str] = field(default_factory=set)
+
+    def hazards(self) -> set[str]:
+        return {h for r in self.results.values() for c in r.counterexamples if (h := hazard_of(c.violation))}
+
+
+class Judge:
+    def __init__(self, options: Options, context: list[Posting]) -> None:
+        self.opts = options
+        self.context = context
+        self.by_id = {p.msgid: p for p in context}
+        self._runs: dict[tuple, ModelRun] = {}
+
+    # ---- series structure -------------------------------------------------------------------
+    def base_of(self, p: Posting) -> list[Posting]:
+        """Earlier patches of the same series revision, and the patch a follow-up fix replies to."""
+        out: list[Posting] = []
+        s = p.series
+        if s is not None and s.index > 0:
+            for q in self.context:
+                qs = q.series
+                if (q is not p and qs is not None and not q.is_reply and qs.key == s.key
+                        and qs.revision == s.revision and 0 < qs.index < s.index and q.files):
+                    out.append(q)
+        parent = self.by_id.get(p.in_reply_to or "")
+        if parent is not None and parent.files and parent is not p and parent not in out:
+            out.extend(b for b in self.base_of(parent) if b not in out)
+            out.append(parent)
+        out.sort(key=lambda q: (q.series.index if q.series else 0))
+        return out
+
+    # ---- running models ---------------------------------------------------------------------
+    def run(self, spec: ModelSpec, layers: list[Posting | None]) -> ModelRun:
+        key = (spec.name, tuple(q.msgid if q else "" for q in layers))
+        hit = self._runs.get(key)
+        if hit is not None:
+            return hit
+        diffs: list[list[FileDiff]] = [q.files for q in layers if q is not None]
+        bound = build_program(spec, diffs)
+        mr = ModelRun(bound)
+        for sc in spec.scenarios:
+            if not scenario_runnable(sc, bound.program):
+                continue
+            try:
+                res, m = run_scenario(spec, bound, sc, self.opts.budget_states, self.opts.budget_seconds)
+            except RecursionError:
+                mr.notes.add(f"scenario {sc.name}: the code is too deeply nested to model")
+                continue
+            mr.results[sc.name] = res
+            for k, v in m.obs.costs.items():
+                mr.costs.setdefault(k, v)
+            mr.ran |= m.obs.ran
+            mr.unknown |= m.obs.unknown
+            mr.notes |= m.obs.notes
+            if res.verdict == "inconclusive":
+                mr.notes.add(f"scenario {sc.name}: inconclusive ({res.reason})")
+        self._runs[key] = mr
+        return mr
+
+    # ---- one posting ------------------------------------------------------------------------
+    def review(self, p: Posting) -> Review:
+        series = None
+        if p.series is not None:
+            series = {"cover": p.series.cover, "revision": p.series.revision, "index": p.series.index,
+                      "total": p.series.total}
+        review = Review(p.msgid, p.subject, series, False, posting=p)
+        paths = {fd.path for fd in p.files}
+        specs = [s for s in load_models() if paths & set(s.files)]
+        sites_relevant, reasons = _sites(p)
+        if not specs:
+            review.relevant = sites_relevant
+            if sites_relevant:
+                review.notes.append("touches lifetime call sites that no model covers yet: " + "; ".join(reasons[:3]))
+            return review
+        base = self.base_of(p)
+        for spec in specs:
+            layers = [q for q in base if {fd.path for fd in q.files} & set(spec.files)]
+            base_run = self.run(spec, list(layers))
+            cur_run = self.run(spec, list(layers) + [p])
+            touched = set(cur_run.bound.changed) & cur_run.ran
+            if not touched:
+                continue
+            review.relevant = True
+            review.modeled += [f"{cur_run.bound.changed[f]}:{f}" for f in sorted(touched)]
+            review.findings += self._findings(p, spec, cur_run, base_run)
+            review.notes += sorted(cur_run.notes)
+            unknown = sorted(cur_run.unknown - base_run.unknown)
+            if unknown:
+                review.notes.append("calls the model does not know (treated as no-ops): " + ", ".join(unknown))
+        if not review.relevant and sites_relevant:
+            review.relevant = True
+        review.findings.sort(key=lambda f: (f.cls != "correctness", not f.introduced, f.file, f.line))
+        return review
+
+    def _findings(self, p: Posting, spec: ModelSpec, cur: ModelRun, base: ModelRun) -> list[Finding]:
+        added = {(fd.path, ln.new_no) for fd in p.files for h in fd.hunks for ln in h.lines if ln.tag == "+"}
+        base_hazards = base.hazards()
+        best: dict[str, tuple[tuple, str, Counterexample]] = {}
+        for sc_name, res in cur.results.items():
+            for cx in res.counterexamples:
+                hz = hazard_of(cx.violation)
+                if hz is None:
+                    continue
+                at = cx.violation.attr("at")
+                direct = at and tuple(at.rsplit(":", 1)) in {(f, str(n)) for f, n in added}
+                rank = (0 if direct else 1, len(cx.trace))
+                if hz not in best or rank < best[hz][0]:
+                    best[hz] = (rank, sc_name, cx)
+        out: list[Finding] = []
+        for hz, (_rank, sc_name, cx) in sorted(best.items()):
+            out.append(self._finding(p, spec, cur, hz, sc_name, cx, added, introduced=hz not in base_hazards))
+        for cost, where in sorted(cur.costs.items()):
+            if cost in base.costs:
+                continue
+            text = hazard_text(cost)
+            file, line, fn = self._locate_cost(cur, where, added)
+            out.append(Finding(
+                hazard=cost, cls=hazard_class(cost) if hazard_class(cost) != "correctness" else "cost",
+                introduced=True, file=file, line=line, function=fn, evidence=self._evidence(cur, file, line),
+                explanation=text["explanation"], fix=text["fix"], references=list(text["references"]),
+                title=text["title"], invariant=text["invariant"],
+                replay=self._replay(p, spec, ""), unmodeled=[]))
+        return out
+
+    def _finding(self, p: Posting, spec: ModelSpec, run: ModelRun, hz: str, sc_name: str, cx: Counterexample,
+                 added: set, introduced: bool) -> Finding:
+        text = hazard_text(hz)
+        file, line = self._anchor(cx, added, run)
+        fn = self._function_at(run, file, line)
+        trace = [TraceStep(e.ctx, e.op, e.at) for e in cx.trace]
+        if trace:
+            trace[-1].violation = True
+        if not trace or cx.violation.kind == "leak":
+            trace.append(TraceStep("end", cx.violation.detail, "", True))
+        sc = next(s for s in spec.scenarios if s.name == sc_name)
+        explanation = (f"Scenario {spec.name}/{sc.name}: {sc.about}. {cx.violation.detail}. "
+                       + str(text["explanation"])).strip()
+        return Finding(
+            hazard=hz, cls=str(text["class"]), introduced=introduced, file=file, line=line, function=fn,
+            evidence=self._evidence(run, file, line), trace=trace, explanation=explanation, fix=str(text["fix"]),
+            references=list(text["references"]), title=str(text["title"]),
+            invariant=str(text["invariant"]) or cx.violation.detail, replay=self._replay(p, spec, sc_name),
+            unmodeled=self._unmodeled(run))
+
+    def _anchor(self, cx: Counterexample, added: set, run: ModelRun) -> tuple[str, int]:
+        """Where to point: the violating step if it is a line the patch adds, else the latest step of
+        the trace on an added line, else any patch line, else the first changed function."""
+        def split(at: str) -> tuple[str, int] | None:
+            if ":" not in at:
+                return None
+            f, n = at.rsplit(":", 1)
+            return (f, int(n)) if n.isdigit() else None
+        cands = [cx.violation.attr("at")] + [e.at for e in reversed(cx.trace)]
+        for want_added in (True, False):
+            for at in cands:
+                loc = split(at or "")
+                if loc is None or loc[0].startswith("models/"):
+                    continue
+                if not want_added or loc in added:
+                    return loc
+        fn = next(iter(sorted(run.bound.changed)), "")
+        span = run.bound.spans.get(fn)
+        return (span[0], span[1]) if span else ("", 0)
+
+    def _function_at(self, run: ModelRun, file: str, line: int) -> str:
+        for fn, (f, lo, hi) in run.bound.spans.items():
+            if f == file and lo <= line <= hi:
+                return fn
+        return ""
+
+    def _evidence(self, run: ModelRun, file: str, line: int) -> list[str]:
+        for lines in run.bound.program.origin.values():
+            for sl in lines:
+                if sl.file == file and sl.line == line:
+                    return [sl.text.strip()]
+        return []
+
+    def _locate_cost(self, run: ModelRun, where: str, added: set) -> tuple[str, int, str]:
+        if ":" in where and where.rsplit(":", 1)[1].isdigit():
+            f, n = where.rsplit(":", 1)
+            return f, int(n), self._function_at(run, f, int(n))
+        fn = next(iter(sorted(run.bound.changed)), "")
+        span = run.bound.spans.get(fn, ("", 0, 0))
+        return span[0], span[1], fn
+
+    def _unmodeled(self, run: ModelRun) -> list[str]:
+        out = []
+        ref = sorted(f for f in run.ran if not f.startswith(("scenario:", "$")) and f not in run.bound.patched)
+        if ref:
+            out.append("not in the patch, run from the reference model: " + ", ".join(ref))
+        if run.unknown:
+            out.append("unknown calls treated as no-ops: " + ", ".join(sorted(run.unknown)))
+        if run.bound.report.failed:
+            out.append("hunks that matched no modeled code: " + "; ".join(run.bound.report.failed[:3]))
+        return out
+
+    def _replay(self, p: Posting, spec: ModelSpec, sc_name: str) -> str:
+        src = self.opts.source or "THREAD.mbox"
+        scen = f" --scenario {spec.name}/{sc_name}" if sc_name else ""
+        return f"review-bot explore --mbox {src} --msgid '{p.msgid}'{scen}"
+
+
+def _sites(p: Posting) -> tuple[bool, list[str]]:
+    """The call-site stage's relevance verdict, when that stage is available."""
+    if not any(fd.path.endswith((".c", ".h")) for fd in p.files):
+        return False, []
+    try:
+        from bot.sites import analyze
+    except ImportError:
+        return False, []
+    try:
+        sm = analyze(p)
+    except Exception as e:  # the call-site stage must never take a review down
+        return False, [f"call-site analysis failed: {type(e).__name__}"]
+    return bool(sm.relevant), list(getattr(sm, "reasons", []))
