@@ -27,15 +27,26 @@ def ours(path: Path, reduce: bool) -> dict:
     sc = load(path)
     r = check(ScenarioModel(sc), reduce=reduce)
     dt = time.monotonic() - t
-    return {"verdict": r.verdict, "kinds": sorted(r.kinds), "states": r.states, "seconds": dt,
-            "states_per_s": r.states / dt if dt else 0.0, "expected": sc.expected_verdict}
+    return {
+        "verdict": r.verdict,
+        "kinds": sorted(r.kinds),
+        "states": r.states,
+        "seconds": dt,
+        "states_per_s": r.states / dt if dt else 0.0,
+        "expected": sc.expected_verdict,
+    }
 
 
 def main() -> int:
-    files = sorted((ROOT / "models" / "scenarios").glob("*.toml")) + sorted((ROOT / "models" / "designs").glob("*.toml"))
+    files = sorted((ROOT / "models" / "scenarios").glob("*.toml")) + sorted(
+        (ROOT / "models" / "designs").glob("*.toml")
+    )
     have_spin = shutil.which("spin") is not None
     rows = []
-    print(f"{'scenario':48} {'verdict':8} {'states':>7} {'no-POR':>7} {'ours s':>7} {'spin s':>7} {'ratio':>6} agree")
+    print(
+        f"{'scenario':46} {'verdict':8} {'states':>7} {'no-POR':>7} {'ours s':>7} "
+        f"{'spin s':>7} {'ratio':>6} agree"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for f in files:
             full = ours(f, reduce=False)
@@ -48,9 +59,13 @@ def main() -> int:
                 row["agree"] = (s["errors"] > 0) == (red["verdict"] == "unsafe")
             rows.append(row)
             sp = row.get("spin", {})
-            print(f"{f.stem:48} {red['verdict']:8} {red['states']:>7} {full['states']:>7} {red['seconds']:7.3f} "
-                  f"{sp.get('seconds', float('nan')):7.3f} {row.get('ratio_spin_over_ours', float('nan')):6.0f} "
-                  f"{row.get('agree', '-')}")
+            print(
+                f"{f.stem:46} {red['verdict']:8} {red['states']:>7} {full['states']:>7} "
+                f"{red['seconds']:7.3f} "
+                f"{sp.get('seconds', float('nan')):7.3f} "
+                f"{row.get('ratio_spin_over_ours', float('nan')):6.0f} "
+                f"{row.get('agree', '-')}"
+            )
     st_full = sum(r["ours_no_por"]["states"] for r in rows)
     st_red = sum(r["ours"]["states"] for r in rows)
     summary = {
@@ -65,10 +80,13 @@ def main() -> int:
     }
     if have_spin:
         ratios = [r["ratio_spin_over_ours"] for r in rows]
-        summary |= {"min_ratio_spin_over_ours": min(ratios), "never_slower_than_spin": min(ratios) >= 1.0,
-                    "spin_agrees_everywhere": all(r["agree"] for r in rows),
-                    "total_ours_seconds": sum(r["ours"]["seconds"] for r in rows),
-                    "total_spin_seconds": sum(r["spin"]["seconds"] for r in rows)}
+        summary |= {
+            "min_ratio_spin_over_ours": min(ratios),
+            "never_slower_than_spin": min(ratios) >= 1.0,
+            "spin_agrees_everywhere": all(r["agree"] for r in rows),
+            "total_ours_seconds": sum(r["ours"]["seconds"] for r in rows),
+            "total_spin_seconds": sum(r["spin"]["seconds"] for r in rows),
+        }
     print(json.dumps(summary, indent=1))
     out = ROOT / "bench" / "results" / "sim.json"
     out.parent.mkdir(parents=True, exist_ok=True)

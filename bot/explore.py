@@ -29,11 +29,21 @@ class ScenarioMeta:
 
     @classmethod
     def of(cls, sc: Scenario) -> ScenarioMeta:
-        return cls(sc.name, sc.title, sc.description, sc.path, sc.expected_verdict,
-                   sc.expected_violations, sc.hazards, sc.costs)
+        return cls(
+            sc.name,
+            sc.title,
+            sc.description,
+            sc.path,
+            sc.expected_verdict,
+            sc.expected_violations,
+            sc.hazards,
+            sc.costs,
+        )
 
     def matches(self, result: CheckResult) -> bool:
-        return result.verdict == self.expect_verdict and sorted(result.kinds) == sorted(self.expect_violations)
+        return result.verdict == self.expect_verdict and sorted(result.kinds) == sorted(
+            self.expect_violations
+        )
 
 
 def design_path(name: str) -> Path:
@@ -71,12 +81,18 @@ def render_text(result: CheckResult, meta: ScenarioMeta) -> str:
     if meta.description:
         out += ["", *("  " + ln for ln in meta.description.splitlines())]
     red = f", reduction pruned {result.pruned} actions" if result.reduced else ""
-    out += ["", f"verdict: {result.verdict} ({result.states} states, {result.transitions} transitions, "
-                f"{result.seconds:.3f} s{red})"]
+    out += [
+        "",
+        f"verdict: {result.verdict} ({result.states} states, {result.transitions} transitions, "
+        f"{result.seconds:.3f} s{red})",
+    ]
     if result.verdict == "inconclusive":
         out.append(f"  not a proof: {result.reason}")
-    expected = "as expected" if meta.matches(result) else (
-        f"EXPECTED {meta.expect_verdict} {sorted(meta.expect_violations)}")
+    expected = (
+        "as expected"
+        if meta.matches(result)
+        else (f"EXPECTED {meta.expect_verdict} {sorted(meta.expect_violations)}")
+    )
     out.append(f"expectation: {expected}")
     if meta.hazards:
         out.append(f"hazards: {', '.join(meta.hazards)}")

@@ -45,8 +45,13 @@ class Judge:
         if s is not None and s.index > 0:
             for q in self.context:
                 qs = q.series
-                if (q is not p and qs is not None and not q.is_reply and qs.key == s.key
-                        and qs.revision == s.revision and 0 < qs.index < s.index and q.files):
+                if (q is p or qs is None or q.is_reply or qs.key != s.key or qs.revision != s.revision
+                        or not q.files):
+                    continue
+                # A follow-up posted for the same slot ("[PATCH v3 07/13 fix]") applies on top of
+                # the patch it follows up, which sits in its References.
+                same_slot = qs.index == s.index and (q.msgid in p.references or (s.extra and not qs.extra))
+                if 0 < qs.index < s.index or same_slot:
                     out.append(q)
         parent = self.by_id.get(p.in_reply_to or "")
         if parent is not None and parent.files and parent is not p and parent not in out:

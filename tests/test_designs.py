@@ -7,8 +7,16 @@ from bot.sim.core import check
 from bot.sim.litmus import ScenarioModel
 from bot.sim.scenario import ScenarioError, compile_scenario
 
-NAMES = ["v1-mmgrab-mmdrop-async", "free-mm-by-call-rcu", "synchronize-rcu-in-mmdrop", "rcu-barrier-then-call-rcu",
-         "hh-bits-global-lock", "typesafe-by-rcu-list", "typesafe-by-rcu-list-reinit", "page-active-no-reuse"]
+NAMES = [
+    "v1-mmgrab-mmdrop-async",
+    "free-mm-by-call-rcu",
+    "synchronize-rcu-in-mmdrop",
+    "rcu-barrier-then-call-rcu",
+    "hh-bits-global-lock",
+    "typesafe-by-rcu-list",
+    "typesafe-by-rcu-list-reinit",
+    "page-active-no-reuse",
+]
 
 
 def test_all_thread_designs_exist() -> None:
@@ -50,6 +58,7 @@ def test_page_active_without_the_flag_frees_under_a_reader() -> None:
     # without SetPageActive the last free is immediate: the walker reads a freed page
     def drop_flag(d):
         d["threads"]["khugepaged"]["ops"].remove("set_flag(pg.active)")
+
     r = check(_mutated("page-active-no-reuse", drop_flag))
     assert r.verdict == "unsafe" and "reader_saw_free" in r.kinds
 
@@ -57,11 +66,13 @@ def test_page_active_without_the_flag_frees_under_a_reader() -> None:
 def test_hh_bits_without_the_recheck_uses_a_freed_mm() -> None:
     def no_recheck(d):
         d["functions"]["pte_free_half0"][2] = {"if": "true_", "then": []}
+
     with pytest.raises(ScenarioError):
         _mutated("hh-bits-global-lock", no_recheck)
 
     def use_unconditionally(d):
         d["functions"]["pte_free_half0"].insert(1, "use(mm, write)")
+
     r = check(_mutated("hh-bits-global-lock", use_unconditionally))
     assert r.verdict == "unsafe" and r.kinds == {"use_after_free"}
 

@@ -16,7 +16,7 @@ class Counter:
         return [i for i in range(self.n) if s[i] < self.k]
 
     def step(self, s, i):
-        t = s[:i] + (s[i] + 1,) + s[i + 1:]
+        t = s[:i] + (s[i] + 1,) + s[i + 1 :]
         v = (Violation("all_done", "all counters full"),) if self.bad and all(x == self.k for x in t) else ()
         return Step(t, (Event(f"T{i}", "inc"),), v)
 

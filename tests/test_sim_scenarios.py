@@ -7,9 +7,22 @@ import pytest
 from bot.explore import DESIGNS, SCENARIOS, run_scenario_file
 
 FILES = sorted(SCENARIOS.glob("*.toml")) + sorted(DESIGNS.glob("*.toml"))
-KINDS = {"rcu_head_requeued", "rcu_head_overlays_list", "list_del_unlinked", "list_double_add", "use_after_free",
-         "reader_saw_free", "reader_saw_reuse", "double_free", "leak", "sleep_in_atomic",
-         "final_mmdrop_in_softirq", "deadlock", "typesafe_reinit", "lock_in_freed_memory"}
+KINDS = {
+    "rcu_head_requeued",
+    "rcu_head_overlays_list",
+    "list_del_unlinked",
+    "list_double_add",
+    "use_after_free",
+    "reader_saw_free",
+    "reader_saw_reuse",
+    "double_free",
+    "leak",
+    "sleep_in_atomic",
+    "final_mmdrop_in_softirq",
+    "deadlock",
+    "typesafe_reinit",
+    "lock_in_freed_memory",
+}
 
 
 def test_every_violation_kind_has_a_scenario() -> None:

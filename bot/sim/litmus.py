@@ -209,10 +209,12 @@ class ScenarioModel:
         queued = set()
         for cb in s.rcu.cbs:
             queued |= fp.total_all[self.sc.functions[cb.fn]]
-        gp_live = rcu.gp_possible(s.rcu) or any(
-            c.frames and isinstance(c.status, tuple) for c in s.ctxs
-        ) or any("rcu!" in f for f in futures) or any("rcu!" in fp.total_all[self.sc.functions[cb.fn]]
-                                                        for cb in s.rcu.cbs)
+        gp_live = (
+            rcu.gp_possible(s.rcu)
+            or any(c.frames and isinstance(c.status, tuple) for c in s.ctxs)
+            or any("rcu!" in f for f in futures)
+            or any("rcu!" in fp.total_all[self.sc.functions[cb.fn]] for cb in s.rcu.cbs)
+        )
         softirq_live = gp_live or any(c.status == PENDING for c in s.ctxs)
         for a in runs:
             i = a[1]  # type: ignore[index]
@@ -317,19 +319,42 @@ class ScenarioModel:
         seen = dict(c.derefs).get(o)
         if ob.typesafe:
             if seen is not None and (seen != os_.gen or not os_.alive) and attrs.get("mode") != "lock":
-                raise self._viol("reader_saw_reuse", f"{what} on {ob.name} after it was freed and reused",
-                                 c, object=ob.type, **attrs)
+                raise self._viol(
+                    "reader_saw_reuse",
+                    f"{what} on {ob.name} after it was freed and reused",
+                    c,
+                    object=ob.type,
+                    **attrs,
+                )
             if seen is None and not os_.alive:
-                raise self._viol("use_after_free", f"{what} on freed {ob.name}", c, object=ob.type,
-                                 freed_by=os_.freed_by, **attrs)
+                raise self._viol(
+                    "use_after_free",
+                    f"{what} on freed {ob.name}",
+                    c,
+                    object=ob.type,
+                    freed_by=os_.freed_by,
+                    **attrs,
+                )
             return
         if not os_.alive:
             if c.rcu:
-                raise self._viol("reader_saw_free", f"{what}: RCU reader inside {ob.name}, freed "
-                                 f"({os_.freed_by or 'never allocated'}) before its grace period ended",
-                                 c, object=ob.type, freed_by=os_.freed_by, **attrs)
-            raise self._viol("use_after_free", f"{what} on {ob.name}, already freed ({os_.freed_by})", c,
-                             object=ob.type, freed_by=os_.freed_by or "never_allocated", **attrs)
+                raise self._viol(
+                    "reader_saw_free",
+                    f"{what}: RCU reader inside {ob.name}, freed "
+                    f"({os_.freed_by or 'never allocated'}) before its grace period ended",
+                    c,
+                    object=ob.type,
+                    freed_by=os_.freed_by,
+                    **attrs,
+                )
+            raise self._viol(
+                "use_after_free",
+                f"{what} on {ob.name}, already freed ({os_.freed_by})",
+                c,
+                object=ob.type,
+                freed_by=os_.freed_by or "never_allocated",
+                **attrs,
+            )
 
     def _op_jump_unless(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx, int]:
         cond, target = ins.args
@@ -402,14 +427,26 @@ class ScenarioModel:
         self._check_obj(s, c, o, f"call_rcu({name})", call="call_rcu")
         st = s.slots[slot]
         if st and st[0] == "rcu":
-            raise self._viol("rcu_head_requeued", f"call_rcu on {name}, already queued for {st[1]}()", c,
-                             object=self.sc.objects[o].type, head=name)
+            raise self._viol(
+                "rcu_head_requeued",
+                f"call_rcu on {name}, already queued for {st[1]}()",
+                c,
+                object=self.sc.objects[o].type,
+                head=name,
+            )
         if st and st[0] == "list":
-            raise self._viol("rcu_head_overlays_list", f"call_rcu on {name} while it is linked on "
-                             f"{self.sc.lists[st[1]]}", c, object=self.sc.objects[o].type, head=name)
+            raise self._viol(
+                "rcu_head_overlays_list",
+                f"call_rcu on {name} while it is linked on {self.sc.lists[st[1]]}",
+                c,
+                object=self.sc.objects[o].type,
+                head=name,
+            )
         fname = self.sc.code_names[fn]
         cpu = max(c.cpu, 0)
-        return s._replace(slots=_set(s.slots, slot, ("rcu", fname)), rcu=rcu.call_rcu(s.rcu, slot, fname, cpu)), c
+        return s._replace(
+            slots=_set(s.slots, slot, ("rcu", fname)), rcu=rcu.call_rcu(s.rcu, slot, fname, cpu)
+        ), c
 
     def _lock_common(self, s: State, c: Ctx, ins: Instr, bh: bool) -> tuple[State, Ctx]:
         lk = ins.args[0]
@@ -419,8 +456,13 @@ class ScenarioModel:
         if holder == c.name:
             raise self._viol("deadlock", f"{c.name} takes {lname} again", c, lock=lname, cause="self")
         if holder is not None:  # only reachable as the softirq-on-its-own-holder case (see _enabled)
-            raise self._viol("deadlock", f"softirq on CPU{c.cpu} spins on {lname}, held with BH enabled by "
-                             f"the thread it interrupted", c, lock=lname, cause="softirq_reentry")
+            raise self._viol(
+                "deadlock",
+                f"softirq on CPU{c.cpu} spins on {lname}, held with BH enabled by the thread it interrupted",
+                c,
+                lock=lname,
+                cause="softirq_reentry",
+            )
         c = c._replace(held=c.held + (lk,), preempt=c.preempt + 1, bh=c.bh + (1 if bh else 0))
         return s._replace(locks=_set(s.locks, lk, c.name)), c
 
@@ -431,8 +473,14 @@ class ScenarioModel:
             raise ScenarioError(f"{c.label}: {ins.text} without holding {lname}")
         o = self.sc.lock_obj[lk]
         if not s.objs[o].alive and not self.sc.objects[o].typesafe:
-            raise self._viol("lock_in_freed_memory", f"unlock of {lname} in freed {self.sc.objects[o].name}",
-                             c, lock=lname, object=self.sc.objects[o].type, freed_by=s.objs[o].freed_by)
+            raise self._viol(
+                "lock_in_freed_memory",
+                f"unlock of {lname} in freed {self.sc.objects[o].name}",
+                c,
+                lock=lname,
+                object=self.sc.objects[o].type,
+                freed_by=s.objs[o].freed_by,
+            )
         held = list(c.held)
         held.remove(lk)
         c = c._replace(held=tuple(held), preempt=c.preempt - 1, bh=c.bh - (1 if bh else 0))
@@ -471,8 +519,13 @@ class ScenarioModel:
         self._check_obj(s, c, o, call, call=call)
         os_ = s.objs[o]
         if os_.refs <= 0:
-            raise self._viol("double_free", f"{call}({self.sc.objects[o].name}) with mm_count already 0", c,
-                             object=self.sc.objects[o].type, call=call)
+            raise self._viol(
+                "double_free",
+                f"{call}({self.sc.objects[o].name}) with mm_count already 0",
+                c,
+                object=self.sc.objects[o].type,
+                call=call,
+            )
         return s._replace(objs=_set(s.objs, o, os_._replace(refs=os_.refs - 1))), os_.refs == 1
 
     def _op_mmdrop(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
@@ -480,9 +533,14 @@ class ScenarioModel:
         s, final = self._drop(s, c, o, "mmdrop")
         if final:
             if c.kind == "softirq":
-                raise self._viol("final_mmdrop_in_softirq", f"the last mmdrop({self.sc.objects[o].name}) runs "
-                                 "__mmdrop() in softirq (RCU callback) context", c,
-                                 object=self.sc.objects[o].type, call="mmdrop")
+                raise self._viol(
+                    "final_mmdrop_in_softirq",
+                    f"the last mmdrop({self.sc.objects[o].name}) runs "
+                    "__mmdrop() in softirq (RCU callback) context",
+                    c,
+                    object=self.sc.objects[o].type,
+                    call="mmdrop",
+                )
             c = c._replace(frames=c.frames + ((self.sc.mmdrop_code[o], 0),))
         return s, c
 
@@ -501,20 +559,43 @@ class ScenarioModel:
         ob, os_ = self.sc.objects[o], s.objs[o]
         if not os_.alive:
             if ob.typesafe and dict(c.derefs).get(o, os_.gen) != os_.gen:
-                raise self._viol("reader_saw_reuse", f"{call}({ob.name}) of an object already freed and reused",
-                                 c, object=ob.type, call=call)
-            raise self._viol("double_free", f"{call}({ob.name}): already freed ({os_.freed_by})", c,
-                             object=ob.type, freed_by=os_.freed_by, call=call)
+                raise self._viol(
+                    "reader_saw_reuse",
+                    f"{call}({ob.name}) of an object already freed and reused",
+                    c,
+                    object=ob.type,
+                    call=call,
+                )
+            raise self._viol(
+                "double_free",
+                f"{call}({ob.name}): already freed ({os_.freed_by})",
+                c,
+                object=ob.type,
+                freed_by=os_.freed_by,
+                call=call,
+            )
         self._check_obj(s, c, o, call, call=call)
         for lk, holder in enumerate(s.locks):
             if holder is not None and self.sc.lock_obj[lk] == o and not ob.typesafe:
-                raise self._viol("lock_in_freed_memory", f"{call}({ob.name}) while {holder} holds "
-                                 f"{self.sc.locks[lk]}", c, lock=self.sc.locks[lk], object=ob.type, holder=holder)
+                raise self._viol(
+                    "lock_in_freed_memory",
+                    f"{call}({ob.name}) while {holder} holds {self.sc.locks[lk]}",
+                    c,
+                    lock=self.sc.locks[lk],
+                    object=ob.type,
+                    holder=holder,
+                )
         for sl, st in enumerate(s.slots):
             if st and self.sc.slot_obj[sl] == o:
                 what = "queued for " + st[1] + "()" if st[0] == "rcu" else "linked on " + self.sc.lists[st[1]]
-                raise self._viol("use_after_free", f"{call}({ob.name}) while {self.sc.slots[sl]} is {what}", c,
-                                 object=ob.type, freed_by=FREED_BY[c.kind], call=call)
+                raise self._viol(
+                    "use_after_free",
+                    f"{call}({ob.name}) while {self.sc.slots[sl]} is {what}",
+                    c,
+                    object=ob.type,
+                    freed_by=FREED_BY[c.kind],
+                    call=call,
+                )
         return s._replace(objs=_set(s.objs, o, os_._replace(alive=False, freed_by=FREED_BY[c.kind])))
 
     def _alloc(self, s: State, c: Ctx, o: int, call: str) -> State:
@@ -527,13 +608,23 @@ class ScenarioModel:
                 if self.sc.lock_obj[lk] != o:
                     continue
                 if holder is not None:
-                    raise self._viol("typesafe_reinit", f"{call}({ob.name}) re-initialises {self.sc.locks[lk]} "
-                                     f"while {holder} holds it", c, object=ob.type, lock=self.sc.locks[lk])
+                    raise self._viol(
+                        "typesafe_reinit",
+                        f"{call}({ob.name}) re-initialises {self.sc.locks[lk]} while {holder} holds it",
+                        c,
+                        object=ob.type,
+                        lock=self.sc.locks[lk],
+                    )
                 locks = _set(locks, lk, None)
             users = [x.name for x in s.ctxs if x.name != c.name and o in dict(x.derefs)]
             if ob.typesafe and users:
-                raise self._viol("typesafe_reinit", f"{call}({ob.name}) re-initialises the object while "
-                                 f"{', '.join(users)} may still use it", c, object=ob.type, call=call)
+                raise self._viol(
+                    "typesafe_reinit",
+                    f"{call}({ob.name}) re-initialises the object while {', '.join(users)} may still use it",
+                    c,
+                    object=ob.type,
+                    call=call,
+                )
         slots = tuple(None if self.sc.slot_obj[i] == o else st for i, st in enumerate(s.slots))
         new = ObjS(True, os_.gen + 1, ob.refs, "", 0)
         return s._replace(objs=_set(s.objs, o, new), locks=locks, slots=slots)
@@ -579,11 +670,21 @@ class ScenarioModel:
         self._check_obj(s, c, o, f"list_add({name})", call="list_add")
         st = s.slots[slot]
         if st and st[0] == "rcu":
-            raise self._viol("rcu_head_overlays_list", f"list_add({name}) while that memory is an rcu_head "
-                             f"queued for {st[1]}()", c, object=self.sc.objects[o].type, node=name)
+            raise self._viol(
+                "rcu_head_overlays_list",
+                f"list_add({name}) while that memory is an rcu_head queued for {st[1]}()",
+                c,
+                object=self.sc.objects[o].type,
+                node=name,
+            )
         if st:
-            raise self._viol("list_double_add", f"list_add({name}) while already on {self.sc.lists[st[1]]}", c,
-                             object=self.sc.objects[o].type, node=name)
+            raise self._viol(
+                "list_double_add",
+                f"list_add({name}) while already on {self.sc.lists[st[1]]}",
+                c,
+                object=self.sc.objects[o].type,
+                node=name,
+            )
         return s._replace(slots=_set(s.slots, slot, ("list", lst))), c
 
     def _op_list_del(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
@@ -593,12 +694,24 @@ class ScenarioModel:
         self._check_obj(s, c, o, f"list_del({name})", call="list_del")
         st = s.slots[slot]
         if st and st[0] == "rcu":
-            raise self._viol("rcu_head_overlays_list", f"list_del({name}) while that memory is an rcu_head "
-                             f"queued for {st[1]}()", c, object=self.sc.objects[o].type, node=name)
+            raise self._viol(
+                "rcu_head_overlays_list",
+                f"list_del({name}) while that memory is an rcu_head queued for {st[1]}()",
+                c,
+                object=self.sc.objects[o].type,
+                node=name,
+            )
         if not st:
-            raise self._viol("list_del_unlinked", f"list_del({name}) of a node that is not on a list", c,
-                             object=self.sc.objects[o].type, node=name)
-        self._check_obj(s, c, self.sc.list_obj[st[1]], f"list_del from {self.sc.lists[st[1]]}", call="list_del")
+            raise self._viol(
+                "list_del_unlinked",
+                f"list_del({name}) of a node that is not on a list",
+                c,
+                object=self.sc.objects[o].type,
+                node=name,
+            )
+        self._check_obj(
+            s, c, self.sc.list_obj[st[1]], f"list_del from {self.sc.lists[st[1]]}", call="list_del"
+        )
         return s._replace(slots=_set(s.slots, slot, None)), c
 
     def _flag_op(self, s: State, c: Ctx, ins: Instr, on: bool) -> tuple[State, Ctx]:
@@ -619,7 +732,7 @@ class ScenarioModel:
 
 
 def _set(t: tuple, i: int, v: Any) -> tuple:
-    return t[:i] + (v,) + t[i + 1:]
+    return t[:i] + (v,) + t[i + 1 :]
 
 
 def _dynamic(c: Ctx) -> bool:
@@ -635,9 +748,22 @@ def _add_ctx(ctxs: tuple[Ctx, ...], c: Ctx) -> tuple[Ctx, ...]:
 
 
 # ops whose effect on one context changes whether it is an RCU reader, or that talk to RCU itself
-_READER_OPS = {"rcu_read_lock", "rcu_read_unlock", "spin_lock", "spin_unlock", "spin_lock_bh", "spin_unlock_bh",
-               "local_bh_disable", "local_bh_enable", "preempt_disable", "preempt_enable", "synchronize_rcu",
-               "rcu_barrier", "call_rcu", "might_sleep"}
+_READER_OPS = {
+    "rcu_read_lock",
+    "rcu_read_unlock",
+    "spin_lock",
+    "spin_unlock",
+    "spin_lock_bh",
+    "spin_unlock_bh",
+    "local_bh_disable",
+    "local_bh_enable",
+    "preempt_disable",
+    "preempt_enable",
+    "synchronize_rcu",
+    "rcu_barrier",
+    "call_rcu",
+    "might_sleep",
+}
 
 
 class _Footprints:
@@ -650,7 +776,9 @@ class _Footprints:
     def __init__(self, sc: Scenario) -> None:
         self.sc = sc
         n = len(sc.codes)
-        self.instr: list[list[frozenset[str] | None]] = [[self._own(ins) for ins in sc.codes[k]] for k in range(n)]
+        self.instr: list[list[frozenset[str] | None]] = [
+            [self._own(ins) for ins in sc.codes[k]] for k in range(n)
+        ]
         direct: list[set[str]] = []
         edges: list[set[int]] = []
         for k in range(n):
@@ -688,7 +816,7 @@ class _Footprints:
         # other contexts, so everything the context may still touch counts as "others" too
         out: set[str] = set()
         for code, pc in c.frames:
-            for ins in self.sc.codes[code][pc + 1:]:
+            for ins in self.sc.codes[code][pc + 1 :]:
                 for j in self._spawned(ins):
                     out |= self.total_all[j]
         return frozenset(out)
@@ -713,16 +841,32 @@ class _Footprints:
                 f.add(self._obj(sc.slot_obj[a[0]]))
         elif op == "jump_unless":
             for _, test, x in a[0]:
-                o = sc.obj_index[sc.slots[x].split(".")[0]] if test == "listed" else \
-                    sc.flag_obj[x] if test in ("flag", "test_and_clear") else x
+                o = (
+                    sc.obj_index[sc.slots[x].split(".")[0]]
+                    if test == "listed"
+                    else sc.flag_obj[x]
+                    if test in ("flag", "test_and_clear")
+                    else x
+                )
                 f.add(self._obj(o))
         elif op in ("list_add", "list_del"):
             f.add(self._obj(sc.slot_obj[a[0]]))
             f |= {self._obj(o) for o in sc.list_obj}  # a node may be linked on any list
         elif op in ("set_flag", "clear_flag"):
             f.add(self._obj(sc.flag_obj[a[0]]))
-        elif op in ("mmgrab", "mmdrop", "mmdrop_async", "free", "alloc", "kmem_cache_alloc", "kmem_cache_free",
-                    "deref", "use", "publish", "unpublish"):
+        elif op in (
+            "mmgrab",
+            "mmdrop",
+            "mmdrop_async",
+            "free",
+            "alloc",
+            "kmem_cache_alloc",
+            "kmem_cache_free",
+            "deref",
+            "use",
+            "publish",
+            "unpublish",
+        ):
             f.add(self._obj(a[0]))
             if op in ("free", "kmem_cache_free", "alloc", "kmem_cache_alloc"):  # frees touch its slots/locks
                 f.add("heads")
@@ -736,8 +880,11 @@ class _Footprints:
         return frozenset(self._touch(ins))
 
     def _callees(self, ins: Instr) -> set[int]:
-        return self._spawned(ins) | ({ins.args[0]} if ins.op == "call" else set()) | (
-            {self.sc.mmdrop_code[ins.args[0]]} if ins.op == "mmdrop" else set())
+        return (
+            self._spawned(ins)
+            | ({ins.args[0]} if ins.op == "call" else set())
+            | ({self.sc.mmdrop_code[ins.args[0]]} if ins.op == "mmdrop" else set())
+        )
 
     def _spawned(self, ins: Instr) -> set[int]:
         if ins.op == "call_rcu":

@@ -20,9 +20,9 @@ Locations are `object.field`; a field used as an rcu_head or list node is a *slo
 the second argument of list_add is a list head, a field given to spin_lock is a lock. Overlays
 (`overlay = [["rcu_head", "lru"]]` on an object) make two fields one slot. An `if` is an inline
 table: `{ if = "live(half1)", then = [...], else = [...] }`; conditions are live(X), found(X)
-(the last deref(X) found it published), same(X) (found, and still published, not freed or reused since: the re-check under the object's
-lock), listed(X.f),
-flag(X.f), test_and_clear(X.f), joined with && and negated with !.
+(the last deref(X) found it published), same(X) (found, still published, not freed or reused
+since: the re-check under the object's lock), listed(X.f), flag(X.f), test_and_clear(X.f), joined
+with && and negated with !.
 
 Readers reach RCU-protected objects through a pointer: deref(X) is rcu_dereference() and finds X
 only while it is published; unpublish(X) is the pmd_clear()/rcu_assign_pointer(p, NULL) that a
