@@ -1,0 +1,75 @@
+"""The defining case: review-bot's verdicts on the real "free retracted page table by RCU" series
+against ../shared/corpus/labels.toml (arch scope), from the mail alone."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+
+import pytest
+
+from bot.classify import hazard_class
+from bot.mail import load
+from bot.pipeline import Options, review_postings
+from tests.corpus import labels, thread
+
+# A finding the labels do not list, which the bot proves with a concrete interleaving: v2 07/12's
+# pte_free_half() tests the HH bits on the unshifted atomic_xor_bits() result (`mask & 0x0CU` without
+# `mask >>= 24`), so when both halves are deferred in one grace period the second half's callback is
+# never queued and the page is never freed. Reported as PAGETABLE_LEAK; see the issue notes.
+UNLABELLED_BUT_PROVEN = {("v2-07", "PAGETABLE_LEAK")}
+
+
+@lru_cache(maxsize=3)
+def reviews(n: int) -> dict:
+    path = thread(n)
+    res = load(str(path))
+    formal = [p for p in res.postings if not p.is_reply]
+    out = review_postings(formal, Options(source=str(path)), context=res.postings)
+    return {r.msgid: r for r in out}
+
+
+def arch_labels() -> list[dict]:
+    with open(labels(), "rb") as f:
+        return [p for p in tomllib.load(f)["patch"] if p["scope"] == "arch"]
+
+
+@pytest.mark.parametrize("label", arch_labels(), ids=lambda p: p["id"])
+def test_arch_label(label: dict) -> None:
+    n = int(label["id"][1])
+    review = reviews(n).get(label["msgid"])
+    assert review is not None, f"{label['id']} was not reviewed"
+    found = {f.hazard for f in review.findings if f.introduced}
+    correctness = {h for h in found if hazard_class(h) == "correctness"}
+    for must in label.get("must", []):
+        assert must in found, f"{label['id']}: missing {must}; found {sorted(found)}"
+    for bad in label.get("must_not", []):
+        assert bad not in found, f"{label['id']}: false alarm {bad}"
+    allowed = set(label.get("must", [])) | set(label.get("may", [])) | set(label.get("should", []))
+    extra = {h for h in correctness - allowed if (label["id"], h) not in UNLABELLED_BUT_PROVEN}
+    assert not extra, f"{label['id']}: correctness findings not in the labels: {sorted(extra)}"
+
+
+def test_should_costs_reported() -> None:
+    for label in arch_labels():
+        review = reviews(int(label["id"][1]))[label["msgid"]]
+        found = {f.hazard for f in review.findings}
+        for cost in label.get("should", []):
+            assert cost in found, f"{label['id']}: cost note {cost} missing"
+
+
+def test_v1_07_finding_points_at_the_call_rcu_line() -> None:
+    r = reviews(1)["6dd63b39-e71f-2e8b-7e0-83e02f3bcb39@google.com"]
+    shared = next(f for f in r.findings if f.hazard == "RCU_HEAD_SHARED")
+    assert (shared.file, shared.line, shared.function) == ("arch/s390/mm/pgalloc.c", 379, "pte_free_defer")
+    assert shared.evidence == ["call_rcu(&page->rcu_head, pte_free_now);"]
+    ctxs = {s.ctx for s in shared.trace}
+    assert {"CPU0", "CPU1"} <= ctxs and shared.trace[-1].violation
+    assert "defer-both-halves" in shared.replay
+
+
+def test_unrelated_patches_of_the_series_are_silent() -> None:
+    for n in (1, 2, 3):
+        for r in reviews(n).values():
+            if not any(fd.path.startswith(("arch/", "mm/pgtable-generic.c")) for fd in r.posting.files):
+                assert not r.findings, f"{r.subject}: {[f.hazard for f in r.findings]}"
