@@ -139,8 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the simulator on a scenario or named design",
         description="Explore every interleaving of a scenario file, or of a design named in the thread.",
     )
-    explore.add_argument("scenario", nargs="?", metavar="SCENARIO_FILE", help="a scenario file from models/")
+    explore.add_argument(
+        "scenario_file", nargs="?", metavar="SCENARIO_FILE", help="a scenario file from models/"
+    )
     explore.add_argument("--design", metavar="NAME", help="a named design instead of a file")
+    explore.add_argument("--mbox", metavar="FILE", help="replay a finding: the mbox holding the patch")
+    explore.add_argument("--msgid", metavar="ID", help="with --mbox: the patch whose code runs")
+    explore.add_argument(
+        "--scenario", metavar="MODEL/NAME", help="with --mbox: the model scenario to run (from a finding)"
+    )
     explore.set_defaults(func=cmd_explore)
     return parser
 
@@ -182,12 +189,20 @@ def _count(messages: Any) -> int:
 
 
 def _review(
-    args: argparse.Namespace, messages: int, postings: list[Any], skipped: list[Any], tree: str | None = None
+    args: argparse.Namespace,
+    messages: int,
+    postings: list[Any],
+    skipped: list[Any],
+    tree: str | None = None,
+    context: list[Any] | None = None,
+    source: str = "",
 ) -> Any:
     from bot.findings import Report
     from bot.pipeline import review_postings
 
-    reviews = review_postings(postings, _options(args, tree)) if postings else []
+    opts = _options(args, tree)
+    opts.source = source
+    reviews = review_postings(postings, opts, context=context) if postings else []
     return Report(messages=messages, skipped=list(skipped), reviews=reviews)
 
 
@@ -265,10 +280,18 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     if args.mbox:
         _readable(args.mbox)
-        res = _mail_load(args.mbox, args.msgid)
-        if args.msgid and not res.postings:
-            log.warning("no patch posting for Message-ID %s in %s", args.msgid, args.mbox)
-        return _finish(args, _review(args, _count(res.messages), list(res.postings), res.skipped))
+        res = _mail_load(args.mbox)
+        context = list(res.postings)
+        chosen = context
+        if args.msgid:
+            mid = args.msgid.strip().strip("<>")
+            chosen = [p for p in context if p.msgid == mid or (p.series and p.series.cover == mid)]
+            if not chosen:
+                log.warning("no patch posting for Message-ID %s in %s", args.msgid, args.mbox)
+        return _finish(
+            args,
+            _review(args, _count(res.messages), chosen, res.skipped, context=context, source=args.mbox),
+        )
 
     if args.stdin:
         return _check_stdin(args)
@@ -292,7 +315,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     log.info(
         "fetched %s: %d message(s), %d posting(s) selected", fetched.url, sel.messages, len(sel.postings)
     )
-    return _finish(args, _review(args, sel.messages, sel.postings, sel.skipped))
+    return _finish(args, _review(args, sel.messages, sel.postings, sel.skipped, context=sel.context or None))
 
 
 def _check_stdin(args: argparse.Namespace) -> int:
@@ -333,12 +356,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
-    if bool(args.scenario) == bool(args.design):
+    if args.mbox or args.msgid or args.scenario:
+        return _explore_patch(args)
+    if bool(args.scenario_file) == bool(args.design):
         raise UsageError(
-            "give exactly one of SCENARIO_FILE or --design NAME (see 'review-bot explore --help')"
+            "give exactly one of SCENARIO_FILE, --design NAME or --mbox FILE --msgid ID --scenario MODEL/NAME"
+            " (see 'review-bot explore --help')"
         )
-    if args.scenario:
-        path = _readable(args.scenario, "scenario ")
+    if args.scenario_file:
+        path = _readable(args.scenario_file, "scenario ")
     from bot import explore
 
     if args.design:
@@ -347,16 +373,47 @@ def cmd_explore(args: argparse.Namespace) -> int:
         except (KeyError, LookupError, ValueError, FileNotFoundError) as e:
             raise UsageError(f"unknown design {args.design!r}: {e}") from None
     opts = _options(args)
-    result = explore.run_scenario_file(str(path), opts.budget_states, opts.budget_seconds)
-    meta = {"scenario": str(path), "design": args.design, "format": args.format}
+    try:
+        result, meta = explore.run_scenario_file(str(path), opts.budget_states, opts.budget_seconds)
+    except (ValueError, KeyError, TypeError) as e:
+        raise UsageError(f"bad scenario {path}: {e}") from None
     if args.format == "json":
-        data = result.to_json() if hasattr(result, "to_json") else result
-        _emit(args, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+        data = {
+            "scenario": meta.name,
+            "verdict": result.verdict,
+            "states": result.states,
+            "seconds": round(result.seconds, 4),
+            "expected": meta.matches(result),
+            "hazards": meta.hazards,
+            "costs": meta.costs,
+            "violations": [
+                {"kind": c.violation.kind, "detail": c.violation.detail,
+                 "trace": [{"ctx": e.ctx, "op": e.op, "at": e.at} for e in c.trace]}
+                for c in result.counterexamples
+            ],
+        }
+        _emit(args, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     elif args.format == "text":
         _emit(args, explore.render_text(result, meta))
     else:
         raise UsageError(f"explore writes --format text or json, not {args.format}")
-    return _explore_exit(result)
+    return EXIT_FINDINGS if result.verdict == "unsafe" else EXIT_OK
+
+
+def _explore_patch(args: argparse.Namespace) -> int:
+    if not (args.mbox and args.msgid and args.scenario):
+        raise UsageError("replaying a finding needs --mbox FILE --msgid ID --scenario MODEL/NAME")
+    _readable(args.mbox)
+    from bot.replay import ReplayError, replay
+
+    res = _mail_load(args.mbox)
+    opts = _options(args)
+    try:
+        text, unsafe = replay(res.postings, args.msgid.strip().strip("<>"), args.scenario, opts)
+    except ReplayError as e:
+        raise UsageError(str(e)) from None
+    _emit(args, text)
+    return EXIT_FINDINGS if unsafe else EXIT_OK
 
 
 def _explore_exit(result: Any) -> int:

@@ -46,6 +46,7 @@ class Selection:
     postings: list[Any]
     skipped: list[dict[str, str]] = field(default_factory=list)
     thread: list[str] = field(default_factory=list)  # every Message-ID in the thread
+    context: list[Any] = field(default_factory=list)  # every posting of the thread (series bases)
 
 
 def normalize_msgid(text: str) -> str:
@@ -263,7 +264,8 @@ def load_thread(fetched: Fetched, revision: int | None = None) -> Selection:
             raise FetchError(f"<{fetched.msgid}> is not in the thread {fetched.url} returned")
     messages = result.messages
     count = messages if isinstance(messages, int) else len(messages)
-    return Selection(messages=count, postings=chosen, skipped=list(result.skipped), thread=list(parents))
+    return Selection(messages=count, postings=chosen, skipped=list(result.skipped), thread=list(parents),
+                     context=postings)
 
 
 def fetch_search(base: str, query: str, session: requests.Session | None = None) -> bytes:

@@ -160,7 +160,8 @@ def make_machine(spec: ModelSpec, prog: Program, sc: Scenario) -> Machine:
     texts = [("setup", -1, sc.setup)] + list(sc.threads)
     for tname, _cpu, code in texts:
         fname = f"scenario:{tname}"
-        body = "\n".join(code.strip().splitlines())
+        # One statement a line, so each step of a trace quotes only the statement it ran.
+        body = "\n".join(st.strip() + ";" for st in code.replace("\n", " ").split(";") if st.strip())
         src = f"void {fname.replace(':', '_')}(void)\n{{\n{body}\n}}\n"
         unit, _ = program_from_text(src)
         fn = next(iter(unit.functions.values()))

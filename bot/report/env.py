@@ -27,11 +27,16 @@ def _autoescape(name: str | None) -> bool:
 
 
 def lore_link(msgid: str) -> str:
-    # public-inbox's own escaping of a Message-ID in a URL ("/" becomes %2F)
+    # a reference may already be a link (a lore search); otherwise it is a Message-ID, escaped the
+    # way public-inbox escapes it in a URL ("/" becomes %2F)
+    if oneline(msgid).startswith(("https://", "http://")):
+        return oneline(msgid)
     return "https://lore.kernel.org/r/" + quote(oneline(msgid).strip("<>"), safe="-._~!$&'()*+,;=:@")
 
 
 def bracket_msgid(msgid: str) -> str:
+    if oneline(msgid).startswith(("https://", "http://")):
+        return oneline(msgid)
     return "<" + oneline(msgid).strip("<>") + ">"
 
 

@@ -1,0 +1,45 @@
+"""`review-bot explore --mbox F --msgid ID --scenario MODEL/NAME`: re-run one scenario of a finding.
+
+The same code runs as in the review (the patch on top of its series base, the reference model for
+the rest), and every counterexample is printed as a numbered table with a column per context.
+"""
+
+from __future__ import annotations
+
+from bot.classify import hazard_of
+from bot.cmodel.models import build_program, load_models, run_scenario, scenario_runnable
+from bot.explore import _table
+from bot.judge import Judge
+from bot.patch import Posting
+from bot.pipeline import Options
+
+
+class ReplayError(Exception):
+    pass
+
+
+def replay(postings: list[Posting], msgid: str, scenario: str, opts: Options) -> tuple[str, bool]:
+    p = next((q for q in postings if q.msgid == msgid), None)
+    if p is None:
+        raise ReplayError(f"no patch posting with Message-ID {msgid}")
+    model_name, _, sc_name = scenario.partition("/")
+    spec = next((s for s in load_models() if s.name == model_name), None)
+    if spec is None:
+        raise ReplayError(f"unknown model {model_name!r} (have {', '.join(s.name for s in load_models())})")
+    sc = next((s for s in spec.scenarios if s.name == sc_name), None)
+    if sc is None:
+        raise ReplayError(f"model {model_name} has no scenario {sc_name!r}")
+    judge = Judge(opts, postings)
+    layers = [q for q in judge.base_of(p) if {fd.path for fd in q.files} & set(spec.files)] + [p]
+    bound = build_program(spec, [q.files for q in layers])
+    if not scenario_runnable(sc, bound.program):
+        raise ReplayError(f"the patch does not define {', '.join(sc.needs)}, which {sc_name} needs")
+    result, _m = run_scenario(spec, bound, sc, opts.budget_states, opts.budget_seconds)
+    out = [f"{spec.name}/{sc.name}: {sc.about}",
+           f"code: {p.subject} on top of {len(layers) - 1} earlier patch(es) of its series",
+           f"verdict: {result.verdict} ({result.states} states, {result.seconds:.3f} s)"]
+    if result.reason:
+        out.append(f"  {result.reason}")
+    for cx in result.counterexamples:
+        out += ["", f"{hazard_of(cx.violation) or cx.violation.kind}: {cx.violation.detail}", *_table(cx)]
+    return "\n".join(out) + "\n", result.verdict == "unsafe"
