@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.classify import hazard_class, hazard_of, hazard_text
-from bot.cmodel.models import Bound, ModelSpec, build_program, load_models, run_scenario, scenario_runnable
+from bot.cmodel.models import (
+    Bound,
+    ModelSpec,
+    SetupError,
+    build_program,
+    load_models,
+    run_scenario,
+    scenario_runnable,
+)
 from bot.findings import Finding, Review, TraceStep
 from bot.patch import FileDiff, Posting
 from bot.pipeline import Options
@@ -39,7 +47,12 @@ class Judge:
 
     # ---- series structure -------------------------------------------------------------------
     def base_of(self, p: Posting) -> list[Posting]:
-        """Earlier patches of the same series revision, and the patch a follow-up fix replies to."""
+        """The code a posting applies to: the earlier patches of its series revision, and for a
+        formal follow-up ("[PATCH v3 07/13 fix]") the patch it follows up. A diff pasted in a reply
+        is an alternative to the patch it answers, so it applies to that patch's base."""
+        if p.is_reply:
+            parent = self._formal_ancestor(p)
+            return self.base_of(parent) if parent is not None else []
         out: list[Posting] = []
         s = p.series
         if s is not None and s.index > 0:
@@ -48,17 +61,20 @@ class Judge:
                 if (q is p or qs is None or q.is_reply or qs.key != s.key or qs.revision != s.revision
                         or not q.files):
                     continue
-                # A follow-up posted for the same slot ("[PATCH v3 07/13 fix]") applies on top of
-                # the patch it follows up, which sits in its References.
+                # A follow-up posted for the same slot applies on top of the patch it follows up,
+                # which sits in its References.
                 same_slot = qs.index == s.index and (q.msgid in p.references or (s.extra and not qs.extra))
                 if 0 < qs.index < s.index or same_slot:
                     out.append(q)
-        parent = self.by_id.get(p.in_reply_to or "")
-        if parent is not None and parent.files and parent is not p and parent not in out:
-            out.extend(b for b in self.base_of(parent) if b not in out)
-            out.append(parent)
-        out.sort(key=lambda q: (q.series.index if q.series else 0))
+        out.sort(key=lambda q: (q.series.index if q.series else 0, bool(q.series and q.series.extra)))
         return out
+
+    def _formal_ancestor(self, p: Posting) -> Posting | None:
+        for mid in [p.in_reply_to or ""] + list(reversed(p.references)):
+            q = self.by_id.get(mid)
+            if q is not None and not q.is_reply and q.files:
+                return q
+        return None
 
     # ---- running models ---------------------------------------------------------------------
     def run(self, spec: ModelSpec, layers: list[Posting | None]) -> ModelRun:
@@ -76,6 +92,15 @@ class Judge:
                 res, m = run_scenario(spec, bound, sc, self.opts.budget_states, self.opts.budget_seconds)
             except RecursionError:
                 mr.notes.add(f"scenario {sc.name}: the code is too deeply nested to model")
+                continue
+            except SetupError as e:
+                mr.notes.add(f"{e} (not judged)")
+                continue
+            if m.obs.unknown:
+                # What the code does through calls nobody models is unknown: prove nothing here.
+                mr.notes.add(f"scenario {sc.name} not judged: calls the model does not know: "
+                             + ", ".join(sorted(m.obs.unknown)))
+                mr.unknown |= m.obs.unknown
                 continue
             mr.results[sc.name] = res
             for k, v in m.obs.costs.items():

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from bot.cmodel.effects import Abort
 from bot.cmodel.bind import BindReport, apply_hunks, new_file_lines, reference_lines
 from bot.cmodel.machine import Machine, ThreadSpec
 from bot.cmodel.program import Program, SourceLine, program_from_text
@@ -29,6 +30,10 @@ from bot.cmodel.world import (
 from bot.patch import FileDiff
 from bot.paths import models_dir, rules_dir
 from bot.sim.core import CheckResult, Violation, check
+
+
+class SetupError(Exception):
+    """The scenario cannot even be set up with this code: nothing is proved, the review says so."""
 
 
 @dataclass
@@ -180,10 +185,13 @@ def make_machine(spec: ModelSpec, prog: Program, sc: Scenario) -> Machine:
     code = prog.functions["scenario:setup"].code
     guard = 0
     while setup.frames and not (len(setup.frames) == 1 and setup.frames[0].pc == len(code) - 1):
-        m._exec(w, setup, events, violations, first=False)
+        try:
+            m._exec(w, setup, events, violations, first=False)
+        except Abort as a:
+            raise SetupError(f"scenario {sc.name}: its setup breaks an invariant: {a.violation.detail}") from None
         guard += 1
         if guard > 100_000 or violations:
-            raise RuntimeError(f"scenario {sc.name}: setup does not complete")
+            raise SetupError(f"scenario {sc.name}: its setup does not complete")
     vars_ = dict(setup.frames[0].locals) if setup.frames else {}
     w.threads = []
     for tname, cpu, _code in sc.threads:

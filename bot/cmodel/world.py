@@ -9,6 +9,7 @@ fields at the same address.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # Bases of the address space. A page's struct page and its 4K data frame are one object.
 STRUCT_PAGE_BASE = 0x10_0000_0000
@@ -21,6 +22,32 @@ GLOBAL_SIZE = 0x40
 FN_BASE = 0x70_0000_0000
 
 
+class FrozenFrame(NamedTuple):
+    fn: str
+    pc: int
+    locals: tuple[tuple[str, int], ...]
+    dst: tuple | None
+
+
+class FrozenThread(NamedTuple):
+    """A thread that is not running in this step: hashable, read through the same field names."""
+
+    name: str
+    ctx: str
+    cpu: int
+    frames: tuple[FrozenFrame, ...]
+    bh: int
+    rcu: int
+    rsec: int
+    wait_gp: int
+    locks: tuple[int, ...]
+    final: tuple[tuple[str, int], ...]
+
+    @property
+    def reader(self) -> bool:
+        return self.rcu > 0 or self.bh > 0 or self.ctx == "softirq"
+
+
 @dataclass
 class Frame:
     fn: str
@@ -28,8 +55,8 @@ class Frame:
     locals: dict[str, int]
     dst: tuple | None = None  # lvalue in the caller that receives the return value
 
-    def freeze(self) -> tuple:
-        return (self.fn, self.pc, tuple(sorted(self.locals.items())), self.dst)
+    def freeze(self) -> FrozenFrame:
+        return FrozenFrame(self.fn, self.pc, tuple(sorted(self.locals.items())), self.dst)
 
     @staticmethod
     def thaw(t: tuple) -> Frame:
@@ -49,9 +76,9 @@ class Thread:
     locks: tuple[int, ...] = ()
     final: tuple[tuple[str, int], ...] = ()  # a finished scenario thread's variables (tables it holds)
 
-    def freeze(self) -> tuple:
-        return (self.name, self.ctx, self.cpu, tuple(f.freeze() for f in self.frames), self.bh, self.rcu,
-                self.rsec, self.wait_gp, self.locks, self.final)
+    def freeze(self) -> FrozenThread:
+        return FrozenThread(self.name, self.ctx, self.cpu, tuple(f.freeze() for f in self.frames), self.bh,
+                            self.rcu, self.rsec, self.wait_gp, self.locks, self.final)
 
     @staticmethod
     def thaw(t: tuple) -> Thread:
@@ -78,7 +105,7 @@ class World:
     gp_wait: frozenset[tuple[str, int]] = frozenset()  # readers the running GP waits for
     locks: dict[int, tuple[str, bool]] = field(default_factory=dict)  # lock → (holder thread, bh)
     grace: dict[int, int] = field(default_factory=dict)  # retired table → GPs that must be done
-    threads: list[Thread] = field(default_factory=list)
+    threads: list[Thread | FrozenThread] = field(default_factory=list)  # thawed only when run
     next_page: int = 0
     next_mm: int = 0
 
@@ -92,14 +119,22 @@ class World:
             self.cbs, self.work, self.gp_started, self.gp_done, self.gp_wait,
             tuple(sorted(self.locks.items())),
             tuple(sorted(self.grace.items())),
-            tuple(t.freeze() for t in self.threads),
+            tuple(t.freeze() if isinstance(t, Thread) else t for t in self.threads),
             self.next_page, self.next_mm,
         )
 
     @staticmethod
     def thaw(t: tuple) -> World:
         return World(dict(t[0]), dict(t[1]), dict(t[2]), dict(t[3]), dict(t[4]), t[5], t[6], t[7], t[8], t[9],
-                     dict(t[10]), dict(t[11]), [Thread.thaw(x) for x in t[12]], t[13], t[14])
+                     dict(t[10]), dict(t[11]), list(t[12]), t[13], t[14])
+
+    def running(self, i: int) -> Thread:
+        """Thread i, thawed for mutation."""
+        t = self.threads[i]
+        if not isinstance(t, Thread):
+            t = Thread.thaw(t)
+            self.threads[i] = t
+        return t
 
     # objects --------------------------------------------------------------------------------
     def object_at(self, addr: int) -> tuple[int, tuple[str, int, bool, str, str]] | None:
