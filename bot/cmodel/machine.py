@@ -56,6 +56,8 @@ class Machine:
         self.fn_index = {n: i for i, n in enumerate(self.fn_names)}
         self.lock_addrs: dict[str, int] = {}
         self._shared_cache: dict[tuple[str, int], bool] = {}
+        self._cost_calls = {c for r in self.cost_rules for c in r.get("calls", [])}
+        self._types: dict[str, str] = {}
 
     # ---- Model protocol -----------------------------------------------------------------------
     def init_states(self) -> list[Hashable]:
@@ -271,7 +273,8 @@ class Machine:
                 return
             effect = EFFECTS[rule["effect"]]
             result = effect(self, w, t, rule, name, args, line, events, violations)
-            self._check_costs(t, name, "call")
+            if name in self._cost_calls:
+                self._check_costs(t, name, "call")
             if dst is not None and result is not None:
                 self.store(w, t, dst, result)
         elif op == "eval":
@@ -505,9 +508,12 @@ class Machine:
         return "long"
 
     def _norm_type(self, ty: str) -> str:
-        ty = " ".join(ty.replace("const ", "").replace("volatile ", "").split())
-        ty = ty.replace(" *", "*").replace("*", " *").replace("  ", " ").strip()
-        return self.program.types.get(ty, ty)
+        hit = self._types.get(ty)
+        if hit is None:
+            norm = " ".join(ty.replace("const ", "").replace("volatile ", "").split())
+            norm = norm.replace(" *", "*").replace("*", " *").replace("  ", " ").strip()
+            hit = self._types[ty] = self.program.types.get(norm, norm)
+        return hit
 
     # ---- reporting helpers --------------------------------------------------------------------
     def _src(self, fn: str, line: int) -> str:
