@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from bot.cmodel.effects import Abort
 from bot.cmodel.bind import BindReport, apply_hunks, new_file_lines, reference_lines
-from bot.cmodel.machine import Machine, ThreadSpec
+from bot.cmodel.effects import Abort
+from bot.cmodel.machine import Machine
 from bot.cmodel.program import Program, SourceLine, program_from_text
 from bot.cmodel.world import (
     DATA_BASE,
