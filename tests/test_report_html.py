@@ -97,9 +97,11 @@ def test_grace_period_convention() -> None:
         TraceStep("RCU", "grace period starts"),
         TraceStep("CPU1", "reader"),
         TraceStep("RCU", "grace period ends"),
-        TraceStep("CPU0", "synchronize_rcu(): waits for a grace period"),  # toggles: opens
+        TraceStep("CPU0", "synchronize_rcu(): waits for a grace period"),  # not RCU's own step
     ]
-    assert grace_periods(steps) == [(1, 3), (4, 5)]
+    assert grace_periods(steps) == [(1, 3)]
+    one_step = [TraceStep("CPU0", "x"), TraceStep("RCU", "grace period 1 starts and ends"), TraceStep("CPU1", "y")]
+    assert grace_periods(one_step) == [(1, 1)]
     assert grace_periods([TraceStep("RCU", "callbacks run"), TraceStep("CPU0", "x")]) == [(0, 2)]
     assert grace_periods([TraceStep("CPU0", "x"), TraceStep("CPU1", "grace period elapsed")]) == [(-1, 1)]
     assert grace_periods([TraceStep("CPU0", "x")]) == []

@@ -1,8 +1,9 @@
 """Geometry of the HTML trace timeline: one horizontal lane per context, steps left to right.
 
 Grace-period convention (kept deliberately small; trace producers follow it):
-  * a step is a grace-period marker when its ctx is "RCU" (any case) or its op
-    mentions "grace period";
+  * a step is a grace-period marker when its ctx is "RCU" (any case); in a trace
+    with no "RCU" step, when its op mentions "grace period";
+  * a marker that says both start and end is a grace period of its own;
   * a marker whose op says start/begin opens a grace period, one that says
     end/elapse/complete/expire closes it, and any other marker (e.g. "RCU:
     pte_free_now() runs") toggles: it opens when none is open, else closes;
@@ -87,10 +88,15 @@ def grace_periods(trace: list[TraceStep]) -> list[tuple[int, int]]:
     """(first, last) step indices of each grace period; -1 / len(trace) for the open ends."""
     spans: list[tuple[int, int]] = []
     open_at: int | None = None
+    by_ctx = any(oneline(s.ctx).upper() == "RCU" for s in trace)
     for i, step in enumerate(trace):
-        if not is_gp_marker(step):
+        if not (oneline(step.ctx).upper() == "RCU" if by_ctx else is_gp_marker(step)):
             continue
         op = step.op
+        if _OPEN.search(op) and _CLOSE.search(op):
+            if open_at is None:
+                spans.append((i, i))
+            continue
         opens = bool(_OPEN.search(op)) and not _CLOSE.search(op)
         closes = bool(_CLOSE.search(op)) and not opens
         if not opens and not closes:  # neither word: toggle
