@@ -8,7 +8,9 @@ already has is reported as pre-existing, not blamed on the patch.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from bot.callers import caller_findings
 from bot.classify import hazard_class, hazard_of, hazard_text
 from bot.cmodel.models import (
     Bound,
@@ -23,6 +25,7 @@ from bot.findings import Finding, Review, TraceStep
 from bot.patch import FileDiff, Posting
 from bot.pipeline import Options
 from bot.sim.core import CheckResult, Counterexample
+from bot.sites import analyze
 
 
 @dataclass
@@ -122,11 +125,16 @@ class Judge:
         review = Review(p.msgid, p.subject, series, False, posting=p)
         paths = {fd.path for fd in p.files}
         specs = [s for s in load_models() if paths & set(s.files)]
-        sites_relevant, reasons = _sites(p)
+        sitemap, site_notes = _sites(p)
+        sites_relevant = bool(sitemap is not None and sitemap.relevant)
+        review.notes += site_notes
+        if sitemap is not None:
+            review.findings += caller_findings(sitemap, p)
         if not specs:
-            review.relevant = sites_relevant
-            if sites_relevant:
-                review.notes.append("touches lifetime call sites that no model covers yet: " + "; ".join(reasons[:3]))
+            review.relevant = sites_relevant or bool(review.findings)
+            if sites_relevant and not review.findings:
+                review.notes.append("touches lifetime call sites that no model covers yet: "
+                                    + "; ".join(sitemap.reasons[:3]))
             return review
         base = self.base_of(p)
         for spec in specs:
@@ -256,16 +264,11 @@ class Judge:
         return f"review-bot explore --mbox {src} --msgid '{p.msgid}'{scen}"
 
 
-def _sites(p: Posting) -> tuple[bool, list[str]]:
-    """The call-site stage's relevance verdict, when that stage is available."""
+def _sites(p: Posting) -> tuple[Any, list[str]]:
+    """The call-site map of the posting's C code (None when it has none)."""
     if not any(fd.path.endswith((".c", ".h")) for fd in p.files):
-        return False, []
+        return None, []
     try:
-        from bot.sites import analyze
-    except ImportError:
-        return False, []
-    try:
-        sm = analyze(p)
-    except Exception as e:  # the call-site stage must never take a review down
-        return False, [f"call-site analysis failed: {type(e).__name__}"]
-    return bool(sm.relevant), list(getattr(sm, "reasons", []))
+        return analyze(p), []
+    except Exception as e:  # one malformed diff must not take the review down: say so instead
+        return None, [f"call-site analysis failed: {type(e).__name__}: {e}"[:200]]

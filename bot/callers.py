@@ -1,0 +1,112 @@
+"""Caller-side pattern rules (rules/callers.toml) over the call sites of one posting.
+
+They judge the khugepaged side of page-table freeing (retract and collapse paths) by the order of
+calls in one function, and stay silent whenever the hunks do not show enough of the function.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import lru_cache
+from typing import Any
+
+from bot.classify import hazard_text
+from bot.findings import Finding
+from bot.paths import rules_dir
+
+
+@lru_cache(maxsize=1)
+def rules() -> list[dict[str, Any]]:
+    with open(rules_dir() / "callers.toml", "rb") as f:
+        return list(tomllib.load(f).get("rule", []))
+
+
+def _calls(fs: Any) -> list[Any]:
+    return sorted((o for o in fs.ops if o.kind in ("call", "unknown")), key=lambda o: o.line)
+
+
+def _visible_from_start(posting: Any, fs: Any, line: int) -> bool:
+    """Every line from the function's first line down to `line` is shown by the hunks."""
+    shown: dict[int, str] = {}
+    for fd in posting.files:
+        if fd.path == fs.file:
+            for h in fd.hunks:
+                shown.update({ln.new_no: ln.text for ln in h.lines if ln.tag != "-" and ln.new_no})
+    head = re.compile(rf"\b{re.escape(fs.name)}\s*\(")
+    starts = [n for n, t in shown.items() if n <= line and head.search(t) and not t.rstrip().endswith(";")]
+    if not starts:
+        return False
+    return all(n in shown for n in range(max(starts), line + 1))
+
+
+def _match(rule: dict[str, Any], fs: Any, posting: Any) -> Any | None:
+    """The op a finding points at when the rule fires on this function, else None."""
+    calls = _calls(fs)
+    if "relaxes" in rule:
+        if not any(o.name in rule["relaxes"] and o.added for o in calls):
+            return None
+        guard = re.compile(rule["guard"])
+        guarded = [o.line for o in fs.ops if any(guard.search(c) for c in o.path)]
+        first_guard = min(guarded) if guarded else None
+        for o in calls:
+            if o.name not in rule["walk"]:
+                continue
+            if first_guard is not None and o.line < first_guard:
+                return o
+            # no guard seen: fire only if nothing between the function's start and the walk is hidden
+            if first_guard is None and _visible_from_start(posting, fs, o.line):
+                return o
+            return None
+        return None
+    seq: list[Any] = []
+    start = 0
+    for name in rule["sequence"]:
+        nxt = next((o for o in calls if o.name == name and o.line >= start), None)
+        if nxt is None:
+            return None
+        seq.append(nxt)
+        start = nxt.line
+    if not seq[-1].added:
+        return None
+    if rule.get("require_complete") and not fs.complete:
+        return None
+    if any(o.name in rule.get("missing_anywhere", []) for o in calls):
+        return None
+    if "missing_between" in rule:
+        lo_ref, hi_ref = rule["between"]
+        if lo_ref == "lock":
+            locks = [o for o in calls if o.name.startswith("spin_lock") and o.line < seq[0].line
+                     and any(rule["lock_before"] in a for a in o.args[:1])]
+            if not locks:
+                return None
+            lo = locks[-1].line
+        else:
+            lo = seq[int(lo_ref)].line
+        hi = seq[int(hi_ref)].line
+        if any(o.name in rule["missing_between"] and lo <= o.line <= hi for o in calls):
+            return None
+    return seq[-1]
+
+
+def caller_findings(sitemap: Any, posting: Any) -> list[Finding]:
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for fs in sitemap.functions.values():
+        for rule in rules():
+            if rule["hazard"] in seen:
+                continue
+            op = _match(rule, fs, posting)
+            if op is None:
+                continue
+            seen.add(rule["hazard"])
+            text = hazard_text(rule["hazard"])
+            out.append(Finding(
+                hazard=rule["hazard"], cls=str(text["class"]), introduced=True, file=op.file, line=op.line,
+                function=fs.name, evidence=[op.text.strip()],
+                explanation=f"{rule['why']}. " + str(text["explanation"]), fix=str(text["fix"]),
+                references=list(text["references"]), title=str(text["title"]),
+                invariant=str(text["invariant"]), replay="",
+                unmodeled=["a caller-side pattern rule (rules/callers.toml) over the order of calls in "
+                           f"{fs.name}(), not a simulated interleaving"]))
+    return out
