@@ -186,6 +186,16 @@ def aggregate(scores: list[PatchScore]) -> dict[str, Any]:
     }
 
 
+def accepted_by_tests() -> set[tuple[str, str]]:
+    """(label id, hazard) pairs the label tests accept although labels.toml does not list them (a
+    finding proven by a concrete interleaving). Still counted as false alarms here, only annotated."""
+    try:
+        from tests.test_judgement_labels import UNLABELLED_BUT_PROVEN
+    except Exception:
+        return set()
+    return set(UNLABELLED_BUT_PROVEN)
+
+
 def sites_relevant(p: Posting) -> bool:
     from bot.sites import analyze
 
@@ -262,8 +272,13 @@ def print_tables(agg: dict[str, Any], scores: list[PatchScore], year: dict[str, 
             bits.append("false alarm " + ",".join(ps.fp))
         if ps.cost_fn or ps.cost_fp:
             bits.append("cost " + ",".join([f"missed {h}" for h in ps.cost_fn] + [f"fp {h}" for h in ps.cost_fp]))
+        if ps.may:
+            bits.append("may " + ",".join(ps.may))
         if ps.cost_unlabelled:
             bits.append("unlabelled cost " + ",".join(ps.cost_unlabelled))
+        accepted = [h for h in ps.fp if (ps.label["id"], h) in accepted_by_tests()]
+        if accepted:
+            bits.append("(tests accept " + ",".join(accepted) + " as unlabelled but proven)")
         if bits:
             print(f"  {ps.label['id']:9} {ps.label['scope']:6} " + "; ".join(bits))
     if year is not None:
@@ -309,7 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     out = {
         "labels": str(LABELS.relative_to(REPO.parent)), "labelled_patches": len(labels),
         "counting": "introduced findings; fp = correctness ids not in must/should/may; may = neither",
-        **agg, "patches": [ps.to_json() for ps in scores], "thread_review_seconds": thread_seconds,
+        **agg, "patches": [ps.to_json() for ps in scores],
+        "fp_accepted_by_tests": sorted(f"{i}:{h}" for i, h in accepted_by_tests()
+                                       if any(ps.label["id"] == i and h in ps.fp for ps in scores)), "thread_review_seconds": thread_seconds,
         "year": year, "seconds": round(time.perf_counter() - t0, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "python": sys.version.split()[0],

@@ -8,6 +8,7 @@ already has is reported as pre-existing, not blamed on the patch.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import time
 from typing import Any
 
 from bot.callers import caller_findings
@@ -86,10 +87,21 @@ class Judge:
         if hit is not None:
             return hit
         diffs: list[list[FileDiff]] = [q.files for q in layers if q is not None]
-        bound = build_program(spec, diffs)
+        try:
+            bound = build_program(spec, diffs)
+        except RecursionError:
+            bound = build_program(spec, diffs[:-1])  # the posting's code is too deep to read: model the base
+            mr = ModelRun(bound, notes={"the patch's code is nested too deeply to model: not judged"})
+            self._runs[key] = mr
+            return mr
         mr = ModelRun(bound)
+        deadline = time.monotonic() + self.opts.review_seconds
         for sc in spec.scenarios:
             if not scenario_runnable(sc, bound.program):
+                continue
+            if time.monotonic() > deadline:
+                mr.notes.add(f"scenario {sc.name} not run: the review's time budget "
+                             f"({self.opts.review_seconds:g} s) is spent")
                 continue
             try:
                 res, m = run_scenario(spec, bound, sc, self.opts.budget_states, self.opts.budget_seconds)

@@ -243,6 +243,7 @@ def list_add(m, w, t, rule, name, args, line, events, violations):
     m.check_alive(w, t, node, "links")
     m.check_alive(w, t, head, "links onto a list in")
     owner = obj_name(w, node)
+    check_table_write(m, w, t, node, f"{name}()")
     if w.nodes.get(node) == "rcu":
         raise _violation(m, t, "rcu_head_overlays_list",
                          f"{name}() links {owner} through memory that is its queued rcu_head",
@@ -261,6 +262,7 @@ def list_add(m, w, t, rule, name, args, line, events, violations):
 def list_del(m, w, t, rule, name, args, line, events, violations):
     node = _arg(m, w, t, args, 0)
     m.check_alive(w, t, node, "unlinks")
+    check_table_write(m, w, t, node, f"{name}()")
     owner = obj_name(w, node)
     head = w.list_of(node)
     state = w.nodes.get(node, "garbage")
@@ -284,6 +286,7 @@ def list_del(m, w, t, rule, name, args, line, events, violations):
 def init_list_head(m, w, t, rule, name, args, line, events, violations):
     node = _arg(m, w, t, args, 0)
     m.check_alive(w, t, node, "initialises a list_head in")
+    check_table_write(m, w, t, node, f"{name}()")
     if w.nodes.get(node) == "rcu":
         raise _violation(m, t, "rcu_head_overlays_list",
                          f"{name}() rewrites a list_head that is a queued rcu_head", object="rcu_head",
@@ -436,15 +439,21 @@ def free_pages_addr(m, w, t, rule, name, args, line, events, violations):
     return None
 
 
+def check_table_write(m, w: World, t: Thread, addr: int, what: str) -> None:
+    """Nothing may write into a retired table before its grace period ends: readers still walk it."""
+    size = m.table_size
+    for tab, need in w.grace.items():
+        if tab <= addr < tab + size and w.gp_done < need:
+            raise _violation(m, t, "table_written_in_grace",
+                             f"{what} writes into {table_label(tab)} before its grace period ends",
+                             object="table", owner=table_label(tab))
+
+
 @effect("memset")
 def memset(m, w, t, rule, name, args, line, events, violations):
     addr = _arg(m, w, t, args, 0)
     m.check_alive(w, t, addr, "writes into")
-    for tab, need in w.grace.items():
-        if tab <= addr < tab + 2048 and w.gp_done < need:
-            raise _violation(m, t, "table_written_in_grace",
-                             f"{name}() writes into {table_label(tab)} before its grace period ends",
-                             object="table", owner=table_label(tab))
+    check_table_write(m, w, t, addr, f"{name}()")
     return None
 
 

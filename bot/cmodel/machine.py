@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Hashable, Iterable
 
 from bot.cmodel.compile import Compiled
-from bot.cmodel.effects import EFFECTS, Abort
+from bot.cmodel.effects import EFFECTS, Abort, check_table_write
 from bot.cmodel.program import Program, define_expr, layout, primitives
-from bot.cmodel.world import FN_BASE, Frame, FrozenThread, Thread, World
+from bot.cmodel.world import DATA_BASE, FN_BASE, Frame, FrozenThread, Thread, World
 from bot.sim.core import Event, Step, Violation
 
 MAX_LOCAL_STEPS = 5000
@@ -58,6 +58,7 @@ class Machine:
         self._shared_cache: dict[tuple[str, int], bool] = {}
         self._cost_calls = {c for r in self.cost_rules for c in r.get("calls", [])}
         self._types: dict[str, str] = {}
+        self.table_size = 4096  # bytes of one page table; the model sets its fragment size
 
     # ---- Model protocol -----------------------------------------------------------------------
     def init_states(self) -> list[Hashable]:
@@ -436,6 +437,8 @@ class Machine:
 
     def write(self, w: World, t: Thread, addr: int, val: int, e: tuple) -> None:
         self.check_alive(w, t, addr, "writes")
+        if w.grace and DATA_BASE <= addr:
+            check_table_write(self, w, t, addr, "a store")
         w.mem[addr] = val
 
     def field_addr(self, w: World, t: Thread, e: tuple) -> tuple[int, str]:

@@ -1,0 +1,276 @@
+"""One entry point for every benchmark: `python bench/run.py [--quick]` from the repo root.
+
+Runs each bench as its own subprocess, one after the other (timings are not shared with another bench
+on the 2 cores), with its wall time and peak RSS taken from the kernel (wait4), then reads the JSON
+each bench writes to bench/results/ and prints one summary table of figures against their targets.
+Writes bench/results/summary.json.
+
+    judgement  bench_judgement.py  labels.toml precision/recall; 2023-year false alarms
+    series     bench_series.py     whole-series review time per thread
+    scan       bench_scan.py       our mail load vs stdlib mailbox on the 2023 year
+    sim        bench_sim.py        simulator vs spin, time to verdict per scenario
+    sites      bench_sites.py      call-site mapping of the v1 series
+
+--quick skips the year-long parts (the year false-alarm count and the scan ratio).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "bench"
+RESULTS = BENCH / "results"
+RSS_TARGET_MB = 300.0  # bench_scan's target for the year, applied to every bench process
+TOTAL_LIMIT_S = 600.0
+
+
+@dataclass
+class Bench:
+    name: str
+    script: str
+    args: list[str]
+    result: str  # file in bench/results/
+    timeout: float
+    quick: bool  # runs with --quick
+
+
+def benches(quick: bool) -> list[Bench]:
+    all_ = [
+        Bench("judgement", "bench_judgement.py", ["--no-year"] if quick else [], "judgement.json", 300, True),
+        Bench("series", "bench_series.py", ["--repeat", "3"], "series.json", 120, True),
+        Bench("scan", "bench_scan.py", [], "scan.json", 240, False),
+        Bench("sim", "bench_sim.py", [], "sim.json", 240, True),
+        Bench("sites", "bench_sites.py", ["--repeat", "5"], "sites.json", 120, True),
+    ]
+    return [b for b in all_ if b.quick or not quick]
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        nproc = len(os.sched_getaffinity(0))
+    except AttributeError:
+        nproc = os.cpu_count() or 0
+    mem_gb = 0.0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_gb = int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    return {"nproc": nproc, "cpu": cpu or platform.processor(), "mem_gb": round(mem_gb, 1),
+            "python": platform.python_version(), "platform": platform.platform(),
+            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def run_bench(b: Bench) -> dict[str, Any]:
+    """Run one bench script; its output goes straight to ours. Returns exit, seconds, peak RSS."""
+    out = RESULTS / b.result
+    before = out.stat().st_mtime if out.exists() else None
+    print(f"\n===== {b.name}: {b.script} {' '.join(b.args)}", flush=True)
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, str(BENCH / b.script), *b.args], cwd=REPO,
+                            start_new_session=True)
+    timed_out = threading.Event()
+
+    def kill() -> None:
+        timed_out.set()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    timer = threading.Timer(b.timeout, kill)
+    timer.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - t
+    fresh = out.exists() and (before is None or out.stat().st_mtime > before)
+    data = json.loads(out.read_text()) if fresh else None
+    print(f"===== {b.name}: exit {proc.returncode}, {seconds:.1f} s, peak RSS {usage.ru_maxrss / 1024:.0f} MB"
+          + (" (TIMED OUT)" if timed_out.is_set() else "") + ("" if fresh else " (no results written)"),
+          flush=True)
+    return {"exit": proc.returncode, "seconds": round(seconds, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "timed_out": timed_out.is_set(), "results_written": fresh, "data": data}
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float | None
+    unit: str
+    target: float | None
+    op: str  # "<=", "<", ">=", "==" or "" (no target: reported only)
+    note: str = ""
+
+    @property
+    def status(self) -> str:
+        if self.value is None:
+            return "n/a"
+        if self.target is None or not self.op:
+            return "info"
+        ok = {"<=": self.value <= self.target, "<": self.value < self.target,
+              ">=": self.value >= self.target, "==": self.value == self.target}[self.op]
+        return "OK" if ok else "MISS"
+
+    @property
+    def ratio(self) -> float | None:
+        """value / target (a share of the limit for upper bounds, of the goal for lower bounds)."""
+        if self.value is None or not self.target:
+            return None
+        return self.value / self.target
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "value": self.value, "unit": self.unit, "target": self.target,
+                "op": self.op, "ratio": None if self.ratio is None else round(self.ratio, 4),
+                "status": self.status, "note": self.note}
+
+
+def figures(res: dict[str, dict[str, Any]], quick: bool) -> list[Figure]:
+    figs: list[Figure] = []
+    j = (res.get("judgement") or {}).get("data")
+    if j:
+        arch, caller, cost = j["by_scope"]["arch"], j["by_scope"]["caller"], j["cost"]
+        figs += [
+            Figure("arch recall (labels must)", arch["recall"], "", 1.0, ">=",
+                   f"tp {arch['tp']} fn {arch['fn']} over {arch['patches']} patches"),
+            Figure("arch precision", arch["precision"], "", 1.0, ">=",
+                   f"fp {arch['fp']}" + (f"; tests accept {', '.join(j.get('fp_accepted_by_tests', []))}"
+                                         if j.get("fp_accepted_by_tests") else "")),
+            Figure("caller recall (later scope)", caller["recall"], "", None, "",
+                   f"tp {caller['tp']} fn {caller['fn']} over {caller['patches']} patches"),
+            Figure("caller precision (later scope)", caller["precision"], "", None, "", f"fp {caller['fp']}"),
+            Figure("cost notes recall (should)", cost["recall"], "", None, "",
+                   f"tp {cost['tp']} fn {cost['fn']} fp {cost['fp']}"),
+        ]
+        y = j.get("year")
+        if y:
+            figs.append(Figure("2023 false alarms (correctness)", float(y["correctness_findings"]), "", 0.0, "==",
+                               f"{y['reviewed']} postings reviewed, {y['relevant']} relevant"))
+        elif quick:
+            figs.append(Figure("2023 false alarms (correctness)", None, "", 0.0, "==", "skipped (--quick)"))
+    s = (res.get("series") or {}).get("data")
+    if s:
+        for name, row in s["threads"].items():
+            figs.append(Figure(f"series review {name.replace('pte-free-defer-', '')}", row["seconds"], "s",
+                               s["target_seconds"], "<", f"{row['formal']} formal postings, best of {s['repeat']}"))
+    sc = (res.get("scan") or {}).get("data")
+    if sc:
+        figs.append(Figure("scan load vs stdlib mailbox", sc["ratio"], "x", sc.get("ratio_target", 2.0), "<=",
+                           f"{sc['ours_seconds']} s vs {sc['stdlib_mailbox_seconds']} s, {sc['messages_ours']} msgs"))
+    elif quick:
+        figs.append(Figure("scan load vs stdlib mailbox", None, "x", 2.0, "<=", "skipped (--quick)"))
+    sim = (res.get("sim") or {}).get("data")
+    if sim:
+        sm = sim["summary"]
+        if sm.get("spin"):
+            worst = 1.0 / sm["min_ratio_spin_over_ours"] if sm.get("min_ratio_spin_over_ours") else None
+            figs.append(Figure("simulator vs spin, worst scenario", worst, "x", 1.0, "<=",
+                               f"{sm['scenarios']} scenarios; spin agrees: {sm['spin_agrees_everywhere']}"))
+            figs.append(Figure("simulator vs spin, all scenarios", sm["total_ours_seconds"] / sm["total_spin_seconds"],
+                               "x", 1.0, "<=", f"{sm['total_ours_seconds']:.2f} s vs {sm['total_spin_seconds']:.2f} s"))
+        else:
+            figs.append(Figure("simulator vs spin", None, "x", 1.0, "<=", "spin not installed"))
+        figs.append(Figure("simulator verdicts as expected", float(sm["all_expected"]), "", 1.0, "==",
+                           f"max {sm['max_ours_seconds'] * 1000:.0f} ms per scenario"))
+    si = (res.get("sites") or {}).get("data")
+    if si:
+        figs.append(Figure("call sites, v1 series (12 patches)", si["series_seconds_min"] * 1000, "ms", None, "",
+                           f"{si['relevant']} relevant, best of {si['repeat']}"))
+    rss = [r["peak_rss_mb"] for r in res.values()]
+    if rss:
+        worst_name = max(res, key=lambda k: res[k]["peak_rss_mb"])
+        figs.append(Figure("peak RSS, any bench process", max(rss), "MB", RSS_TARGET_MB, "<", f"in {worst_name}"))
+    return figs
+
+
+def _num(v: float | None, unit: str) -> str:
+    if v is None:
+        return "-"
+    if unit == "ms":
+        return f"{v:.1f} ms"
+    if unit == "MB":
+        return f"{v:.0f} MB"
+    if unit == "s":
+        return f"{v:.2f} s"
+    if unit == "x":
+        return f"{v:.3f}x" if v < 0.1 else f"{v:.2f}x"
+    return f"{v:.2f}" if v != int(v) else f"{int(v)}"
+
+
+def table(figs: list[Figure]) -> str:
+    rows = [("figure", "value", "target", "vs target", "status", "")]
+    for f in figs:
+        target = "-" if f.target is None or not f.op else f"{f.op} {_num(f.target, f.unit)}"
+        ratio = "-" if f.ratio is None or not f.op else f"{f.ratio:.2f}"
+        rows.append((f.name, _num(f.value, f.unit), target, ratio, f.status, f.note))
+    w = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = []
+    for i, r in enumerate(rows):
+        lines.append("  ".join(r[k].ljust(w[k]) if k == 0 else r[k].rjust(w[k]) for k in range(5)) + "  " + r[5])
+        if i == 0:
+            lines.append("  ".join("-" * x for x in w) + "  " + "-" * 4)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="skip the year-long parts (year false alarms, scan)")
+    ap.add_argument("--strict", action="store_true", help="exit 1 when a figure misses its target")
+    a = ap.parse_args(argv)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    mach = machine()
+    t0 = time.perf_counter()
+    res: dict[str, dict[str, Any]] = {}
+    for b in benches(a.quick):
+        res[b.name] = run_bench(b)
+    total = time.perf_counter() - t0
+    figs = figures(res, a.quick)
+    print(f"\n===== summary ({'quick' if a.quick else 'full'}; {mach['nproc']} cores, {mach['cpu']}, "
+          f"Python {mach['python']}, {mach['date']})")
+    print(table(figs))
+    for name, r in res.items():
+        print(f"  {name:10} exit {r['exit']}  {r['seconds']:7.1f} s  peak RSS {r['peak_rss_mb']:5.0f} MB"
+              + ("  TIMED OUT" if r["timed_out"] else "") + ("" if r["results_written"] else "  NO RESULTS"))
+    print(f"  total {total:.1f} s (limit {TOTAL_LIMIT_S:.0f} s)")
+    summary = {
+        "machine": mach, "quick": a.quick, "total_seconds": round(total, 1), "total_limit_seconds": TOTAL_LIMIT_S,
+        "benches": {k: {kk: vv for kk, vv in v.items() if kk != "data"} for k, v in res.items()},
+        "figures": [f.to_json() for f in figs],
+    }
+    (RESULTS / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    print(f"wrote {(RESULTS / 'summary.json').relative_to(REPO)}")
+    broken = [k for k, v in res.items() if not v["results_written"] or v["timed_out"]]
+    if broken:
+        print(f"benches that did not produce results: {', '.join(broken)}", file=sys.stderr)
+        return 1
+    if a.strict and any(f.status == "MISS" for f in figs):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
