@@ -155,15 +155,15 @@ def figures(res: dict[str, dict[str, Any]], quick: bool) -> list[Figure]:
     if j:
         arch, caller, cost = j["by_scope"]["arch"], j["by_scope"]["caller"], j["cost"]
         figs += [
-            Figure("arch recall (labels must)", arch["recall"], "", 1.0, ">=",
+            Figure("arch recall (labels must)", arch["recall"], "frac", 1.0, ">=",
                    f"tp {arch['tp']} fn {arch['fn']} over {arch['patches']} patches"),
-            Figure("arch precision", arch["precision"], "", 1.0, ">=",
+            Figure("arch precision", arch["precision"], "frac", 1.0, ">=",
                    f"fp {arch['fp']}" + (f"; tests accept {', '.join(j.get('fp_accepted_by_tests', []))}"
                                          if j.get("fp_accepted_by_tests") else "")),
-            Figure("caller recall (later scope)", caller["recall"], "", None, "",
+            Figure("caller recall (later scope)", caller["recall"], "frac", None, "",
                    f"tp {caller['tp']} fn {caller['fn']} over {caller['patches']} patches"),
-            Figure("caller precision (later scope)", caller["precision"], "", None, "", f"fp {caller['fp']}"),
-            Figure("cost notes recall (should)", cost["recall"], "", None, "",
+            Figure("caller precision (later scope)", caller["precision"], "frac", None, "", f"fp {caller['fp']}"),
+            Figure("cost notes recall (should)", cost["recall"], "frac", None, "",
                    f"tp {cost['tp']} fn {cost['fn']} fp {cost['fp']}"),
         ]
         y = j.get("year")
@@ -194,7 +194,7 @@ def figures(res: dict[str, dict[str, Any]], quick: bool) -> list[Figure]:
                                "x", 1.0, "<=", f"{sm['total_ours_seconds']:.2f} s vs {sm['total_spin_seconds']:.2f} s"))
         else:
             figs.append(Figure("simulator vs spin", None, "x", 1.0, "<=", "spin not installed"))
-        figs.append(Figure("simulator verdicts as expected", float(sm["all_expected"]), "", 1.0, "==",
+        figs.append(Figure("simulator verdicts as expected", float(sm["all_expected"]), "bool", 1.0, "==",
                            f"max {sm['max_ours_seconds'] * 1000:.0f} ms per scenario"))
     si = (res.get("sites") or {}).get("data")
     if si:
@@ -218,7 +218,11 @@ def _num(v: float | None, unit: str) -> str:
         return f"{v:.2f} s"
     if unit == "x":
         return f"{v:.3f}x" if v < 0.1 else f"{v:.2f}x"
-    return f"{v:.2f}" if v != int(v) else f"{int(v)}"
+    if unit == "frac":
+        return f"{v:.2f}"
+    if unit == "bool":
+        return "yes" if v else "no"
+    return f"{v:g}"
 
 
 def table(figs: list[Figure]) -> str:

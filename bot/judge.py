@@ -117,6 +117,9 @@ class Judge:
                              + ", ".join(sorted(m.obs.unknown)))
                 mr.unknown |= m.obs.unknown
                 continue
+            if m.obs.unresolved:
+                mr.notes.add(f"scenario {sc.name} not judged: " + "; ".join(sorted(m.obs.unresolved)[:3]))
+                continue
             mr.results[sc.name] = res
             for k, v in m.obs.costs.items():
                 mr.costs.setdefault(k, v)

@@ -92,3 +92,15 @@ def test_v2_powerpc_queueing_every_deferral_shares_the_rcu_head() -> None:
 def test_comment_edits_keep_correct_patches_silent(msgid: str, n: int) -> None:
     p, ctx = edited(n, msgid, ("/*", "/* review-bot test:"))
     assert not hazards(p, ctx)
+
+
+@pytest.mark.parametrize("n,msgid,old,new", [(3, V3_07, "page", "pg"), (2, V2_07, "mask", "bits"),
+                                             (3, V3_05, "page", "pg")])
+def test_renames_that_disagree_with_the_unshown_code_prove_nothing(n: int, msgid: str, old: str, new: str) -> None:
+    # The rename reaches the context lines the hunks show but not the base code they do not show:
+    # the spliced function then reads a name nothing assigns. The bot must say so, not cry wolf.
+    p, ctx = edited(n, msgid, (old, new))
+    (r,) = review_postings([p], Options(), context=ctx)
+    assert not [f for f in r.findings if f.cls == "correctness" and f.introduced and f.hazard != "PAGETABLE_LEAK"]
+    if n != 3 or msgid != V3_05:
+        assert any("not judged" in note for note in r.notes)

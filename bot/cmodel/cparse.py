@@ -157,7 +157,8 @@ def _stmt(n: Node) -> list[tuple]:
                             ln))
             elif d.type in ("identifier", "pointer_declarator", "array_declarator"):
                 name, depth, _ = _declarator_name(d)
-                res.append(("decl", name, (base + " " + "*" * depth).strip(), None, ln))
+                arr = "[]" if "[" in _t(d) else ""
+                res.append(("decl", name, (base + " " + "*" * depth).strip() + arr, None, ln))
         return res
     if t == "expression_statement":
         if not n.named_children:

@@ -34,6 +34,7 @@ class Observations:
 
     costs: dict[str, str] = field(default_factory=dict)  # cost id → where
     unknown: set[str] = field(default_factory=set)
+    unresolved: set[str] = field(default_factory=set)  # names the code reads that nothing defines
     ran: set[str] = field(default_factory=set)  # functions executed
     notes: set[str] = field(default_factory=set)
 
@@ -295,7 +296,7 @@ class Machine:
             if f.dst is not None and t.frames:
                 self.store(w, t, f.dst, val)
         elif op == "decl":
-            f.locals.setdefault(ins[1], 0)
+            pass  # declared, not yet assigned: see lookup()
         elif op == "note":
             self.obs.notes.add(f"{f.fn}: {ins[1]}")
 
@@ -388,9 +389,17 @@ class Machine:
         return val
 
     def lookup(self, w: World, t: Thread, name: str) -> int:
-        for fr in reversed(t.frames[-1:]):
-            if name in fr.locals:
-                return fr.locals[name]
+        fr = t.frames[-1]
+        if name in fr.locals:
+            return fr.locals[name]
+        declared = self.program.functions[fr.fn].local_types.get(name)
+        if declared is not None:
+            if declared.endswith("[]") or (declared.startswith(("struct ", "union ")) and "*" not in declared):
+                return 0  # an on-stack aggregate: only its address is ever used
+            # A local read before any store: real code does not do that, a splice of hunks onto the
+            # reference model that disagree on names does. Nothing is proved from it.
+            self.obs.unresolved.add(f"{fr.fn}() reads {name} before assigning it")
+            return 0
         if name in self.lock_addrs:
             return self.lock_addrs[name]
         if name in self.program.defines:
@@ -403,7 +412,7 @@ class Machine:
             return 0
         if name == "true":
             return 1
-        self.obs.notes.add(f"unknown identifier {name} read as 0")
+        self.obs.unresolved.add(f"{fr.fn}() reads {name}, which nothing defines")
         return 0
 
     def store(self, w: World, t: Thread, lhs: tuple, val: int) -> None:
@@ -464,7 +473,7 @@ class Machine:
             if len(cands) >= 1:
                 ent = cands[0]
             else:
-                self.obs.notes.add(f"field {struct}.{name} is not in the model's layout")
+                self.obs.unresolved.add(f"field {name} of {struct} is not in the model's layout")
                 return 0x800 + (sum(map(ord, name)) * 8) % 0x700, "long"
         return ent[0], ent[1]
 
