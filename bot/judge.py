@@ -7,8 +7,8 @@ already has is reported as pre-existing, not blamed on the patch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.callers import caller_findings
@@ -111,6 +111,7 @@ class Judge:
             except SetupError as e:
                 mr.notes.add(f"{e} (not judged)")
                 continue
+            mr.ran |= m.obs.ran
             if m.obs.unknown:
                 # What the code does through calls nobody models is unknown: prove nothing here.
                 mr.notes.add(f"scenario {sc.name} not judged: calls the model does not know: "
