@@ -24,14 +24,28 @@ def catalog() -> dict[str, dict]:
         return tomllib.load(f)
 
 
-def hazard_of(v: Violation) -> str | None:
-    """The hazard id for a violation; None when the violation is a modelling limit, not a finding."""
+def _rule_for(v: Violation) -> dict | None:
     for rule in _rules():
         if rule["kind"] != v.kind:
             continue
-        if all(v.attr(k) == str(val) for k, val in rule.items() if k not in ("kind", "hazard")):
-            return rule["hazard"] or None
+        if all(v.attr(k) == str(val) for k, val in rule.items() if k not in ("kind", "hazard", "class")):
+            return rule
     return None
+
+
+def hazard_of(v: Violation) -> str | None:
+    """The hazard id for a violation; None when the violation is a modelling limit, not a finding."""
+    rule = _rule_for(v)
+    return (rule["hazard"] or None) if rule else None
+
+
+def class_of(v: Violation) -> str:
+    """The finding's class: the rule's override, else the catalog's class of the hazard."""
+    rule = _rule_for(v)
+    if rule and rule.get("class"):
+        return str(rule["class"])
+    hz = hazard_of(v)
+    return hazard_class(hz) if hz else "correctness"
 
 
 def hazard_class(hazard: str) -> str:

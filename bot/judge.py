@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.callers import caller_findings
-from bot.classify import hazard_class, hazard_of, hazard_text
+from bot.classify import class_of, hazard_class, hazard_of, hazard_text
 from bot.cmodel.models import (
     Bound,
     ModelSpec,
@@ -216,7 +216,7 @@ class Judge:
         explanation = (f"Scenario {spec.name}/{sc.name}: {sc.about}. {cx.violation.detail}. "
                        + str(text["explanation"])).strip()
         return Finding(
-            hazard=hz, cls=str(text["class"]), introduced=introduced, file=file, line=line, function=fn,
+            hazard=hz, cls=class_of(cx.violation), introduced=introduced, file=file, line=line, function=fn,
             evidence=self._evidence(run, file, line), trace=trace, explanation=explanation, fix=str(text["fix"]),
             references=list(text["references"]), title=str(text["title"]),
             invariant=str(text["invariant"]) or cx.violation.detail, replay=self._replay(p, spec, sc_name),
