@@ -5,6 +5,8 @@ minimal reproducer, for the owners of bot/cmodel to fix."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,8 +15,10 @@ from bot.cmodel.compile import compile_function
 from bot.cmodel.cparse import CUnit, parse_unit
 from bot.paths import models_dir
 
-# Deterministic in CI: the same examples every run, no example database written into the checkout.
-PROPERTY = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+# Deterministic in CI (the same examples every run, no example database written into the checkout).
+# For a deeper local search: ROBUSTNESS_EXAMPLES=5000 ROBUSTNESS_RANDOM=1 python -m pytest tests/test_robustness_*.py
+PROPERTY = settings(max_examples=int(os.environ.get("ROBUSTNESS_EXAMPLES", "150")), deadline=None,
+                    derandomize=os.environ.get("ROBUSTNESS_RANDOM") != "1", database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 

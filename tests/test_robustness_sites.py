@@ -4,6 +4,8 @@ and mutations of the real v1 series' diffs. Known crashes are pinned as xfail te
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,7 +14,10 @@ from bot.mail.diff import parse_diff
 from bot.patch import FileDiff, Hunk, HunkLine, Posting
 from bot.sites import SiteMap, analyze
 
-PROPERTY = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+# Deterministic in CI (the same examples every run, no example database written into the checkout).
+# For a deeper local search: ROBUSTNESS_EXAMPLES=5000 ROBUSTNESS_RANDOM=1 python -m pytest tests/test_robustness_*.py
+PROPERTY = settings(max_examples=int(os.environ.get("ROBUSTNESS_EXAMPLES", "150")), deadline=None,
+                    derandomize=os.environ.get("ROBUSTNESS_RANDOM") != "1", database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 PATHS = ["arch/s390/mm/pgalloc.c", "arch/powerpc/mm/pgtable-frag.c", "mm/pgtable-generic.c", "mm/khugepaged.c",

@@ -142,7 +142,24 @@ def _stmts(block: Node) -> list[tuple]:
     return out
 
 
+# Nesting beyond these depths is not kernel code anyone reviews: it becomes an "unknown" statement
+# (which makes the function unjudged) instead of exhausting Python's stack.
+MAX_STMT_DEPTH = 120
+MAX_EXPR_DEPTH = 150
+_depth = {"stmt": 0, "expr": 0}
+
+
 def _stmt(n: Node) -> list[tuple]:
+    if _depth["stmt"] >= MAX_STMT_DEPTH:
+        return [("unknown", "nesting too deep to model", _line(n))]
+    _depth["stmt"] += 1
+    try:
+        return _stmt_at(n)
+    finally:
+        _depth["stmt"] -= 1
+
+
+def _stmt_at(n: Node) -> list[tuple]:
     t = n.type
     ln = _line(n)
     if t == "compound_statement":
@@ -225,6 +242,16 @@ def _stmt(n: Node) -> list[tuple]:
 def expr(n: Node | None) -> tuple:
     if n is None:
         return ("num", 0)
+    if _depth["expr"] >= MAX_EXPR_DEPTH:
+        return ("raw", "expression too deep to model")
+    _depth["expr"] += 1
+    try:
+        return _expr_at(n)
+    finally:
+        _depth["expr"] -= 1
+
+
+def _expr_at(n: Node) -> tuple:
     t = n.type
     if t == "number_literal":
         return ("num", parse_number(_t(n)))
@@ -329,5 +356,5 @@ def parse_number(s: str) -> int:
     except ValueError:
         try:
             return int(float(s))
-        except ValueError:
+        except (ValueError, OverflowError):
             return 0

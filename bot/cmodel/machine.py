@@ -298,7 +298,8 @@ class Machine:
         elif op == "decl":
             pass  # declared, not yet assigned: see lookup()
         elif op == "note":
-            self.obs.notes.add(f"{f.fn}: {ins[1]}")
+            # a statement the interpreter does not model ran: what it did is unknown
+            self.obs.unresolved.add(f"{f.fn}() runs a statement the model cannot read: {ins[1][:60]}")
 
     # ---- expressions --------------------------------------------------------------------------
     def eval(self, w: World, t: Thread, e: tuple) -> int:
@@ -352,6 +353,8 @@ class Machine:
             for sub in e[1]:
                 v = self.eval(w, t, sub)
             return v
+        if k == "raw":
+            self.obs.unresolved.add(f"{t.frames[-1].fn}() evaluates code the model cannot read: {e[1][:60]}")
         return 0
 
     def _binop(self, w: World, t: Thread, e: tuple) -> int:
