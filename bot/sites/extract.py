@@ -84,15 +84,24 @@ class _Walker:
                            self.sn.changed(row), self.img.name, **kw))
 
     # ------------------------------------------------------------------ walk
+    MAX_DEPTH = 150  # deeper syntax is not reviewable kernel code: stop there rather than overflow
+
     def visit(self, n: Node, path: tuple[str, ...]) -> None:
         t = n.type
         if t == "comment":
             return
-        handler = getattr(self, "v_" + t, None)
-        if handler is not None:
-            handler(n, path)
+        depth = getattr(self, "_depth", 0)
+        if depth >= self.MAX_DEPTH:
             return
-        self.children(n.children, path)
+        self._depth = depth + 1
+        try:
+            handler = getattr(self, "v_" + t, None)
+            if handler is not None:
+                handler(n, path)
+                return
+            self.children(n.children, path)
+        finally:
+            self._depth = depth
 
     def children(self, kids: list[Node], path: tuple[str, ...]) -> None:
         loop_head: str | None = None
