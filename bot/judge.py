@@ -158,9 +158,13 @@ class Judge:
             base_run = self.run(spec, list(layers))
             cur_run = self.run(spec, list(layers) + [p])
             touched = set(cur_run.bound.changed) & cur_run.ran
-            if not touched:
+            if not touched and not cur_run.bound.report.failed:
                 continue
             review.relevant = True
+            if cur_run.bound.report.failed:
+                # part of the change could not be placed in the modeled code: what ran is not the patch
+                review.notes.append(f"{spec.name}: not judged, " + "; ".join(cur_run.bound.report.failed[:3]))
+                continue
             review.modeled += [f"{cur_run.bound.changed[f]}:{f}" for f in sorted(touched)]
             review.findings += self._findings(p, spec, cur_run, base_run)
             review.notes += sorted(cur_run.notes)

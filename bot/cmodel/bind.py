@@ -32,6 +32,9 @@ def _is_comment_only(text: str) -> bool:
             and "(" not in s)
 
 
+MAX_ALIGN_CELLS = 2_000_000  # bounds the alignment's time on hostile or huge hunks
+
+
 @dataclass
 class BindReport:
     applied: int = 0
@@ -94,6 +97,8 @@ def _place(lines: list[SourceLine], h: Hunk, start: int) -> tuple[int, int, int,
     if not pre or not ref:
         return None
     n, m = len(pre), len(ref)
+    if n * m > MAX_ALIGN_CELLS:
+        return None  # a hunk this size is no edit of the modeled functions we could place reliably
     # Smith-Waterman over lines: distinctive lines weigh more than braces.
     gap = -1.0
     prev = [0.0] * (m + 1)
