@@ -122,6 +122,9 @@ class Judge:
                 mr.notes.add(f"scenario {sc.name} not judged: " + "; ".join(sorted(m.obs.unresolved)[:3]))
                 continue
             mr.results[sc.name] = res
+            for cx in res.counterexamples:
+                if hazard_of(cx.violation) is None:
+                    mr.notes.add(f"scenario {sc.name}: {cx.violation.detail} (a modelling limit, not a finding)")
             for k, v in m.obs.costs.items():
                 mr.costs.setdefault(k, v)
             mr.ran |= m.obs.ran

@@ -110,14 +110,13 @@ def test_two_hundred_nested_ifs() -> None:
 
 
 def test_two_thousand_nested_ifs() -> None:
-    """Too deep for the C layer's recursive reader (pinned in test_robustness_c): the review says so."""
+    """Regression: RecursionError escaped review_postings (fixed in the judge and C front end)."""
     review_email(patch_email([DEFER, "{", "\tint a = 1;"] + ["\tif (a) {"] * 2000
                              + ["\t\tcall_rcu(&virt_to_page(pgtable)->rcu_head, pte_free_now);"] + ["\t}"] * 2000 + ["}"]))
 
 
-@pytest.mark.xfail(reason="OverflowError escapes review_postings: bot.cmodel.cparse.parse_number does "
-                          "int(float('1e999')); owner: bot/cmodel", raises=OverflowError, strict=False)
 def test_huge_float_literal() -> None:
+    """Regression: OverflowError escaped review_postings from cparse.parse_number (fixed in dde73e2)."""
     review_email(patch_email([DEFER, "{", "\tint a = 1e999;", "}"]))
 
 
