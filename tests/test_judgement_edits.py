@@ -104,3 +104,20 @@ def test_renames_that_disagree_with_the_unshown_code_prove_nothing(n: int, msgid
     assert not [f for f in r.findings if f.cls == "correctness" and f.introduced and f.hazard != "PAGETABLE_LEAK"]
     if n != 3 or msgid != V3_05:
         assert any("not judged" in note for note in r.notes)
+
+
+@pytest.mark.parametrize("n,msgid,old,new,expect", [
+    (1, V1_07, "mmdrop_async(mm);", "mmdrop(mm);", "MMDROP_IN_SOFTIRQ"),
+    (1, V1_07, "mmgrab(mm);", "", "MM_UAF_IN_CALLBACK"),
+    (2, V2_07, "&mm_pgtable_list_lock", "&mm->context.lock", "MM_UAF_IN_CALLBACK"),
+    (2, V2_07, "&mm_pgtable_list_lock", "&mm->context.lock", "CONTEXT_LOCK_SOFTIRQ_DEADLOCK"),
+    (3, V3_07, "list_del_init(&page->lru);", "list_del(&page->lru);", "LIST_DEL_WITHOUT_ADD"),
+    (3, V3_07, "if (TestClearPageActive(page))", "if (0)", "PAGEACTIVE_FLAG_ORDERING"),
+    (3, V3_05, "call_rcu(&page->rcu_head, pte_free_now);",
+     "pgtable_pte_page_dtor(page); call_rcu(&page->rcu_head, pte_free_now);", "PTLOCK_FREED_BEFORE_GP"),
+])
+def test_design_mistakes_the_thread_discussed(n: int, msgid: str, old: str, new: str, expect: str) -> None:
+    # Each edit turns a real patch into one of the designs the reviewers rejected, and the bot must
+    # name the reason they gave.
+    p, ctx = edited(n, msgid, (old, new))
+    assert expect in hazards(p, ctx)
