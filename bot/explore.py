@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.paths import models_dir
 from bot.sim.core import CheckResult, Counterexample, check
 from bot.sim.litmus import ScenarioModel
 from bot.sim.scenario import Scenario, ScenarioError, load
 
-ROOT = Path(__file__).resolve().parent.parent
-DESIGNS = ROOT / "models" / "designs"
-SCENARIOS = ROOT / "models" / "scenarios"
+DESIGNS = models_dir() / "designs"
+SCENARIOS = models_dir() / "scenarios"
 
 
 @dataclass

@@ -34,6 +34,7 @@ class ModelRun:
     bound: Bound
     results: dict[str, CheckResult] = field(default_factory=dict)
     costs: dict[str, str] = field(default_factory=dict)
+    cost_scenario: dict[str, str] = field(default_factory=dict)  # cost → a scenario that shows it
     ran: set[str] = field(default_factory=set)
     unknown: set[str] = field(default_factory=set)
     notes: set[str] = field(default_factory=set)
@@ -127,6 +128,7 @@ class Judge:
                     mr.notes.add(f"scenario {sc.name}: {cx.violation.detail} (a modelling limit, not a finding)")
             for k, v in m.obs.costs.items():
                 mr.costs.setdefault(k, v)
+                mr.cost_scenario.setdefault(k, sc.name)
             mr.ran |= m.obs.ran
             mr.unknown |= m.obs.unknown
             mr.notes |= m.obs.notes
@@ -206,7 +208,7 @@ class Judge:
                 introduced=True, file=file, line=line, function=fn, evidence=self._evidence(cur, file, line),
                 explanation=text["explanation"], fix=text["fix"], references=list(text["references"]),
                 title=text["title"], invariant=text["invariant"],
-                replay=self._replay(p, spec, ""), unmodeled=[]))
+                replay=self._replay(p, spec, cur.cost_scenario.get(cost, "")), unmodeled=[]))
         return out
 
     def _finding(self, p: Posting, spec: ModelSpec, run: ModelRun, hz: str, sc_name: str, cx: Counterexample,

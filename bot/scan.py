@@ -32,20 +32,12 @@ class _Progress:
         self.out.flush()
 
 
-def review(postings: list[Posting]) -> list[Review]:
-    """The judgement stage, or — while it is not importable — every posting as not relevant."""
-    try:
-        from bot.pipeline import review_postings
+def review(postings: list[Posting], source: str = "") -> list[Review]:
+    """The judgement stage over every posting of the archive (each series is the context of its
+    patches), with `source` named in the replay commands."""
+    from bot.pipeline import Options, review_postings
 
-        return review_postings(postings)
-    except ImportError:
-        return [Review(msgid=p.msgid, subject=p.subject, series=_series_json(p), relevant=False,
-                       notes=["judgement stage not available"], posting=p) for p in postings]
-
-
-def _series_json(p: Posting) -> dict | None:
-    s = p.series
-    return None if s is None else {"cover": s.cover, "revision": s.revision, "index": s.index, "total": s.total}
+    return review_postings(postings, Options(source=source), context=postings)
 
 
 def scan_full(path: str, progress: bool = False) -> tuple[Report, LoadResult]:
@@ -56,7 +48,7 @@ def scan_full(path: str, progress: bool = False) -> tuple[Report, LoadResult]:
         pass  # series (and so SeriesInfo) are complete only at the end of the input
     if bar is not None:
         bar.done(res.messages)
-    reviews = review(res.postings)
+    reviews = review(res.postings, path)
     return Report(messages=res.messages, skipped=res.skipped, reviews=reviews), res
 
 

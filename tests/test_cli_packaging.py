@@ -74,3 +74,18 @@ def test_wheel_ships_data(wheel: zipfile.ZipFile) -> None:
 def test_wheel_entry_point(wheel: zipfile.ZipFile) -> None:
     (ep,) = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
     assert "review-bot = bot.cli:main" in wheel.read(ep).decode()
+
+
+def test_installed_wheel_reviews_the_example(wheel: zipfile.ZipFile, tmp_path: Path) -> None:
+    # Run from the unpacked wheel, outside the checkout: every rules/ and models/ file must be found
+    # through the installed copies, and the bundled example must give its finding.
+    site = tmp_path / "site"
+    wheel.extractall(site)
+    res = subprocess.run(
+        [sys.executable, "-m", "bot", "check", "--mbox", str(REPO / "examples" / "rcu-head-shared.patch")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert res.returncode == 1, res.stderr[-2000:]
+    assert "RCU_HEAD_SHARED" in res.stdout
+    assert "failed" not in res.stdout and "not judged" not in res.stdout, res.stdout[-2000:]

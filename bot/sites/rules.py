@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "rules" / "callsites.toml"
+from bot.paths import rules_dir
+
+DEFAULT_PATH = rules_dir() / "callsites.toml"
 RELEVANCE = ("always", "in-scope", "never")
 
 
