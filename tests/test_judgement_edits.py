@@ -114,7 +114,7 @@ def test_renames_that_disagree_with_the_unshown_code_prove_nothing(n: int, msgid
     (3, V3_07, "list_del_init(&page->lru);", "list_del(&page->lru);", "LIST_DEL_WITHOUT_ADD"),
     (3, V3_07, "if (TestClearPageActive(page))", "if (0)", "PAGEACTIVE_FLAG_ORDERING"),
     (3, V3_05, "call_rcu(&page->rcu_head, pte_free_now);",
-     "pgtable_pte_page_dtor(page); call_rcu(&page->rcu_head, pte_free_now);", "PTLOCK_FREED_BEFORE_GP"),
+     "{ pgtable_pte_page_dtor(page); call_rcu(&page->rcu_head, pte_free_now); }", "PTLOCK_FREED_BEFORE_GP"),
 ])
 def test_design_mistakes_the_thread_discussed(n: int, msgid: str, old: str, new: str, expect: str) -> None:
     # Each edit turns a real patch into one of the designs the reviewers rejected, and the bot must

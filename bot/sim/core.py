@@ -160,7 +160,10 @@ def check(
             if st.violations:
                 for v in st.violations:
                     record(v, state, st.events)
-                continue
+                # A "soft" violation (attr soft=1) breaks an invariant without stopping the system:
+                # exploring on finds what else goes wrong on the same path.
+                if not all(v.attr("soft") == "1" for v in st.violations):
+                    continue
             if st.state not in parents:
                 parents[st.state] = (state, st.events)
                 queue.append(st.state)
