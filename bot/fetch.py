@@ -107,11 +107,18 @@ def fetch_thread(
     base, msgid = split_target(msgid_or_url, lore_url)
     url = thread_url(base, msgid)
     http = session or requests.Session()
+    mbox = _get_mbox(lambda headers: http.get(url, headers=headers, timeout=TIMEOUT, stream=True), url,
+                     f"Message-ID <{msgid}> not found at {base}")
+    return Fetched(msgid=msgid, base=base, url=url, mbox=mbox)
+
+
+def _get_mbox(request: Any, url: str, not_found: str) -> bytes:
+    """Run one HTTP request for a (gzipped) mbox, capped in size, with one-line errors."""
     headers = {"User-Agent": f"review-bot/{__version__}"}
     try:
-        with http.get(url, headers=headers, timeout=TIMEOUT, stream=True) as resp:
+        with request(headers) as resp:
             if resp.status_code == 404:
-                raise FetchError(f"Message-ID <{msgid}> not found at {base}")
+                raise FetchError(not_found)
             if resp.status_code != 200:
                 raise FetchError(f"{url}: HTTP {resp.status_code} {resp.reason}")
             data = _read_capped(resp, url)
@@ -120,7 +127,7 @@ def fetch_thread(
     mbox = _gunzip(data, url)
     if not mbox.startswith(b"From "):
         raise FetchError(f"{url} did not return an mbox")
-    return Fetched(msgid=msgid, base=base, url=url, mbox=mbox)
+    return mbox
 
 
 def _read_capped(resp: requests.Response, url: str) -> bytes:
@@ -275,19 +282,6 @@ def fetch_search(base: str, query: str, session: requests.Session | None = None)
         raise FetchError(f"not an http(s) URL: {base!r}")
     url = f"{base}/?{urlencode({'q': query, 'x': 'm'})}"
     http = session or requests.Session()
-    headers = {"User-Agent": f"review-bot/{__version__}"}
-    try:
-        with http.post(
-            url, data={"z": "results only"}, headers=headers, timeout=TIMEOUT, stream=True
-        ) as resp:
-            if resp.status_code == 404:
-                raise FetchError(f"no messages match {query!r} at {base}")
-            if resp.status_code != 200:
-                raise FetchError(f"{url}: HTTP {resp.status_code} {resp.reason}")
-            data = _read_capped(resp, url)
-    except requests.RequestException as e:
-        raise FetchError(f"cannot fetch {url}: {type(e).__name__}: {_first_line(str(e))}") from None
-    mbox = _gunzip(data, url)
-    if not mbox.startswith(b"From "):
-        raise FetchError(f"{url} did not return an mbox")
-    return mbox
+    return _get_mbox(
+        lambda headers: http.post(url, data={"z": "results only"}, headers=headers, timeout=TIMEOUT, stream=True),
+        url, f"no messages match {query!r} at {base}")

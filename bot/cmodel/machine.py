@@ -138,21 +138,13 @@ class Machine:
             if head >= 0:
                 w.nodes[head] = "garbage"  # the rcu_head is free for reuse once its callback starts
             arg = -head if head < 0 else head  # mmu_gather batch entries carry the table, not a head
-            t = Thread(f"softirq@CPU{cpu}", "softirq", cpu, [], rsec=1)
-            self._enter(w, t, fn, [arg], None)
-            w.threads.append(t)
-            events.append(Event(t.name, f"RCU callback {fn}() starts"))
-            self._settle(w, t, events, violations)
-            self._reap(w)
+            self._spawn(w, Thread(f"softirq@CPU{cpu}", "softirq", cpu, [], rsec=1), fn, arg,
+                        f"RCU callback {fn}() starts", events, violations)
         elif kind == "work":
             fn, arg = w.work[action[1]]  # type: ignore[index]
             w.work = w.work[: action[1]] + w.work[action[1] + 1:]  # type: ignore[index,operator]
-            t = Thread("kworker", "workqueue", -1, [])
-            self._enter(w, t, fn, [arg], None)
-            w.threads.append(t)
-            events.append(Event(t.name, f"work {fn}() starts"))
-            self._settle(w, t, events, violations)
-            self._reap(w)
+            self._spawn(w, Thread("kworker", "workqueue", -1, []), fn, arg, f"work {fn}() starts", events,
+                        violations)
         elif kind == "deadlock":
             t = w.running(action[1])  # type: ignore[index]
             lock = self._next_lock(w, t)
@@ -194,6 +186,18 @@ class Machine:
         return True
 
     # ---- execution ----------------------------------------------------------------------------
+    def _spawn(self, w: World, t: Thread, fn: str, arg: int, what: str, events: list[Event],
+               violations: list[Violation]) -> None:
+        """Start a callback or work item as a thread of its own and run it to its first shared access."""
+        self._enter(w, t, fn, [arg], None)
+        w.threads.append(t)
+        events.append(Event(t.name, what))
+        try:
+            self._settle(w, t, events, violations)
+        except Abort as a:
+            violations.append(a.violation)
+        self._reap(w)
+
     def _reap(self, w: World) -> None:
         w.threads = [t for t in w.threads if t.frames or t.ctx == "process"]
 
@@ -220,7 +224,7 @@ class Machine:
         if t.wait_gp:
             t.wait_gp = 0
         try:
-            self._exec(w, t, events, violations, first=True)
+            self._exec(w, t, events, violations)
             self._settle(w, t, events, violations)
         except Abort as a:
             violations.append(a.violation)
@@ -237,7 +241,7 @@ class Machine:
             n += 1
             if n > MAX_LOCAL_STEPS:
                 raise Abort(Violation("nontermination", f"{f.fn} runs too long without a shared access", ()))
-            self._exec(w, t, events, violations, first=False)
+            self._exec(w, t, events, violations)
 
     def _is_shared(self, fn: str, pc: int) -> bool:
         key = (fn, pc)
@@ -249,7 +253,7 @@ class Machine:
             self._shared_cache[key] = hit
         return hit
 
-    def _exec(self, w: World, t: Thread, events: list[Event], violations: list[Violation], first: bool) -> None:
+    def _exec(self, w: World, t: Thread, events: list[Event], violations: list[Violation]) -> None:
         f = t.frames[-1]
         code = self.program.functions[f.fn]
         ins = code.code[f.pc]

@@ -187,7 +187,7 @@ def make_machine(spec: ModelSpec, prog: Program, sc: Scenario) -> Machine:
     guard = 0
     while setup.frames and not (len(setup.frames) == 1 and setup.frames[0].pc == len(code) - 1):
         try:
-            m._exec(w, setup, events, violations, first=False)
+            m._exec(w, setup, events, violations)
         except Abort as a:
             raise SetupError(f"scenario {sc.name}: its setup breaks an invariant: {a.violation.detail}") from None
         guard += 1
