@@ -236,18 +236,24 @@ def atomic(m, w, t, rule, name, args, line, events, violations):
 
 
 # ---- lists ----------------------------------------------------------------------------------
+def _touch_node(m, w: World, t: Thread, node: int, name: str, verb: str) -> str:
+    """Checks shared by every write to a list_head; returns the owning object's name."""
+    m.check_alive(w, t, node, verb)
+    check_table_write(m, w, t, node, f"{name}()")
+    owner = obj_name(w, node)
+    if w.nodes.get(node) == "rcu":
+        raise _violation(m, t, "rcu_head_overlays_list",
+                         f"{name}() writes {owner}'s list_head, which is the memory of its queued rcu_head",
+                         object="rcu_head", owner=owner)
+    return owner
+
+
 @effect("list_add")
 def list_add(m, w, t, rule, name, args, line, events, violations):
     node = _arg(m, w, t, args, 0)
     head = _arg(m, w, t, args, 1)
-    m.check_alive(w, t, node, "links")
+    owner = _touch_node(m, w, t, node, name, "links")
     m.check_alive(w, t, head, "links onto a list in")
-    owner = obj_name(w, node)
-    check_table_write(m, w, t, node, f"{name}()")
-    if w.nodes.get(node) == "rcu":
-        raise _violation(m, t, "rcu_head_overlays_list",
-                         f"{name}() links {owner} through memory that is its queued rcu_head",
-                         object="rcu_head", owner=owner)
     if w.list_of(node) is not None:
         raise _violation(m, t, "list_double_add", f"{name}() links {owner}, which is already on a list",
                          object="list_head", owner=owner)
@@ -261,21 +267,14 @@ def list_add(m, w, t, rule, name, args, line, events, violations):
 @effect("list_del")
 def list_del(m, w, t, rule, name, args, line, events, violations):
     node = _arg(m, w, t, args, 0)
-    m.check_alive(w, t, node, "unlinks")
-    check_table_write(m, w, t, node, f"{name}()")
-    owner = obj_name(w, node)
+    owner = _touch_node(m, w, t, node, name, "unlinks")
     head = w.list_of(node)
     state = w.nodes.get(node, "garbage")
-    if head is None:
-        if state == "rcu":
-            raise _violation(m, t, "rcu_head_overlays_list",
-                             f"{name}() unlinks {owner} through memory that is its queued rcu_head",
-                             object="rcu_head", owner=owner)
-        if state != "init":
-            raise _violation(m, t, "list_del_unlinked",
-                             f"{name}() on {owner}, which is not on any list (its list_head is {state})",
-                             object="list_head", owner=owner)
-    else:
+    if head is None and state != "init":
+        raise _violation(m, t, "list_del_unlinked",
+                         f"{name}() on {owner}, which is not on any list (its list_head is {state})",
+                         object="list_head", owner=owner)
+    if head is not None:
         w.lists[head] = tuple(x for x in w.lists[head] if x != node)
     w.nodes[node] = "init" if rule.get("init") else "poison"
     _note(m, t, line, events, f"unlinks {owner}" if head is not None else f"{owner} was not listed: no-op")
@@ -285,12 +284,7 @@ def list_del(m, w, t, rule, name, args, line, events, violations):
 @effect("init_list_head")
 def init_list_head(m, w, t, rule, name, args, line, events, violations):
     node = _arg(m, w, t, args, 0)
-    m.check_alive(w, t, node, "initialises a list_head in")
-    check_table_write(m, w, t, node, f"{name}()")
-    if w.nodes.get(node) == "rcu":
-        raise _violation(m, t, "rcu_head_overlays_list",
-                         f"{name}() rewrites a list_head that is a queued rcu_head", object="rcu_head",
-                         owner=obj_name(w, node))
+    _touch_node(m, w, t, node, name, "initialises a list_head in")
     head = w.list_of(node)
     if head is not None:
         w.lists[head] = tuple(x for x in w.lists[head] if x != node)
