@@ -85,6 +85,9 @@ def load_range(range_: str, repo_dir: str = ".") -> GitLoad:
         result = mail.load(str(path))
     messages = result.messages
     count = messages if isinstance(messages, int) else len(messages)
+    by_msgid = {commit_msgid(sha): sha for sha in shas}
+    for p in result.postings:
+        p.commit = by_msgid.get(p.msgid)  # the review reads the tree at this commit's parent
     return GitLoad(
         messages=count,
         postings=list(result.postings),

@@ -27,6 +27,7 @@ from bot.patch import FileDiff, Posting
 from bot.pipeline import Options
 from bot.sim.core import CheckResult, Counterexample
 from bot.sites import analyze
+from bot.tree import base_revision, file_at
 
 
 @dataclass
@@ -82,16 +83,22 @@ class Judge:
         return None
 
     # ---- running models ---------------------------------------------------------------------
-    def run(self, spec: ModelSpec, layers: list[Posting | None]) -> ModelRun:
-        key = (spec.name, tuple(q.msgid if q else "" for q in layers))
+    def run(self, spec: ModelSpec, layers: list[Posting | None], rev: str | None = None) -> ModelRun:
+        key = (spec.name, rev, tuple(q.msgid if q else "" for q in layers))
         hit = self._runs.get(key)
         if hit is not None:
             return hit
         diffs: list[list[FileDiff]] = [q.files for q in layers if q is not None]
+        tree_files: dict[str, str] = {}
+        if rev and self.opts.tree:
+            for kpath in spec.files:
+                text = file_at(self.opts.tree, rev, kpath)
+                if text is not None:
+                    tree_files[kpath] = text
         try:
-            bound = build_program(spec, diffs)
+            bound = build_program(spec, diffs, tree_files, rev or "")
         except RecursionError:
-            bound = build_program(spec, diffs[:-1])  # the posting's code is too deep to read: model the base
+            bound = build_program(spec, diffs[:-1], tree_files, rev or "")  # too deep to read: model the base
             mr = ModelRun(bound, notes={"the patch's code is nested too deeply to model: not judged"})
             self._runs[key] = mr
             return mr
@@ -158,10 +165,13 @@ class Judge:
                                     + "; ".join(sitemap.reasons[:3]))
             return review
         base = self.base_of(p)
+        rev, whole = base_revision(p) if self.opts.tree else (None, False)
+        if self.opts.tree and rev is None:
+            review.notes.append("no base-commit to read the kernel tree at: the reference model stands in")
         for spec in specs:
-            layers = [q for q in base if {fd.path for fd in q.files} & set(spec.files)]
-            base_run = self.run(spec, list(layers))
-            cur_run = self.run(spec, list(layers) + [p])
+            layers = [] if whole else [q for q in base if {fd.path for fd in q.files} & set(spec.files)]
+            base_run = self.run(spec, list(layers), rev)
+            cur_run = self.run(spec, list(layers) + [p], rev)
             touched = set(cur_run.bound.changed) & cur_run.ran
             if not touched and not cur_run.bound.report.failed:
                 continue
@@ -276,7 +286,7 @@ class Judge:
         out = []
         ref = sorted(f for f in run.ran if not f.startswith(("scenario:", "$")) and f not in run.bound.patched)
         if ref:
-            out.append("not in the patch, run from the reference model: " + ", ".join(ref))
+            out.append(f"not in the patch, run from {run.bound.base}: " + ", ".join(ref))
         if run.unknown:
             out.append("unknown calls treated as no-ops: " + ", ".join(sorted(run.unknown)))
         if run.bound.report.failed:

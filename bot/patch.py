@@ -73,4 +73,5 @@ class Posting:
     files: list[FileDiff] = field(default_factory=list)
     is_reply: bool = False  # a diff pasted inside a "Re:" message
     list_ids: list[str] = field(default_factory=list)
-    trailers: list[tuple[str, str]] = field(default_factory=list)  # ("Fixes", "abc123 (...)"), ...
+    trailers: list[tuple[str, str]] = field(default_factory=list)
+    commit: str | None = None  # the commit this posting was made from (check --git), when known  # ("Fixes", "abc123 (...)"), ...

@@ -110,10 +110,13 @@ class Bound:
     changed: dict[str, str]  # function → file, for functions with lines added by the last layer
     patched: dict[str, str]  # function → file, for functions that contain any patch line
     spans: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # function → (file, first, last)
+    base: str = "the reference model"  # where the code the patch does not show comes from
 
 
-def build_program(spec: ModelSpec, layers: list[list[FileDiff]]) -> Bound:
-    """The model's sources with each layer of diffs applied in order; the last layer is under review."""
+def build_program(spec: ModelSpec, layers: list[list[FileDiff]],
+                  tree_files: dict[str, str] | None = None, tree_label: str = "") -> Bound:
+    """The model's sources with each layer of diffs applied in order; the last layer is under review.
+    tree_files (kernel path → text) replaces the reference model with the real file of a tree."""
     prog = Program(consts=dict(spec.consts), types=dict(spec.types), params=dict(spec.params))
     report = BindReport()
     changed: dict[str, str] = {}
@@ -122,7 +125,9 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]]) -> Bound:
     for kpath in spec.files:
         ref_name = spec.references.get(kpath)
         lines: list[SourceLine] = []
-        if ref_name:
+        if tree_files and kpath in tree_files:
+            lines = [SourceLine(kpath, i + 1, t, False, False) for i, t in enumerate(tree_files[kpath].splitlines())]
+        elif ref_name:
             rel = f"models/{spec.directory.name}/{ref_name}"
             lines = reference_lines(rel, (spec.directory / ref_name).read_text())
         for i, layer in enumerate(layers):
@@ -153,7 +158,8 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]]) -> Bound:
             if name in prog.functions:
                 del unit.functions[name]  # the code under review wins over the environment
         prog.add_unit(unit, lines)
-    return Bound(prog, report, changed, patched, spans)
+    return Bound(prog, report, changed, patched, spans,
+                 f"the kernel tree at {tree_label}" if tree_files else "the reference model")
 
 
 def scenario_runnable(sc: Scenario, prog: Program) -> bool:
