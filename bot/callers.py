@@ -71,6 +71,10 @@ def _match(rule: dict[str, Any], fs: Any, posting: Any) -> Any | None:
         return None
     if rule.get("require_complete") and not fs.complete:
         return None
+    guard = rule.get("exempt_lock_guard")
+    if guard and any(o.name in rule.get("exempt_lock_calls", []) and any(guard in c for c in o.path)
+                     for o in calls):
+        return None
     if any(o.name in rule.get("missing_anywhere", []) for o in calls):
         return None
     if "missing_between" in rule:

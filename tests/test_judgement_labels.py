@@ -78,3 +78,37 @@ def test_patches_without_labels_are_silent() -> None:
         for r in reviews(n).values():
             if r.msgid not in labelled and "[PATCH mm 10/12]" not in r.subject:  # a repost of v2 10/12
                 assert not r.findings, f"{r.subject}: {[f.hazard for f in r.findings]}"
+
+
+def test_taking_the_pmd_lock_early_for_userfaultfd_is_not_flagged() -> None:
+    # A synthetic follow-up in the shape of the later collapse_pte_mapped_thp() uffd fix: the ptl is
+    # never dropped before the table is removed when userfaultfd is armed, because pml is taken first.
+    from bot.callers import caller_findings
+    from bot.mail import load_bytes
+    from bot.sites import analyze
+
+    body = "\n".join([
+        "From: Dev <dev@example.org>", "Subject: [PATCH] mm/khugepaged: take pml early for uffd",
+        "Message-ID: <uffd-fix@example.org>", "", "Synthetic.", "---",
+        "diff --git a/mm/khugepaged.c b/mm/khugepaged.c", "--- a/mm/khugepaged.c", "+++ b/mm/khugepaged.c",
+        "@@ -1,0 +1,16 @@",
+        "+int collapse_one(struct mm_struct *mm, struct vm_area_struct *vma, pmd_t *pmd, unsigned long haddr)",
+        "+{",
+        "+\tspinlock_t *pml = NULL, *ptl;",
+        "+\tpmd_t pgt_pmd;",
+        "+\tif (userfaultfd_armed(vma) && !(vma->vm_flags & VM_SHARED))",
+        "+\t\tpml = pmd_lock(mm, pmd);",
+        "+\tptl = pte_lockptr(mm, pmd);",
+        "+\tspin_lock(ptl);",
+        "+\tspin_unlock(ptl);",
+        "+\tif (!pml)",
+        "+\t\tpml = pmd_lock(mm, pmd);",
+        "+\tspin_lock_nested(ptl, SINGLE_DEPTH_NESTING);",
+        "+\tpgt_pmd = pmdp_collapse_flush(vma, haddr, pmd);",
+        "+\tpte_free_defer(mm, pmd_pgtable(pgt_pmd));",
+        "+\treturn 0;",
+        "+}", ""])
+    (p,) = load_bytes(b"From x Mon Sep 17 00:00:00 2001\n" + body.encode()).postings
+    hazards = {f.hazard for f in caller_findings(analyze(p), p)}
+    assert "NONEMPTY_TABLE_RETRACTED" not in hazards
+    assert "PAE_TORN_PMD" in hazards  # no pmdp_get_lockless_sync() in it: that rule still applies
