@@ -18,7 +18,7 @@ def run(src: str, fn: str, args: list[int] | None = None, types: dict[str, str] 
     unit = parse_unit(src + "\nvoid __caller(void) { __r = " + fn + "(" +
                       ", ".join(f"__a{i}" for i in range(len(args or []))) + "); }\n")
     prog.add_unit(unit, [SourceLine("t.c", i + 1, ln, True) for i, ln in enumerate(src.splitlines())])
-    m = Machine(prog, "t", [], World())
+    m = Machine(prog, "t", World())
     t = Thread("CPU0", "process", 0, [Frame("__caller", 0, {f"__a{i}": a for i, a in enumerate(args or [])})])
     w = World()
     w.threads.append(t)

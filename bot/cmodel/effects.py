@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from bot.cmodel.world import (
+    FN_BASE,
     MM_BASE,
     MM_SIZE,
     STRUCT_PAGE_BASE,
@@ -93,7 +94,7 @@ def _in_atomic(t: Thread) -> str:
 def rcu_queue(m, w, t, rule, name, args, line, events, violations):
     head = _arg(m, w, t, args, 0)
     fn_addr = _arg(m, w, t, args, 1)
-    fn = m.fn_names[fn_addr - m_fn_base()] if 0 <= fn_addr - m_fn_base() < len(m.fn_names) else "?"
+    fn = m.fn_names[fn_addr - FN_BASE] if 0 <= fn_addr - FN_BASE < len(m.fn_names) else "?"
     m.check_alive(w, t, head, "queues the rcu_head of")
     owner = obj_name(w, head)
     if any(c[0] == head for c in w.cbs):
@@ -110,11 +111,6 @@ def rcu_queue(m, w, t, rule, name, args, line, events, violations):
     w.nodes[head] = "rcu"
     _note(m, t, line, events, f"queues {owner}'s rcu_head for {fn}() after a grace period")
     return None
-
-
-def m_fn_base() -> int:
-    from bot.cmodel.world import FN_BASE
-    return FN_BASE
 
 
 def _enter_reader(t: Thread) -> None:

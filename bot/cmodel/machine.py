@@ -22,13 +22,6 @@ MAX_LOCAL_STEPS = 5000
 
 
 @dataclass
-class ThreadSpec:
-    name: str
-    cpu: int
-    fn: str  # compiled pseudo-function holding the thread's code
-
-
-@dataclass
 class Observations:
     """Side channel filled while exploring: costs seen on some path, calls nobody models."""
 
@@ -42,11 +35,10 @@ class Observations:
 class Machine:
     """Model protocol (bot.sim.core.Model) over the C interpreter."""
 
-    def __init__(self, program: Program, name: str, threads: list[ThreadSpec], init: World,
-                 quiescence: Iterable = (), cost_rules: list[dict] | None = None) -> None:
+    def __init__(self, program: Program, name: str, init: World, quiescence: Iterable = (),
+                 cost_rules: list[dict] | None = None) -> None:
         self.program = program
         self.name = name
-        self.specs = threads
         self.init = init
         self.quiescence = list(quiescence)  # callables World → list[Violation]
         self.cost_rules = cost_rules or []

@@ -179,7 +179,7 @@ def make_machine(spec: ModelSpec, prog: Program, sc: Scenario) -> Machine:
         unit.functions = {fname: fn}
         lines = [SourceLine(rel, sc.line, t, False) for t in src.splitlines()]
         prog.add_unit(unit, lines)
-    m = Machine(prog, f"{spec.name}/{sc.name}", [], World(), [], cost_rules())
+    m = Machine(prog, f"{spec.name}/{sc.name}", World(), [], cost_rules())
     m.table_size = spec.fragment_size
     for i, lock in enumerate(prog.static_locks):
         m.lock_addrs[lock] = GLOBAL_BASE + i * GLOBAL_SIZE

@@ -8,7 +8,6 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 from bot.cmodel.compile import Compiled, compile_function
 from bot.cmodel.cparse import CUnit, parse_expr_text, parse_unit
@@ -74,10 +73,3 @@ def layout() -> dict:
 def define_expr(text: str) -> tuple:
     return parse_expr_text(text)
 
-
-def read_model_file(rel: str) -> str:
-    return (models_dir() / rel).read_text()
-
-
-def model_path(rel: str) -> Path:
-    return models_dir() / rel
