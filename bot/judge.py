@@ -227,10 +227,10 @@ class Judge:
         file, line = self._anchor(cx, added, run)
         fn = self._function_at(run, file, line)
         trace = [TraceStep(e.ctx, e.op, e.at) for e in cx.trace]
-        if trace:
-            trace[-1].violation = True
-        if not trace or cx.violation.kind == "leak":
+        if cx.violation.kind == "leak" or not trace:  # found at quiescence: no step of its own broke it
             trace.append(TraceStep("end", cx.violation.detail, "", True))
+        else:
+            trace[-1].violation = True
         sc = next(s for s in spec.scenarios if s.name == sc_name)
         explanation = (f"Scenario {spec.name}/{sc.name}: {sc.about}. {cx.violation.detail}. "
                        + str(text["explanation"])).strip()

@@ -227,8 +227,10 @@ def _quiescence_check(spec: ModelSpec, live_names: list[str], setup_vars: dict[s
             held = [s for s in slots if s in live]
             listed = w.list_of(base + lru) is not None
             if not held and not listed:
+                refcount = w.mem.get(base + m.field_info("struct page", "_refcount")[0], 0) & 0xFFFFFFFF
                 out.append(Violation("leak", f"{name} is neither freed nor reachable once every table in it "
-                                             "was freed and every callback has run",
+                                             f"was freed and every callback has run (its _refcount is "
+                                             f"{refcount:#x})",
                                      (("object", "page"), ("owner", name))))
             elif held and len(held) < len(slots) and spec.fragment_reuse and not listed:
                 m.obs.costs.setdefault("FRAGMENT_MEMORY_WASTE", f"page#{page_index(base)}")
