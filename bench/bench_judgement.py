@@ -149,6 +149,16 @@ def score_patch(label: dict[str, Any], review: Review | None) -> PatchScore:
     return ps
 
 
+
+def _tally(table: Any, tp: Any, fn: Any, fp: Any) -> None:
+    """Count each hazard id's true positives, misses and false alarms into table[id]."""
+    for h in tp:
+        table[h].tp += 1
+    for h in fn:
+        table[h].fn += 1
+    for h in fp:
+        table[h].fp += 1
+
 def aggregate(scores: list[PatchScore]) -> dict[str, Any]:
     by_hazard: dict[str, Counts] = defaultdict(Counts)
     by_scope: dict[str, Counts] = {s: Counts() for s in SCOPES}
@@ -160,20 +170,10 @@ def aggregate(scores: list[PatchScore]) -> dict[str, Any]:
         c = Counts(len(ps.tp), len(ps.fn), len(ps.fp))
         by_scope.setdefault(scope, Counts()).add(c)
         total.add(c)
-        for h in ps.tp:
-            by_hazard[h].tp += 1
-        for h in ps.fn:
-            by_hazard[h].fn += 1
-        for h in ps.fp:
-            by_hazard[h].fp += 1
+        _tally(by_hazard, ps.tp, ps.fn, ps.fp)
         for h in set(ps.tp) | set(ps.fn) | set(ps.fp):
             hazard_scopes[h].add(scope)
-        for h in ps.cost_tp:
-            cost_by_hazard[h].tp += 1
-        for h in ps.cost_fn:
-            cost_by_hazard[h].fn += 1
-        for h in ps.cost_fp:
-            cost_by_hazard[h].fp += 1
+        _tally(cost_by_hazard, ps.cost_tp, ps.cost_fn, ps.cost_fp)
         cost.add(Counts(len(ps.cost_tp), len(ps.cost_fn), len(ps.cost_fp)))
     return {
         "by_hazard": {h: {**by_hazard[h].to_json(), "class": hazard_class(h), "scopes": sorted(hazard_scopes[h])}
