@@ -152,8 +152,8 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]],
                 spans[name] = (kpath, min(pl), max(pl))
     for env in spec.env:
         rel = f"models/{spec.directory.name}/{env}"
-        unit, lines = program_from_text((spec.directory / env).read_text(),
-                                        reference_lines(rel, (spec.directory / env).read_text()))
+        text = (spec.directory / env).read_text()
+        unit, lines = program_from_text(text, reference_lines(rel, text))
         for name in list(unit.functions):
             if name in prog.functions:
                 del unit.functions[name]  # the code under review wins over the environment
