@@ -7,19 +7,53 @@ calls in one function, and stay silent whenever the hunks do not show enough of 
 from __future__ import annotations
 
 import re
-import tomllib
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from bot.classify import hazard_text
+from bot.classify import hazard_text, known_hazard
+from bot.datafile import Fields, display, read_toml
 from bot.findings import Finding
 from bot.paths import rules_dir
 
 
 @lru_cache(maxsize=1)
 def rules() -> list[dict[str, Any]]:
-    with open(rules_dir() / "callers.toml", "rb") as f:
-        return list(tomllib.load(f).get("rule", []))
+    return load(rules_dir() / "callers.toml")
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    """rules/callers.toml, checked: the keys its header lists, each of its type."""
+    top = Fields(read_toml(path), display(path))
+    out = []
+    for f in top.tables("rule"):
+        rule: dict[str, Any] = {"hazard": f.get("hazard", str), "why": f.get("why", str)}
+        known_hazard(f, rule["hazard"], "caller")
+        for key in ("sequence", "missing_anywhere", "missing_between", "relaxes", "walk", "exempt_lock_calls"):
+            if f.has(key):
+                rule[key] = list(f.strs(key))
+        for key in ("lock_before", "guard", "exempt_lock_guard"):
+            if f.has(key):
+                rule[key] = f.get(key, str)
+        if f.has("require_complete"):
+            rule["require_complete"] = f.get("require_complete", bool)
+        if f.has("between"):
+            between = f.get("between", list)
+            if len(between) != 2 or not all(x == "lock" or type(x) is int for x in between):
+                raise f.error("key 'between' must be two sequence indexes (or \"lock\" first)")
+            rule["between"] = between
+        if ("missing_between" in rule) != ("between" in rule):
+            raise f.error("missing_between and between go together")
+        if "relaxes" in rule:
+            if not ("walk" in rule and "guard" in rule):
+                raise f.error("a rule that relaxes needs walk and guard")
+            re.compile(rule["guard"])
+        elif "sequence" not in rule:
+            raise f.error("a rule needs a sequence (or relaxes/walk/guard)")
+        f.close()
+        out.append(rule)
+    top.close()
+    return out
 
 
 def _calls(fs: Any) -> list[Any]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bot import __version__
+from bot.datafile import DataError
 
 PROG = "review-bot"
 FORMATS = ("text", "email", "json", "sarif", "html", "checkpatch")
@@ -447,7 +448,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except SystemExit as e:  # --help, --version
         return e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_USAGE)
-    except UsageError as e:
+    except (UsageError, DataError) as e:  # a data file of rules/ or models/ that does not read: one line
         if debug:
             traceback.print_exc()
         _say(str(e))

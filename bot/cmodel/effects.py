@@ -7,8 +7,9 @@ Violation when the call breaks an invariant. Violation kinds are the simulator's
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
+from bot.cmodel.effect_api import Param, effect
 from bot.cmodel.world import (
     FN_BASE,
     MM_BASE,
@@ -31,17 +32,6 @@ class Abort(Exception):
     def __init__(self, violation: Violation) -> None:
         super().__init__(violation.detail)
         self.violation = violation
-
-
-Effect = Callable[..., "int | None"]
-EFFECTS: dict[str, Effect] = {}
-
-
-def effect(name: str) -> Callable[[Effect], Effect]:
-    def reg(fn: Effect) -> Effect:
-        EFFECTS[name] = fn
-        return fn
-    return reg
 
 
 def _arg(m: Machine, w: World, t: Thread, args: list, i: int) -> int:
@@ -133,7 +123,7 @@ def rcu_read_unlock(m, w, t, rule, name, args, line, events, violations):
     return None
 
 
-def _may_sleep(m, t, rule, name) -> None:
+def check_may_sleep(m, t, name) -> None:
     why = _in_atomic(t)
     if why:
         raise _violation(m, t, "sleep_in_atomic", f"{name}() may sleep but runs in atomic context ({why})",
@@ -142,7 +132,6 @@ def _may_sleep(m, t, rule, name) -> None:
 
 @effect("synchronize_rcu")
 def synchronize_rcu(m, w, t, rule, name, args, line, events, violations):
-    _may_sleep(m, t, rule, name)
     t.wait_gp = w.gp_started + 1
     _note(m, t, line, events, "sleeps until a full grace period has elapsed")
     return None
@@ -150,24 +139,17 @@ def synchronize_rcu(m, w, t, rule, name, args, line, events, violations):
 
 @effect("rcu_barrier")
 def rcu_barrier(m, w, t, rule, name, args, line, events, violations):
-    _may_sleep(m, t, rule, name)
     t.wait_gp = -1
     _note(m, t, line, events, "waits for every queued RCU callback to run")
     return None
 
 
-@effect("may_sleep")
-def may_sleep(m, w, t, rule, name, args, line, events, violations):
-    _may_sleep(m, t, rule, name)
-    return 0
-
-
 # ---- locks ----------------------------------------------------------------------------------
-@effect("lock")
+@effect("lock", bh=Param(bool, False, doc="the lock also disables softirqs (and so is an RCU reader)"))
 def lock(m, w, t, rule, name, args, line, events, violations):
     addr = _arg(m, w, t, args, 0)
     m.check_alive(w, t, addr, "locks a spinlock in")
-    bh = bool(rule.get("bh"))
+    bh = rule["bh"]
     w.locks[addr] = (t.name, bh)
     t.locks = t.locks + (addr,)
     if bh:
@@ -206,10 +188,12 @@ def bh_enable(m, w, t, rule, name, args, line, events, violations):
 
 
 # ---- atomics --------------------------------------------------------------------------------
-@effect("atomic")
+@effect("atomic", op=Param(str, choices=("xor", "add", "sub", "store", "load")), ptr_arg=Param(int, 0), val_arg=Param(int, 1),
+        const=Param(int, None, doc="the operand, when it is not an argument"),
+        returns=Param(str, "new", choices=("new", "old", "zero", "none")))
 def atomic(m, w, t, rule, name, args, line, events, violations):
-    ptr = _arg(m, w, t, args, int(rule.get("ptr_arg", 0)))
-    val = int(rule["const"]) if "const" in rule else _arg(m, w, t, args, int(rule.get("val_arg", 1)))
+    ptr = _arg(m, w, t, args, rule["ptr_arg"])
+    val = rule["const"] if rule["const"] is not None else _arg(m, w, t, args, rule["val_arg"])
     m.check_alive(w, t, ptr, f"does {name}() on")
     old = w.mem.get(ptr, 0)
     op = rule["op"]
@@ -219,7 +203,7 @@ def atomic(m, w, t, rule, name, args, line, events, violations):
         new -= 1 << 32
     if op != "load":
         w.mem[ptr] = new
-    ret = rule.get("returns", "new")
+    ret = rule["returns"]
     if op != "load":
         _note(m, t, line, events, f"{old & 0xFFFFFFFF:#x} -> {new & 0xFFFFFFFF:#x}")
     if ret == "new":
@@ -244,7 +228,7 @@ def _touch_node(m, w: World, t: Thread, node: int, name: str, verb: str) -> str:
     return owner
 
 
-@effect("list_add")
+@effect("list_add", where=Param(str, "tail", choices=("head", "tail")))
 def list_add(m, w, t, rule, name, args, line, events, violations):
     node = _arg(m, w, t, args, 0)
     head = _arg(m, w, t, args, 1)
@@ -254,13 +238,13 @@ def list_add(m, w, t, rule, name, args, line, events, violations):
         raise _violation(m, t, "list_double_add", f"{name}() links {owner}, which is already on a list",
                          object="list_head", owner=owner)
     members = w.lists.get(head, ())
-    w.lists[head] = (node,) + members if rule.get("where") == "head" else members + (node,)
+    w.lists[head] = (node,) + members if rule["where"] == "head" else members + (node,)
     w.nodes[node] = "linked"
     _note(m, t, line, events, f"links {owner} on the list")
     return None
 
 
-@effect("list_del")
+@effect("list_del", init=Param(bool, False, doc="the node is left initialised (list_del_init), not poisoned"))
 def list_del(m, w, t, rule, name, args, line, events, violations):
     node = _arg(m, w, t, args, 0)
     owner = _touch_node(m, w, t, node, name, "unlinks")
@@ -272,7 +256,7 @@ def list_del(m, w, t, rule, name, args, line, events, violations):
                          object="list_head", owner=owner)
     if head is not None:
         w.lists[head] = tuple(x for x in w.lists[head] if x != node)
-    w.nodes[node] = "init" if rule.get("init") else "poison"
+    w.nodes[node] = "init" if rule["init"] else "poison"
     _note(m, t, line, events, f"unlinks {owner}" if head is not None else f"{owner} was not listed: no-op")
     return None
 
@@ -298,20 +282,20 @@ def list_empty(m, w, t, rule, name, args, line, events, violations):
     return int(w.nodes.get(addr) == "init" and w.list_of(addr) is None)
 
 
-@effect("list_entry")
+@effect("list_entry", first=Param(bool, False, doc="the first entry of the list the argument heads (list_first_entry)"))
 def list_entry(m, w, t, rule, name, args, line, events, violations):
     head = _arg(m, w, t, args, 0)
     m.check_alive(w, t, head, "reads a list in")
     ty = args[1][1] if len(args) > 1 else "struct page"
     member = args[2][1] if len(args) > 2 else "lru"
     off = m.field_info(ty, member)[0]
-    if name == "list_entry":
+    if not rule["first"]:
         return head - off
     members = w.lists.get(head, ())
     return (members[0] if members else head) - off
 
 
-@effect("container_of")
+@effect("container_of", pure=True)
 def container_of(m, w, t, rule, name, args, line, events, violations):
     ptr = _arg(m, w, t, args, 0)
     ty = args[1][1] if len(args) > 1 else "struct page"
@@ -320,17 +304,17 @@ def container_of(m, w, t, rule, name, args, line, events, violations):
 
 
 # ---- pages ----------------------------------------------------------------------------------
-@effect("virt_to_page")
+@effect("virt_to_page", pure=True)
 def virt_to_page(m, w, t, rule, name, args, line, events, violations):
     return page_of_addr(_arg(m, w, t, args, 0))
 
 
-@effect("page_to_virt")
+@effect("page_to_virt", pure=True)
 def page_to_virt(m, w, t, rule, name, args, line, events, violations):
     return addr_of_page(_arg(m, w, t, args, 0))
 
 
-@effect("page_flag")
+@effect("page_flag", flag=Param(str), op=Param(str, choices=("set", "clear", "test", "test_clear")))
 def page_flag(m, w, t, rule, name, args, line, events, violations):
     page = _arg(m, w, t, args, 0)
     m.check_alive(w, t, page, f"does {name}() on")
@@ -361,7 +345,7 @@ def alloc_page(m, w, t, rule, name, args, line, events, violations):
     return page
 
 
-@effect("page_ctor")
+@effect("page_ctor", pure=True)
 def page_ctor(m, w, t, rule, name, args, line, events, violations):
     return 1
 
@@ -409,7 +393,7 @@ def _free_page(m, w, t, page, name, line, events) -> None:
         raise _violation(m, t, "use_after_free",
                          f"{name}() frees {label} while its rcu_head is still queued", object="page",
                          owner=label, freed_by="direct")
-    checked = set(m.prims.get(name, {}).get("flags_checked_at_free", ["active"]))
+    checked = set(m.prims[name]["flags_checked_at_free"])
     left = checked & w.flags.get(page, frozenset())
     if left:
         raise _violation(m, t, "flag_set_at_free",
@@ -420,13 +404,13 @@ def _free_page(m, w, t, page, name, line, events) -> None:
     _note(m, t, line, events, f"frees {label}")
 
 
-@effect("free_page")
+@effect("free_page", flags_checked_at_free=Param(tuple, ()))
 def free_page(m, w, t, rule, name, args, line, events, violations):
     _free_page(m, w, t, _arg(m, w, t, args, 0), name, line, events)
     return None
 
 
-@effect("free_pages_addr")
+@effect("free_pages_addr", flags_checked_at_free=Param(tuple, ()))
 def free_pages_addr(m, w, t, rule, name, args, line, events, violations):
     _free_page(m, w, t, page_of_addr(_arg(m, w, t, args, 0)), name, line, events)
     return None
@@ -450,13 +434,13 @@ def memset(m, w, t, rule, name, args, line, events, violations):
     return None
 
 
-@effect("tlb_remove_table")
+@effect("tlb_remove_table", callback=Param(str, doc="the function the batch runs after a grace period"))
 def tlb_remove_table(m, w, t, rule, name, args, line, events, violations):
     table = _arg(m, w, t, args, 1 if len(args) > 1 else 0)
     cpu = t.cpu if t.cpu >= 0 else 0
     # The batch has no rcu_head in the page: key the queued entry by the (negated) table value.
-    w.cbs = w.cbs + ((-table, rule.get("callback", "__tlb_remove_table"), cpu, w.gp_started + 1),)
-    _note(m, t, line, events, f"batches {table_label(table & ~3)} for {rule.get('callback')}() after a grace period")
+    w.cbs = w.cbs + ((-table, rule["callback"], cpu, w.gp_started + 1),)
+    _note(m, t, line, events, f"batches {table_label(table & ~3)} for {rule['callback']}() after a grace period")
     return None
 
 
@@ -465,7 +449,7 @@ def _mm_count(m) -> int:
     return m.field_info("struct mm_struct", "mm_count")[0]
 
 
-@effect("new_mm")
+@effect("new_mm", list_heads=Param(tuple, doc="list heads of mm_context_t initialised empty"))
 def new_mm(m, w, t, rule, name, args, line, events, violations):
     n = w.next_mm
     w.next_mm += 1
@@ -473,7 +457,7 @@ def new_mm(m, w, t, rule, name, args, line, events, violations):
     w.objects[mm] = ("mm", MM_SIZE, True, f"mm#{n}", "")
     w.mem[mm + _mm_count(m)] = 1
     ctx = m.field_info("struct mm_struct", "context")[0]
-    for member in rule.get("list_heads", ["pgtable_list", "gmap_list"]):
+    for member in rule["list_heads"]:
         head = mm + ctx + m.field_info("mm_context_t", member)[0]
         w.lists[head] = ()
         w.nodes[head] = "init"
@@ -498,7 +482,7 @@ def _mm_dec(m, w, t, mm, name, line, events) -> bool:
 
 
 def _mm_free(m, w, t, mm, line, events, rule) -> None:
-    if t.ctx in rule.get("forbid_ctx", []):
+    if t.ctx in rule["forbid_ctx"]:
         raise _violation(m, t, "final_mmdrop_in_softirq",
                          f"the final mmdrop runs __mmdrop() for {obj_name(w, mm)} in {t.ctx} context",
                          object="mm", owner=obj_name(w, mm))
@@ -512,24 +496,24 @@ def _mm_free(m, w, t, mm, line, events, rule) -> None:
     events.append(Event(t.name, f"__mmdrop() frees {hit[3]}", m._where(t)))
 
 
-@effect("mm_put")
+@effect("mm_put", release=Param(str, doc="the primitive the final reference drop runs"))
 def mm_put(m, w, t, rule, name, args, line, events, violations):
     mm = _arg(m, w, t, args, 0)
     if _mm_dec(m, w, t, mm, name, line, events):
-        _mm_free(m, w, t, mm, line, events, m.prims.get("__mmdrop", {}))
+        _mm_free(m, w, t, mm, line, events, m.prims[rule["release"]])
     return None
 
 
-@effect("mm_put_async")
+@effect("mm_put_async", release=Param(str, doc="the primitive the final reference drop queues as work"))
 def mm_put_async(m, w, t, rule, name, args, line, events, violations):
     mm = _arg(m, w, t, args, 0)
     if _mm_dec(m, w, t, mm, name, line, events):
-        w.work = w.work + (("__mmdrop", mm),)
-        events.append(Event(t.name, f"queues __mmdrop({obj_name(w, mm)}) on a workqueue", m._where(t)))
+        w.work = w.work + ((rule["release"], mm),)
+        events.append(Event(t.name, f"queues {rule['release']}({obj_name(w, mm)}) on a workqueue", m._where(t)))
     return None
 
 
-@effect("mm_free")
+@effect("mm_free", forbid_ctx=Param(tuple, ()))
 def mm_free(m, w, t, rule, name, args, line, events, violations):
     _mm_free(m, w, t, _arg(m, w, t, args, 0), line, events, rule)
     return None
@@ -560,22 +544,22 @@ def claim_table(m, w, t, rule, name, args, line, events, violations):
 
 
 # ---- plain values ---------------------------------------------------------------------------
-@effect("model_param")
+@effect("model_param", pure=True, param=Param(str, "", doc="the model parameter (default: the primitive's name)"))
 def model_param(m, w, t, rule, name, args, line, events, violations):
-    return int(m.program.params.get(rule.get("param", name), 0))
+    return int(m.program.params.get(rule["param"] or name, 0))
 
 
-@effect("passthrough")
+@effect("passthrough", pure=True)
 def passthrough(m, w, t, rule, name, args, line, events, violations):
     return _arg(m, w, t, args, 0)
 
 
-@effect("const")
+@effect("const", pure=True, value=Param(int, 0))
 def const(m, w, t, rule, name, args, line, events, violations):
-    return int(rule.get("value", 0))
+    return rule["value"]
 
 
-@effect("nop")
+@effect("nop", pure=True)
 def nop(m, w, t, rule, name, args, line, events, violations):
     return 0
 

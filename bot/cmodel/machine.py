@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from typing import Hashable, Iterable
 
 from bot.cmodel.compile import Compiled
-from bot.cmodel.effects import EFFECTS, Abort, check_table_write
-from bot.cmodel.program import Program, define_expr, layout, primitives
+from bot.cmodel.costs import CostRule
+from bot.cmodel.effect_api import EFFECTS
+from bot.cmodel.effects import Abort, check_may_sleep, check_table_write
+from bot.cmodel.primitives import Primitive, primitives
+from bot.cmodel.program import Program, define_expr
 from bot.cmodel.world import DATA_BASE, FN_BASE, Frame, FrozenThread, Thread, World
 from bot.sim.core import Event, Step, Violation
 
@@ -36,20 +39,20 @@ class Machine:
     """Model protocol (bot.sim.core.Model) over the C interpreter."""
 
     def __init__(self, program: Program, name: str, init: World, quiescence: Iterable = (),
-                 cost_rules: list[dict] | None = None) -> None:
+                 cost_rules: tuple[CostRule, ...] = ()) -> None:
         self.program = program
         self.name = name
         self.init = init
         self.quiescence = list(quiescence)  # callables World → list[Violation]
-        self.cost_rules = cost_rules or []
+        self.cost_rules = cost_rules
         self.obs = Observations()
         self.prims = primitives()
-        self.layout = layout()
+        self.layout = program.layout
         self.fn_names = sorted(set(program.functions) | set(self.prims))
         self.fn_index = {n: i for i, n in enumerate(self.fn_names)}
         self.lock_addrs: dict[str, int] = {}
         self._shared_cache: dict[tuple[str, int], bool] = {}
-        self._cost_calls = {c for r in self.cost_rules for c in r.get("calls", [])}
+        self._cost_calls = {c for r in self.cost_rules for c in r.calls}
         self._types: dict[str, str] = {}
         self.table_size = 4096  # bytes of one page table; the model sets its fragment size
 
@@ -269,8 +272,9 @@ class Machine:
                 if dst is not None:
                     self.store(w, t, dst, 0)
                 return
-            effect = EFFECTS[rule["effect"]]
-            result = effect(self, w, t, rule, name, args, line, events, violations)
+            if rule.may_sleep:
+                check_may_sleep(self, t, name)
+            result = EFFECTS[rule.effect].fn(self, w, t, rule, name, args, line, events, violations)
             if name in self._cost_calls:
                 self._check_costs(t, name, "call")
             if dst is not None and result is not None:
@@ -312,7 +316,7 @@ class Machine:
             return (not v) if op == "!" else (~v if op == "~" else (-v if op == "-" else v))
         if k == "field":
             addr, ty = self.field_addr(w, t, e)
-            if _is_aggregate(ty):
+            if _is_aggregate(ty, self.layout.scalars):
                 return addr
             return self.load(w, t, addr, e)
         if k == "addr":
@@ -463,7 +467,7 @@ class Machine:
         return base_val + off, fty
 
     def field_info(self, struct: str, name: str) -> tuple[int, str]:
-        structs = self.layout["struct"]
+        structs = self.layout.structs
         struct = self.program.types.get(struct, struct)
         ent = structs.get(struct, {}).get(name)
         if ent is None:
@@ -483,7 +487,7 @@ class Machine:
         ty = self.program.types.get(ty, ty)
         if ty.endswith("*"):
             return 8
-        return int(self.layout["sizes"].get(ty, 8))
+        return int(self.layout.sizes.get(ty, 8))
 
     def _scale(self, t: Thread, e: tuple) -> int:
         ty = self.type_of(t, e)
@@ -551,7 +555,7 @@ class Machine:
         if ins[0] != "call":
             return None
         rule = self.prims.get(ins[2])
-        if rule is None or rule["effect"] != "lock":
+        if rule is None or rule.effect != "lock":
             return None
         live = t if isinstance(t, Thread) else Thread.thaw(t)
         try:
@@ -563,7 +567,7 @@ class Machine:
         for name, a in self.lock_addrs.items():
             if a == addr:
                 return name
-        mm_off = self.layout["struct"]["struct mm_struct"]["context"][0]
+        mm_off = self.layout.structs["struct mm_struct"]["context"][0]
         from bot.cmodel.world import MM_BASE, MM_SIZE
         if MM_BASE <= addr < MM_BASE + 64 * MM_SIZE and (addr - MM_BASE) % MM_SIZE == mm_off:
             return "mm->context.lock"
@@ -572,23 +576,21 @@ class Machine:
     def _check_costs(self, t: Thread, name: str, on: str, detail: str = "") -> None:
         stack = {f.fn for f in t.frames}
         for rule in self.cost_rules:
-            if rule.get("on") != on:
+            if rule.on != on:
                 continue
-            if on == "call" and name not in rule.get("calls", []):
+            if on == "call" and name not in rule.calls:
                 continue
-            if on == "lock" and rule.get("lock_kind") != detail:
+            if on == "lock" and rule.lock_kind != detail:
                 continue
-            funcs = rule.get("in_functions")
-            if funcs and not (stack & set(funcs)):
+            if rule.in_functions and not (stack & set(rule.in_functions)):
                 continue
-            self.obs.costs.setdefault(rule["id"], self._where(t))
+            self.obs.costs.setdefault(rule.id, self._where(t))
 
 
-def _is_aggregate(ty: str) -> bool:
+def _is_aggregate(ty: str, scalars: frozenset[str]) -> bool:
+    """A struct or a typedef'd struct: its value is its address (the layout names the scalar typedefs)."""
     ty = ty.strip()
-    return not ty.endswith("*") and (ty.startswith("struct ") or ty.endswith("_t") and ty not in
-                                      ("atomic_t", "pte_t", "pmd_t", "pgste_t", "spinlock_t", "pgtable_t")
-                                      or ty == "spinlock_t")
+    return not ty.endswith("*") and (ty.startswith("struct ") or ty.endswith("_t") and ty not in scalars)
 
 
 def _deref_type(ty: str) -> str:
@@ -644,11 +646,7 @@ def _arith(op: str, a: int, b: int) -> int:
     return 0
 
 
-_PURE_EFFECTS = {"container_of", "virt_to_page", "page_to_virt", "passthrough", "const", "nop", "model_param",
-                 "page_ctor"}
-
-
-def _instr_shared(ins: tuple, prims: dict, program: Program) -> bool:
+def _instr_shared(ins: tuple, prims: dict[str, Primitive], program: Program) -> bool:
     op = ins[0]
     if op == "call":
         name = ins[2]
@@ -657,7 +655,7 @@ def _instr_shared(ins: tuple, prims: dict, program: Program) -> bool:
         rule = prims.get(name)
         if rule is None:
             return False
-        return rule["effect"] not in _PURE_EFFECTS or _touches_memory(ins[3])
+        return not EFFECTS[rule.effect].pure or rule.may_sleep or _touches_memory(ins[3])
     if op in ("eval", "jf"):
         return _touches_memory([ins[1]])
     if op == "ret":

@@ -7,13 +7,14 @@ pte_free_defer() is not asked to run a deferral scenario) and the tables still h
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from bot.cmodel.bind import BindReport, apply_hunks, new_file_lines, reference_lines
+from bot.cmodel.costs import cost_on, cost_rules
 from bot.cmodel.effects import Abort
+from bot.cmodel.layout import load_layout
 from bot.cmodel.machine import Machine
 from bot.cmodel.program import Program, SourceLine, program_from_text
 from bot.cmodel.world import (
@@ -27,8 +28,9 @@ from bot.cmodel.world import (
     addr_of_page,
     page_index,
 )
+from bot.datafile import Fields, display, read_toml
 from bot.patch import FileDiff
-from bot.paths import models_dir, rules_dir
+from bot.paths import models_dir
 from bot.sim.core import CheckResult, Violation, check
 
 
@@ -73,34 +75,45 @@ def load_models() -> tuple[ModelSpec, ...]:
 
 
 def load_model(path: Path) -> ModelSpec:
-    with open(path, "rb") as f:
-        d = tomllib.load(f)
+    f = Fields(read_toml(path), display(path))
     spec = ModelSpec(
-        name=d["name"], directory=path.parent, about=d.get("about", ""), files=list(d["files"]),
-        references=dict(d.get("references", {})), env=list(d.get("env", [])), types=dict(d.get("types", {})),
-        consts={k: int(v) for k, v in d.get("consts", {}).items()},
-        params={k: int(v) for k, v in d.get("params", {}).items()},
-        fragments_per_page=int(d.get("fragments_per_page", 1)), fragment_size=int(d.get("fragment_size", 4096)),
-        fragment_reuse=bool(d.get("fragment_reuse", False)),
+        name=f.get("name", str), directory=path.parent, about=f.get("about", str, ""), files=list(f.strs("files", None)),
+        references=f.mapping("references", str), env=list(f.strs("env")), types=f.mapping("types", str),
+        consts=f.mapping("consts", int), params=f.mapping("params", int),
+        fragments_per_page=f.get("fragments_per_page", int, 1), fragment_size=f.get("fragment_size", int, 4096),
+        fragment_reuse=f.get("fragment_reuse", bool, False),
     )
+    f.close()
+    for kpath, ref in spec.references.items():
+        if kpath not in spec.files:
+            raise f.error(f"references.{kpath}: not one of the model's files")
+        if not (path.parent / ref).is_file():
+            raise f.error(f"references.{kpath}: no file {ref!r} in the model directory")
+    for env in spec.env:
+        if not (path.parent / env).is_file():
+            raise f.error(f"env: no file {env!r} in the model directory")
     scen_path = path.parent / "scenarios.toml"
     if scen_path.exists():
-        raw = scen_path.read_text()
-        with open(scen_path, "rb") as f:
-            sd = tomllib.load(f)
-        for s in sd.get("scenario", []):
-            line = next((i + 1 for i, ln in enumerate(raw.splitlines()) if f'"{s["name"]}"' in ln), 0)
-            spec.scenarios.append(Scenario(
-                s["name"], s.get("about", ""), list(s.get("needs", [])), s.get("setup", ""),
-                [(t["name"], int(t.get("cpu", i)), t["code"]) for i, t in enumerate(s.get("thread", []))],
-                list(s.get("live", [])), line))
+        spec.scenarios.extend(load_scenarios(scen_path))
     return spec
 
 
-@lru_cache(maxsize=1)
-def cost_rules() -> list[dict]:
-    with open(rules_dir() / "costs.toml", "rb") as f:
-        return list(tomllib.load(f).get("cost", []))
+def load_scenarios(path: Path) -> list[Scenario]:
+    raw = path.read_text().splitlines()
+    top = Fields(read_toml(path), display(path))
+    out = []
+    for s in top.tables("scenario"):
+        name = s.get("name", str)
+        line = next((i + 1 for i, ln in enumerate(raw) if f'"{name}"' in ln), 0)
+        threads = []
+        for i, t in enumerate(s.tables("thread")):
+            threads.append((t.get("name", str), t.get("cpu", int, i), t.get("code", str)))
+            t.close()
+        out.append(Scenario(name, s.get("about", str, ""), list(s.strs("needs")), s.get("setup", str, ""),
+                            threads, list(s.strs("live")), line))
+        s.close()
+    top.close()
+    return out
 
 
 @dataclass
@@ -117,7 +130,8 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]],
                   tree_files: dict[str, str] | None = None, tree_label: str = "") -> Bound:
     """The model's sources with each layer of diffs applied in order; the last layer is under review.
     tree_files (kernel path → text) replaces the reference model with the real file of a tree."""
-    prog = Program(consts=dict(spec.consts), types=dict(spec.types), params=dict(spec.params))
+    prog = Program(consts=dict(spec.consts), types=dict(spec.types), params=dict(spec.params),
+                   layout=load_layout(spec.directory.name))
     report = BindReport()
     changed: dict[str, str] = {}
     patched: dict[str, str] = {}
@@ -212,6 +226,8 @@ def make_machine(spec: ModelSpec, prog: Program, sc: Scenario) -> Machine:
 
 
 def _quiescence_check(spec: ModelSpec, live_names: list[str], setup_vars: dict[str, int]):
+    waste = cost_on("unlisted_fragment")
+
     def checkq(m: Machine, w: World) -> list[Violation]:
         out: list[Violation] = []
         values = dict(setup_vars)
@@ -233,7 +249,8 @@ def _quiescence_check(spec: ModelSpec, live_names: list[str], setup_vars: dict[s
                                              f"{refcount:#x})",
                                      (("object", "page"), ("owner", name))))
             elif held and len(held) < len(slots) and spec.fragment_reuse and not listed:
-                m.obs.costs.setdefault("FRAGMENT_MEMORY_WASTE", f"page#{page_index(base)}")
+                if waste:
+                    m.obs.costs.setdefault(waste, f"page#{page_index(base)}")
         return out
     return checkq
 

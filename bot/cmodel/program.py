@@ -5,13 +5,12 @@ Built by bot.cmodel.bind from a model's reference sources with the patch's hunks
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from bot.cmodel.compile import Compiled, compile_function
 from bot.cmodel.cparse import CUnit, parse_expr_text, parse_unit
-from bot.paths import models_dir, rules_dir
+from bot.cmodel.layout import Layout, load_layout
 
 
 @dataclass(frozen=True)
@@ -33,6 +32,7 @@ class Program:
     types: dict[str, str] = field(default_factory=dict)  # typedefs, e.g. pgtable_t = "pte_t *"
     params: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    layout: Layout = field(default_factory=load_layout)  # the model's struct layouts
 
     def add_unit(self, unit: CUnit, lines: list[SourceLine]) -> None:
         for name, fn in unit.functions.items():
@@ -55,18 +55,6 @@ def program_from_text(text: str, lines: list[SourceLine] | None = None) -> tuple
     if lines is None:
         lines = [SourceLine("<text>", i + 1, t, False) for i, t in enumerate(text.splitlines())]
     return unit, lines
-
-
-@lru_cache(maxsize=1)
-def primitives() -> dict[str, dict]:
-    with open(rules_dir() / "primitives.toml", "rb") as f:
-        return tomllib.load(f)
-
-
-@lru_cache(maxsize=1)
-def layout() -> dict:
-    with open(models_dir() / "common" / "layout.toml", "rb") as f:
-        return tomllib.load(f)
 
 
 @lru_cache(maxsize=256)

@@ -32,13 +32,16 @@ freer does before deferring the free.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.datafile import DataError, Fields, display, read_toml
+from bot.sim.invariants import BY_ID
+
 CONTEXTS = ("process", "softirq", "workqueue")
 VERDICTS = ("safe", "unsafe", "inconclusive")
+INVARIANT_IDS = tuple(BY_ID)
 
 # op name -> argument kinds: o object, s slot, l lock, L list head, f function, F flag, m mode
 OPS: dict[str, tuple[str, ...]] = {
@@ -77,7 +80,7 @@ CONDS = ("live", "same", "found", "listed", "flag", "test_and_clear")
 _CALL = re.compile(r"^\s*(!?)\s*([A-Za-z_]\w*)\s*\((.*)\)\s*;?\s*$")
 
 
-class ScenarioError(ValueError):
+class ScenarioError(DataError):
     """A scenario file that cannot be read or compiled; the message says where."""
 
 
@@ -158,10 +161,10 @@ class Scenario:
 def load(path: str | Path) -> Scenario:
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise ScenarioError(f"{p}: {e}") from None
-    return compile_scenario(data, name=p.stem, path=str(p))
+        data = read_toml(p)
+    except DataError as e:
+        raise ScenarioError(str(e)) from None
+    return compile_scenario(data, name=p.stem, path=display(p))
 
 
 def compile_scenario(data: dict[str, Any], name: str = "scenario", path: str = "") -> Scenario:
@@ -189,11 +192,25 @@ class _Compiler:
     def err(self, msg: str) -> ScenarioError:
         return ScenarioError(f"{self.path or self.name}: {msg}")
 
+    def fields(self, data: Any, where: str = "") -> Fields:
+        try:
+            return Fields(data, self.path or self.name, where)
+        except DataError as e:
+            raise ScenarioError(str(e)) from None
+
     def run(self) -> Scenario:
-        d = self.data
-        for oname, od in d.get("objects", {}).items():
-            self._object(oname, od)
-        fdecl = d.get("functions", {})
+        try:
+            return self._run()
+        except ScenarioError:
+            raise
+        except DataError as e:
+            raise ScenarioError(str(e)) from None
+
+    def _run(self) -> Scenario:
+        d = self.fields(self.data)
+        for oname, od in d.get("objects", dict, {}).items():
+            self._object(oname, d.sub(f"objects.{oname}", od))
+        fdecl = d.get("functions", dict, {})
         for fname in fdecl:  # reserve ids first: functions may call each other
             self.functions[fname] = self._reserve(fname)
         for fname, ops in fdecl.items():
@@ -209,33 +226,43 @@ class _Compiler:
                 mmdrop_code[i] = code
         threads = []
         used_cpus: set[int] = set()
-        tdecl = d.get("threads", {})
+        tdecl = d.get("threads", dict, {})
         if not tdecl:
             raise self.err("no [threads]")
-        for n, (tname, td) in enumerate(tdecl.items()):
-            ctx = td.get("ctx", "process")
-            if ctx not in CONTEXTS:
-                raise self.err(f"thread {tname}: ctx must be one of {CONTEXTS}")
-            cpu = int(td.get("cpu", n))
+        for n, (tname, raw) in enumerate(tdecl.items()):
+            td = d.sub(f"threads.{tname}", raw)
+            ctx = td.choice("ctx", CONTEXTS, "process")
+            cpu = td.get("cpu", int, n)
             if ctx == "process":
                 if cpu in used_cpus:
                     raise self.err(f"thread {tname}: CPU{cpu} already runs a process-context thread")
                 used_cpus.add(cpu)
             code = self._reserve(tname)
-            self.codes[code] = self._block(td.get("ops", []), f"thread {tname}")
+            self.codes[code] = self._block(td.get("ops", list, []), f"thread {tname}")
+            td.close()
             threads.append(Thread(tname, ctx, cpu, code))
         listed = {}
-        for node, head in d.get("init", {}).get("listed", {}).items():
+        init = d.sub("init", d.get("init", dict, {}))
+        for node, head in init.mapping("listed", str).items():
             listed[self._slot(node)] = self._list(head)
-        exp = d.get("expect", {})
-        if exp.get("verdict") not in VERDICTS:
-            raise self.err(f"[expect] verdict must be one of {VERDICTS}")
+        init.close()
+        ef = d.sub("expect", d.get("expect", dict))
+        exp: dict[str, Any] = {"verdict": ef.choice("verdict", VERDICTS)}
+        for key in ("violations", "hazards", "costs"):
+            exp[key] = list(ef.strs(key))
+        unknown = set(exp["violations"]) - set(INVARIANT_IDS)
+        if unknown:
+            raise self.err(f"[expect] violation {sorted(unknown)[0]!r} is not an invariant id")
+        ef.close()
         ncpus = max([t.cpu for t in threads] + [0]) + 1
-        ncpus = max(ncpus, int(d.get("cpus", 0)))
+        ncpus = max(ncpus, d.get("cpus", int, 0))
+        title = d.get("title", str, self.name)
+        description = d.get("description", str, "").strip()
+        d.close()
         return Scenario(
             name=self.name,
-            title=str(d.get("title", self.name)),
-            description=str(d.get("description", "")).strip(),
+            title=title,
+            description=description,
             path=self.path,
             objects=self.objects,
             obj_index=self.obj_index,
@@ -261,25 +288,24 @@ class _Compiler:
             expect=exp,
         )
 
-    def _object(self, oname: str, od: dict[str, Any]) -> None:
-        if "type" not in od:
-            raise self.err(f"object {oname}: missing type")
-        if od.get("init_lock", "ctor") not in ("ctor", "alloc"):
-            raise self.err(f"object {oname}: init_lock must be ctor or alloc")
+    def _object(self, oname: str, od: Fields) -> None:
+        otype = od.get("type", str)
         o = Obj(
             name=oname,
-            type=str(od["type"]),
-            refs=int(od.get("refs", 1 if od["type"] == "mm" else 0)),
-            allocated=bool(od.get("allocated", True)),
-            typesafe=bool(od.get("typesafe", False)),
-            init_lock=str(od.get("init_lock", "ctor")),
-            leak_check=bool(od.get("leak_check", False)),
-            final=str(od.get("final", "")),
-            flags=tuple(od.get("flags", ())),
+            type=otype,
+            refs=od.get("refs", int, 1 if otype == "mm" else 0),
+            allocated=od.get("allocated", bool, True),
+            typesafe=od.get("typesafe", bool, False),
+            init_lock=od.choice("init_lock", ("ctor", "alloc"), "ctor"),
+            leak_check=od.get("leak_check", bool, False),
+            final=od.get("final", str, ""),
+            flags=od.strs("flags"),
         )
+        overlay = od.get("overlay", list, [])
+        od.close()
         self.obj_index[oname] = len(self.objects)
         self.objects.append(o)
-        for group in od.get("overlay", []):
+        for group in overlay:
             canon = f"{oname}.{group[0]}"
             for f in group:
                 self.overlay[f"{oname}.{f}"] = canon
@@ -346,6 +372,9 @@ class _Compiler:
             if isinstance(op, dict):
                 if "if" not in op:
                     raise self.err(f"{where}: a table op must be an if: {op!r}")
+                extra = set(op) - {"if", "then", "else"}
+                if extra:
+                    raise self.err(f"{where}: unknown key {sorted(extra)[0]!r} in an if (keys: if, then, else)")
                 cond = self._cond(str(op["if"]), where)
                 j = len(out)
                 out.append(Instr("jump_unless", (cond, -1), f"if ({op['if']})"))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from bot.datafile import Fields, display, read_toml
 from bot.paths import rules_dir
 
 DEFAULT_PATH = rules_dir() / "callsites.toml"
@@ -75,39 +75,44 @@ class CallsiteRules:
         return any(fnmatch.fnmatchcase(path, pat) for pat in self.scope_paths)
 
 
-def _check(table: str, rel: str) -> str:
-    if rel not in RELEVANCE:
-        raise ValueError(f"callsites.toml [{table}]: relevance must be one of {RELEVANCE}, not {rel!r}")
-    return rel
-
-
-def parse(data: dict) -> CallsiteRules:
+def parse(data: dict, file: str = "rules/callsites.toml") -> CallsiteRules:
+    top = Fields(data, file)
     prims = []
-    for name, t in data.get("primitive", {}).items():
+    for name, raw in top.get("primitive", dict, {}).items():
+        t = top.sub(f"primitive.{name}", raw)
+        match = t.get("match", str, None)
+        try:
+            pattern = re.compile(match) if match is not None else None
+        except re.error as e:
+            raise t.error(f"key 'match' is not a regular expression: {e}") from None
         prims.append(PrimitiveRule(
-            name=name, category=t["category"], why=t.get("why", ""),
-            names=tuple(t.get("names", [] if "match" in t else [name])),
-            match=re.compile(t["match"]) if "match" in t else None,
-            args=tuple(t.get("args", [])), matters=tuple(t.get("matters", [])),
-            callback=t.get("callback"), arg_mentions=tuple(t.get("arg_mentions", [])),
-            relevance=_check(f"primitive.{name}", t.get("relevance", "in-scope")),
-            loop=bool(t.get("loop", False)), file_scope=bool(t.get("file_scope", False)),
+            name=name, category=t.get("category", str), why=t.get("why", str, ""),
+            names=t.strs("names", [] if match is not None else [name]),
+            match=pattern, args=t.strs("args"), matters=t.strs("matters"),
+            callback=t.get("callback", str, None), arg_mentions=t.strs("arg_mentions"),
+            relevance=t.choice("relevance", RELEVANCE, "in-scope"),
+            loop=t.get("loop", bool, False), file_scope=t.get("file_scope", bool, False),
         ))
-    fields = [
-        FieldRule(name=name, category=t["category"], why=t.get("why", ""),
-                  path=tuple(t.get("path", name).split(".")),
-                  relevance=_check(f"field.{name}", t.get("relevance", "in-scope")))
-        for name, t in data.get("field", {}).items()
-    ]
+        t.close()
+    fields = []
+    for name, raw in top.get("field", dict, {}).items():
+        t = top.sub(f"field.{name}", raw)
+        fields.append(FieldRule(name=name, category=t.get("category", str), why=t.get("why", str, ""),
+                                path=tuple(t.get("path", str, name).split(".")),
+                                relevance=t.choice("relevance", RELEVANCE, "in-scope")))
+        t.close()
     fields.sort(key=lambda r: -len(r.path))  # longest chain wins ("context.lock" before "lock")
-    return CallsiteRules(
-        primitives=prims, fields=fields,
-        scope_paths=tuple(data.get("scope", {}).get("paths", [])),
-        modeled=frozenset(data.get("modeled", {}).get("functions", [])),
-    )
+    scope = top.sub("scope", top.get("scope", dict, {}))
+    modeled = top.sub("modeled", top.get("modeled", dict, {}))
+    out = CallsiteRules(primitives=prims, fields=fields, scope_paths=scope.strs("paths"),
+                        modeled=frozenset(modeled.strs("functions")))
+    for sub in (scope, modeled):
+        sub.get("why", str, "")  # the reason, for reviewers of the file
+        sub.close()
+    top.close()
+    return out
 
 
 @lru_cache(maxsize=4)
 def load(path: Path = DEFAULT_PATH) -> CallsiteRules:
-    with open(path, "rb") as f:
-        return parse(tomllib.load(f))
+    return parse(read_toml(path), display(path))

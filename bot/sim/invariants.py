@@ -1,0 +1,65 @@
+"""The invariants every model checks, named once: a violation's kind is one of these ids.
+
+Stateright-style: each invariant has an id (the Violation kind), one sentence, and where it is
+checked — by the litmus machine (bot/sim/litmus.py), by the C interpreter (bot/cmodel), or at
+quiescence. rules/classify.toml maps an id (plus attributes) to a hazard; a classify rule naming an
+id that is not here is a load error.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Invariant(NamedTuple):
+    id: str
+    sentence: str
+    litmus: str  # where bot/sim/litmus.py checks it ("" when it does not)
+    c: str  # where the C interpreter checks it ("" when it does not)
+
+
+INVARIANTS: tuple[Invariant, ...] = (
+    Invariant("use_after_free", "no context touches an object after it was freed",
+              "Litmus._check_obj", "Machine.check_alive, effects free_page/list_*"),
+    Invariant("double_free", "an object is freed at most once", "Litmus free ops", "effects free_page, mm_free"),
+    Invariant("reader_saw_free", "an object a reader found through rcu_dereference() stays allocated until it "
+              "leaves its read-side section", "Litmus use()", ""),
+    Invariant("reader_saw_reuse", "an object a reader found is not reallocated (typesafe reuse) under it "
+              "unless the reader re-checks it under its lock", "Litmus use()", ""),
+    Invariant("typesafe_reinit", "a SLAB_TYPESAFE_BY_RCU object's lock is not re-initialised while a reader "
+              "may hold it", "Litmus alloc ops", ""),
+    Invariant("lock_in_freed_memory", "nobody takes or releases a lock that lives in freed memory",
+              "Litmus lock ops", ""),
+    Invariant("rcu_head_requeued", "an rcu_head is queued at most once until its callback starts",
+              "Litmus call_rcu", "effects rcu_queue"),
+    Invariant("rcu_head_overlays_list", "memory in use as a queued rcu_head is not also a linked list_head",
+              "Litmus call_rcu/list ops", "effects rcu_queue, list_*"),
+    Invariant("list_double_add", "a list_head is linked on at most one list", "Litmus list_add",
+              "effects list_add"),
+    Invariant("list_del_unlinked", "list_del() only unlinks a linked (or initialised) node", "Litmus list_del",
+              "effects list_del"),
+    Invariant("sleep_in_atomic", "a call that may sleep never runs with a spinlock held, softirqs disabled, "
+              "inside rcu_read_lock() or in softirq", "Litmus might_sleep/synchronize_rcu",
+              "Machine._exec (primitives with may_sleep = true)"),
+    Invariant("final_mmdrop_in_softirq", "the final mmdrop() (and so __mmdrop()) never runs in softirq context",
+              "Litmus mmdrop", "effects mm_free (forbid_ctx)"),
+    Invariant("deadlock", "every context can always make progress: no lock is taken twice, no softirq spins "
+              "on a lock its CPU's interrupted thread holds, no ABBA cycle", "Litmus locks, at quiescence",
+              "Machine.actions"),
+    Invariant("leak", "at quiescence every object is freed or still reachable", "Litmus at quiescence",
+              "models quiescence check (page neither freed nor listed)"),
+    Invariant("table_freed_in_grace", "a retired page table is not freed before a grace period that started "
+              "after its retirement ends", "", "effects free_page"),
+    Invariant("table_written_in_grace", "nothing writes into a retired page table before its grace period ends",
+              "", "Machine.write, effects list_*/memset"),
+    Invariant("table_reused_in_grace", "a retired page table is not handed out again before its grace period "
+              "ends", "", "effects claim_table"),
+    Invariant("ptlock_freed_in_grace", "a retired table's page-table lock is not freed before its grace period "
+              "ends", "", "effects page_dtor (soft: exploration goes on)"),
+    Invariant("flag_set_at_free", "a page is freed with none of the flags its free primitive checks still set",
+              "", "effects free_page (flags_checked_at_free)"),
+    Invariant("nontermination", "thread-local code reaches a shared access within a bounded number of steps "
+              "(a modelling limit, not a kernel rule)", "", "Machine._settle"),
+)
+
+BY_ID = {inv.id: inv for inv in INVARIANTS}
