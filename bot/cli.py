@@ -22,8 +22,9 @@ from bot.datafile import DataError
 
 PROG = "review-bot"
 FORMATS = ("text", "email", "json", "sarif", "html", "checkpatch")
+EXPLORE_FORMATS = ("text", "json")
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-log = logging.getLogger("review-bot")
+log = logging.getLogger("bot.cli")
 
 
 class UsageError(Exception):
@@ -40,10 +41,10 @@ class _Parser(argparse.ArgumentParser):
 # -- parser ---------------------------------------------------------------------------------------
 
 
-def _common(debug_default: Any) -> argparse.ArgumentParser:
+def _common(debug_default: Any, formats: Sequence[str] = FORMATS) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("common options")
-    g.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    g.add_argument("--format", choices=formats, default="text", help="output format (default: text)")
     g.add_argument(
         "--tree", metavar="PATH", help="kernel tree for full post-images (git worktree at the base)"
     )
@@ -55,7 +56,11 @@ def _common(debug_default: Any) -> argparse.ArgumentParser:
     )
     g.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     g.add_argument(
-        "--debug", action="store_true", default=debug_default, help="verbose log, tracebacks on errors"
+        "--verbose", action="store_true", default=debug_default,
+        help="log each stage's decisions on stderr (models, hunks, scenarios, budgets, why not judged)",
+    )
+    g.add_argument(
+        "--debug", action="store_true", default=debug_default, help="--verbose, more detail, tracebacks on errors"
     )
     return p
 
@@ -87,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 no correctness finding, 1 at least one, 2 bad usage or unreadable input.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    parser.add_argument("--debug", action="store_true", help="verbose log, tracebacks on errors")
+    parser.add_argument("--verbose", action="store_true", help="log each stage's decisions on stderr")
+    parser.add_argument("--debug", action="store_true", help="--verbose, more detail, tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
     common = _common(argparse.SUPPRESS)  # SUPPRESS: a subcommand's default must not undo a global --debug
 
@@ -136,14 +142,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     explore = sub.add_parser(
         "explore",
-        parents=[common],
+        parents=[_common(argparse.SUPPRESS, EXPLORE_FORMATS)],
         help="run the simulator on a scenario or named design",
-        description="Explore every interleaving of a scenario file, or of a design named in the thread.",
+        description="Explore every interleaving of a scenario: a file, a bundled scenario or design by "
+        "name (see --list), or a model scenario run on a patch's own code.",
     )
     explore.add_argument(
-        "scenario_file", nargs="?", metavar="SCENARIO_FILE", help="a scenario file from models/"
+        "scenario_file", nargs="?", metavar="SCENARIO",
+        help="a scenario file, or the name of a bundled scenario or design (see --list)",
     )
-    explore.add_argument("--design", metavar="NAME", help="a named design instead of a file")
+    explore.add_argument("--list", action="store_true", help="list the bundled scenarios and designs")
+    explore.add_argument("--design", metavar="NAME", help="a bundled design (the same as naming it)")
+    explore.add_argument(
+        "--width", metavar="N", type=_positive_int,
+        help="wrap text and tables to N columns (default: the terminal's width, else 100)",
+    )
     explore.add_argument("--mbox", metavar="FILE", help="replay a finding: the mbox holding the patch")
     explore.add_argument("--msgid", metavar="ID", help="with --mbox: the patch whose code runs")
     explore.add_argument(
@@ -328,7 +341,10 @@ def _check_stdin(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="review-bot-stdin-") as tmp:
         path = Path(tmp) / "stdin.eml"
         path.write_bytes(data)
-        res = _mail_load(str(path))
+        try:
+            res = _mail_load(str(path))
+        except UsageError as e:  # name the input as the user gave it, not the temporary file
+            raise UsageError(str(e).replace(str(path), "stdin")) from None
     return _finish(args, _review(args, _count(res.messages), list(res.postings), res.skipped))
 
 
@@ -339,10 +355,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
         _readable(args.mbox)
     from bot import scan
 
-    progress = sys.stderr.isatty()  # a progress bar only on a terminal
+    progress = sys.stderr.isatty()  # a status line only on a terminal
+    opts = _options(args)
+    from bot.mail import InputError
+
     if args.mbox:
-        report = scan.scan(args.mbox, progress)
-        return _finish(args, report)
+        try:
+            return _finish(args, scan.scan(args.mbox, progress, opts))
+        except InputError as e:
+            raise UsageError(str(e) or f"cannot read {args.mbox}") from None
     from bot.fetch import FetchError, fetch_search
 
     try:
@@ -352,32 +373,40 @@ def cmd_scan(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="review-bot-scan-") as tmp:
         path = Path(tmp) / "search.mbox"
         path.write_bytes(mbox)
-        report = scan.scan(str(path), progress)
+        try:
+            report = scan.scan(str(path), progress, opts, source="")  # never a temp path in a replay
+        except InputError as e:
+            raise UsageError(f"the search result from {args.lore_url} is not an mbox: "
+                             + str(e).replace(f"{path}: ", "")) from None
     return _finish(args, report)
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
+    from bot import explore
+    from bot.sim.scenario import ScenarioError
+
+    width = args.width or _terminal_width()
+    if args.list:
+        if args.scenario_file or args.design or args.mbox or args.msgid or args.scenario:
+            raise UsageError("--list takes no scenario")
+        _emit(args, explore.render_list(width))
+        return EXIT_OK
     if args.mbox or args.msgid or args.scenario:
         return _explore_patch(args)
     if bool(args.scenario_file) == bool(args.design):
         raise UsageError(
-            "give exactly one of SCENARIO_FILE, --design NAME or --mbox FILE --msgid ID --scenario MODEL/NAME"
+            "give exactly one of SCENARIO, --design NAME or --mbox FILE --msgid ID --scenario MODEL/NAME"
             " (see 'review-bot explore --help')"
         )
-    if args.scenario_file:
-        path = _readable(args.scenario_file, "scenario ")
-    from bot import explore
-
-    if args.design:
-        try:
-            path = Path(explore.design_path(args.design))
-        except (KeyError, LookupError, ValueError, FileNotFoundError) as e:
-            raise UsageError(f"unknown design {args.design!r}: {e}") from None
+    try:
+        path = explore.resolve(args.scenario_file) if args.scenario_file else explore.design_path(args.design)
+    except ScenarioError as e:
+        raise UsageError(str(e)) from None
     opts = _options(args)
     try:
         result, meta = explore.run_scenario_file(str(path), opts.budget_states, opts.budget_seconds)
     except (ValueError, KeyError, TypeError) as e:
-        raise UsageError(f"bad scenario {path}: {e}") from None
+        raise UsageError(f"bad scenario {path}: {str(e).removeprefix(f'{path}: ')}") from None
     if args.format == "json":
         data = {
             "scenario": meta.name,
@@ -394,11 +423,17 @@ def cmd_explore(args: argparse.Namespace) -> int:
             ],
         }
         _emit(args, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    elif args.format == "text":
-        _emit(args, explore.render_text(result, meta))
     else:
-        raise UsageError(f"explore writes --format text or json, not {args.format}")
+        _emit(args, explore.render_text(result, meta, width))
     return EXIT_FINDINGS if result.verdict == "unsafe" else EXIT_OK
+
+
+def _terminal_width() -> int:
+    """The terminal's width when stdout is one, else 100 (a pipe, a file, CI logs)."""
+    try:
+        return max(os.get_terminal_size(sys.stdout.fileno()).columns, 40) if sys.stdout.isatty() else 100
+    except (OSError, ValueError, AttributeError):
+        return 100
 
 
 def _explore_patch(args: argparse.Namespace) -> int:
@@ -410,23 +445,36 @@ def _explore_patch(args: argparse.Namespace) -> int:
     res = _mail_load(args.mbox)
     opts = _options(args)
     try:
-        text, unsafe = replay(res.postings, args.msgid.strip().strip("<>"), args.scenario, opts)
+        text, unsafe = replay(res.postings, args.msgid.strip().strip("<>"), args.scenario, opts,
+                              width=args.width or _terminal_width())
     except ReplayError as e:
         raise UsageError(str(e)) from None
     _emit(args, text)
     return EXIT_FINDINGS if unsafe else EXIT_OK
 
 
-def _explore_exit(result: Any) -> int:
-    if hasattr(result, "exit_code"):
-        return int(result.exit_code())
-    for name in ("violations", "violation", "errors", "counterexample"):
-        if getattr(result, name, None):
-            return EXIT_FINDINGS
-    return EXIT_OK
-
-
 # -- entry point ------------------------------------------------------------------------------------
+
+
+class _StageFormatter(logging.Formatter):
+    """"review-bot: judge: ..." — the stage is the module that decided; warnings say so."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        stage = record.name.removeprefix("bot.").split(".")[-1]
+        kind = "warning: " if record.levelno >= logging.WARNING else ""
+        return f"{PROG}: {stage}: {kind}{' '.join(record.getMessage().split())}"
+
+
+def _setup_logging(level: int | None) -> None:
+    """Our stages log under "bot"; other libraries stay at warnings even with --debug."""
+    from bot.progress import StatusAwareHandler
+
+    handler = StatusAwareHandler(sys.stderr)
+    handler.setFormatter(_StageFormatter())
+    root = logging.getLogger("bot")
+    root.handlers[:] = [handler]
+    root.propagate = False
+    root.setLevel(level or logging.WARNING)
 
 
 def _say(msg: str) -> None:
@@ -440,11 +488,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         debug = bool(getattr(args, "debug", False))
-        logging.basicConfig(
-            level=logging.DEBUG if debug else logging.WARNING,
-            format=f"{PROG}: %(levelname)s: %(message)s",
-            stream=sys.stderr,
-        )
+        _setup_logging(logging.DEBUG if debug else logging.INFO if getattr(args, "verbose", False) else None)
         return int(args.func(args))
     except SystemExit as e:  # --help, --version
         return e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_USAGE)
@@ -465,7 +509,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - the contract: one line, exit 2, no traceback
         if debug:
             traceback.print_exc()
-        _say(f"{type(e).__name__}: {e}" if not isinstance(e, OSError | ImportError) else _oserror(e))
+        _say(_oserror(e) if isinstance(e, OSError | ImportError) else
+             f"internal error: {e or 'no message'} (please report it; --debug shows where)")
         return EXIT_USAGE
 
 

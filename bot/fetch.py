@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import mailbox
 import re
+import socket
+import ssl
 import tempfile
 import zlib
 from collections.abc import Iterable
@@ -123,7 +125,7 @@ def _get_mbox(request: Any, url: str, not_found: str) -> bytes:
                 raise FetchError(f"{url}: HTTP {resp.status_code} {resp.reason}")
             data = _read_capped(resp, url)
     except requests.RequestException as e:
-        raise FetchError(f"cannot fetch {url}: {type(e).__name__}: {_first_line(str(e))}") from None
+        raise FetchError(network_error(e, url)) from None
     mbox = _gunzip(data, url)
     if not mbox.startswith(b"From "):
         raise FetchError(f"{url} did not return an mbox")
@@ -143,6 +145,29 @@ def _read_capped(resp: requests.Response, url: str) -> bytes:
 
 def _first_line(s: str) -> str:
     return s.strip().splitlines()[0] if s.strip() else ""
+
+
+def network_error(e: BaseException, url: str) -> str:
+    """A failed request in the user's terms: which host, and what went wrong (never urllib3's chain)."""
+    host = urlsplit(url).netloc or url
+    if isinstance(e, requests.Timeout) and not isinstance(e, requests.ConnectTimeout):
+        return f"{host} did not answer within {TIMEOUT[1]:g} s ({url})"
+    root: BaseException = e
+    while root.__context__ is not None:  # the OS-level cause at the bottom of urllib3's wrappers
+        root = root.__context__
+    if isinstance(root, socket.gaierror):
+        return f"cannot reach {host}: host name not found"
+    if isinstance(root, ConnectionRefusedError):
+        return f"cannot reach {host}: connection refused"
+    if isinstance(root, TimeoutError | socket.timeout) or isinstance(e, requests.ConnectTimeout):
+        return f"cannot reach {host}: no answer within {TIMEOUT[0]:g} s"
+    if isinstance(root, ssl.SSLError):
+        return f"cannot reach {host}: TLS error ({getattr(root, 'reason', None) or 'handshake failed'})"
+    if isinstance(root, OSError) and root.strerror:
+        return f"cannot reach {host}: {root.strerror}"
+    if isinstance(e, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+        return f"not a usable URL: {url}"
+    return f"cannot fetch {url}: the connection failed"
 
 
 # -- the thread's reply structure (from headers alone, independent of bot.mail) --------------------

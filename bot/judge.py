@@ -7,6 +7,7 @@ already has is reported as pre-existing, not blamed on the patch.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,8 @@ from bot.pipeline import Options
 from bot.sim.core import CheckResult, Counterexample
 from bot.sites import analyze
 from bot.tree import base_revision, file_at
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -87,6 +90,7 @@ class Judge:
         key = (spec.name, rev, tuple(q.msgid if q else "" for q in layers))
         hit = self._runs.get(key)
         if hit is not None:
+            log.debug("%s: same code as an earlier run, results reused", spec.name)
             return hit
         diffs: list[list[FileDiff]] = [q.files for q in layers if q is not None]
         tree_files: dict[str, str] = {}
@@ -103,9 +107,11 @@ class Judge:
             self._runs[key] = mr
             return mr
         mr = ModelRun(bound)
+        _log_bind(spec, bound, len(diffs))
         deadline = time.monotonic() + self.opts.review_seconds
         for sc in spec.scenarios:
             if not scenario_runnable(sc, bound.program):
+                log.debug("%s/%s: not run, it needs %s", spec.name, sc.name, ", ".join(sc.needs))
                 continue
             if time.monotonic() > deadline:
                 mr.notes.add(f"scenario {sc.name} not run: the review's time budget "
@@ -119,6 +125,7 @@ class Judge:
             except SetupError as e:
                 mr.notes.add(f"{e} (not judged)")
                 continue
+            _log_scenario(spec, sc.name, res, self.opts)
             mr.ran |= m.obs.ran
             if m.obs.unknown:
                 # What the code does through calls nobody models is unknown: prove nothing here.
@@ -153,6 +160,8 @@ class Judge:
         review = Review(p.msgid, p.subject, series, False, posting=p)
         paths = {fd.path for fd in p.files}
         specs = [s for s in load_models() if paths & set(s.files)]
+        log.debug("<%s> %s: files %s; models: %s", p.msgid, p.subject, ", ".join(sorted(paths)) or "none",
+                  ", ".join(s.name for s in specs) or "none covers them")
         sitemap, site_notes = _sites(p)
         sites_relevant = bool(sitemap is not None and sitemap.relevant)
         review.notes += site_notes
@@ -170,10 +179,16 @@ class Judge:
             review.notes.append("no base-commit to read the kernel tree at: the reference model stands in")
         for spec in specs:
             layers = [] if whole else [q for q in base if {fd.path for fd in q.files} & set(spec.files)]
+            log.info("<%s> model %s (covers %s); the base: %s plus %d earlier patch(es) of the series",
+                     p.msgid, spec.name, ", ".join(sorted(paths & set(spec.files))),
+                     f"the tree at {rev}" if rev else "the reference model", len(layers))
+            log.info("<%s> %s: scenarios on the base", p.msgid, spec.name)
             base_run = self.run(spec, list(layers), rev)
+            log.info("<%s> %s: scenarios with the patch", p.msgid, spec.name)
             cur_run = self.run(spec, list(layers) + [p], rev)
             touched = set(cur_run.bound.changed) & cur_run.ran
             if not touched and not cur_run.bound.report.failed:
+                log.info("<%s> %s: no scenario runs a function the patch changes", p.msgid, spec.name)
                 continue
             review.relevant = True
             if cur_run.bound.report.failed:
@@ -189,6 +204,7 @@ class Judge:
         if not review.relevant and sites_relevant:
             review.relevant = True
         review.findings.sort(key=lambda f: (f.cls != "correctness", not f.introduced, f.file, f.line))
+        _log_review(review)
         return review
 
     def _findings(self, p: Posting, spec: ModelSpec, cur: ModelRun, base: ModelRun) -> list[Finding]:
@@ -307,3 +323,29 @@ def _sites(p: Posting) -> tuple[Any, list[str]]:
         return analyze(p), []
     except Exception as e:  # one malformed diff must not take the review down: say so instead
         return None, [f"call-site analysis failed: {type(e).__name__}: {e}"[:200]]
+
+
+# ---- the decisions, as log lines (--verbose) -----------------------------------------------------
+
+
+def _log_bind(spec: ModelSpec, bound: Bound, layers: int) -> None:
+    r = bound.report
+    log.debug("%s: %d layer(s) of hunks on %s: %d placed, %d appended (context matched nothing)",
+              spec.name, layers, bound.base, r.applied, r.appended)
+    for why in r.failed:
+        log.info("%s: %s", spec.name, why)
+
+
+def _log_scenario(spec: ModelSpec, name: str, res: CheckResult, opts: Options) -> None:
+    log.info("%s/%s: %s, %d states in %.2f s (budget %d states, %g s)%s", spec.name, name, res.verdict,
+             res.states, res.seconds, opts.budget_states, opts.budget_seconds,
+             f": {res.reason}" if res.reason else "")
+
+
+def _log_review(review: Review) -> None:
+    if not review.relevant:
+        return
+    hz = ", ".join(f"{f.hazard} ({f.cls})" for f in review.findings)
+    log.info("<%s> %s", review.msgid, f"findings: {hz}" if hz else "no finding")
+    for note in review.notes:
+        log.info("<%s> note: %s", review.msgid, note)

@@ -5,6 +5,7 @@ review_postings() is what check, scan and the CI hook call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.findings import Review
@@ -21,10 +22,17 @@ class Options:
 
 
 def review_postings(postings: list[Posting], options: Options | None = None,
-                    context: list[Posting] | None = None) -> list[Review]:
+                    context: list[Posting] | None = None,
+                    on_review: Callable[[Review], None] | None = None) -> list[Review]:
     """Review each posting. `context` holds every posting of the source (the earlier patches of a
-    series are the base of a later one); irrelevant postings come back with relevant=False."""
+    series are the base of a later one); irrelevant postings come back with relevant=False.
+    `on_review` sees each review as soon as it is done (scan's progress line)."""
     from bot.judge import Judge  # the judgement stage (sites → model → simulate)
 
     judge = Judge(options or Options(), context if context is not None else postings)
-    return [judge.review(p) for p in postings]
+    reviews = []
+    for p in postings:
+        reviews.append(judge.review(p))
+        if on_review is not None:
+            on_review(reviews[-1])
+    return reviews

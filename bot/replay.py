@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from bot.classify import hazard_of
 from bot.cmodel.models import build_program, load_models, run_scenario, scenario_runnable
-from bot.explore import _table
+from bot.explore import table
 from bot.judge import Judge
 from bot.patch import Posting
 from bot.pipeline import Options
+from bot.report.textutil import wrap
 
 
 class ReplayError(Exception):
     pass
 
 
-def replay(postings: list[Posting], msgid: str, scenario: str, opts: Options) -> tuple[str, bool]:
+def replay(postings: list[Posting], msgid: str, scenario: str, opts: Options,
+           width: int = 100) -> tuple[str, bool]:
     p = next((q for q in postings if q.msgid == msgid), None)
     if p is None:
         raise ReplayError(f"no patch posting with Message-ID {msgid}")
@@ -35,11 +37,13 @@ def replay(postings: list[Posting], msgid: str, scenario: str, opts: Options) ->
     if not scenario_runnable(sc, bound.program):
         raise ReplayError(f"the patch does not define {', '.join(sc.needs)}, which {sc_name} needs")
     result, _m = run_scenario(spec, bound, sc, opts.budget_states, opts.budget_seconds)
-    out = [f"{spec.name}/{sc.name}: {sc.about}",
-           f"code: {p.subject} on top of {len(layers) - 1} earlier patch(es) of its series",
+    out = [wrap(f"{spec.name}/{sc.name}: {sc.about}", indent=2, width=width, first=""),
+           wrap(f"code: {p.subject} on top of {len(layers) - 1} earlier patch(es) of its series", indent=2,
+                width=width, first=""),
            f"verdict: {result.verdict} ({result.states} states, {result.seconds:.3f} s)"]
     if result.reason:
-        out.append(f"  {result.reason}")
+        out.append(wrap(result.reason, indent=2, width=width))
     for cx in result.counterexamples:
-        out += ["", f"{hazard_of(cx.violation) or cx.violation.kind}: {cx.violation.detail}", *_table(cx)]
+        out += ["", wrap(f"{hazard_of(cx.violation) or cx.violation.kind}: {cx.violation.detail}", indent=2,
+                         width=width, first=""), "", *table(cx, width)]
     return "\n".join(out) + "\n", result.verdict == "unsafe"

@@ -3,57 +3,44 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections import Counter
-from typing import TextIO
 
 from bot.findings import Report, Review
 from bot.mail import LoadResult, iter_load
 from bot.patch import Posting
+from bot.pipeline import Options, review_postings
+from bot.progress import Status
 
 
-class _Progress:
-    """A plain "\\r" counter on stderr, at most ~10 updates a second."""
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self.last = 0.0
-        self.start = time.monotonic()
-
-    def __call__(self, n: int) -> None:
-        now = time.monotonic()
-        if now - self.last >= 0.1:
-            self.last = now
-            self.out.write(f"\rscan: {n} messages read ({now - self.start:.0f}s)")
-            self.out.flush()
-
-    def done(self, n: int) -> None:
-        self.out.write(f"\rscan: {n} messages read ({time.monotonic() - self.start:.1f}s)\n")
-        self.out.flush()
-
-
-def review(postings: list[Posting], source: str = "") -> list[Review]:
+def review(postings: list[Posting], source: str = "", status: Status | None = None,
+           options: Options | None = None) -> list[Review]:
     """The judgement stage over every posting of the archive (each series is the context of its
     patches), with `source` named in the replay commands."""
-    from bot.pipeline import Options, review_postings
+    opts = options or Options()
+    opts.source = source
+    if status is not None:
+        status.begin_judging(len(postings))
+    return review_postings(postings, opts, context=postings,
+                           on_review=(lambda r: status.judged_one(r.relevant)) if status else None)
 
-    return review_postings(postings, Options(source=source), context=postings)
 
-
-def scan_full(path: str, progress: bool = False) -> tuple[Report, LoadResult]:
-    """Load (streaming) and review; the LoadResult is returned too, for summarize()."""
+def scan_full(path: str, progress: bool = False, options: Options | None = None,
+              source: str | None = None) -> tuple[Report, LoadResult]:
+    """Load (streaming) and review; the LoadResult is returned too, for summarize().
+    With `progress`, a status line on stderr when it is a terminal (reading, then judging)."""
     res = LoadResult()
-    bar = _Progress(sys.stderr) if progress and sys.stderr.isatty() else None
-    for _ in iter_load(path, res, bar):
+    status = Status(sys.stderr, "scan") if progress else None
+    for _ in iter_load(path, res, status.reading if status else None):
         pass  # series (and so SeriesInfo) are complete only at the end of the input
-    if bar is not None:
-        bar.done(res.messages)
-    reviews = review(res.postings, path)
+    reviews = review(res.postings, path if source is None else source, status, options)
+    if status is not None:
+        relevant = sum(1 for r in reviews if r.relevant)
+        status.finish(f"{res.messages} messages, {len(reviews)} postings judged, {relevant} relevant")
     return Report(messages=res.messages, skipped=res.skipped, reviews=reviews), res
 
 
-def scan(path: str, progress: bool = False) -> Report:
-    return scan_full(path, progress)[0]
+def scan(path: str, progress: bool = False, options: Options | None = None, source: str | None = None) -> Report:
+    return scan_full(path, progress, options, source)[0]
 
 
 def summarize(report: Report, load_result: LoadResult) -> str:

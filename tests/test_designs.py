@@ -44,8 +44,14 @@ def test_render_has_a_column_per_context_and_costs() -> None:
     text = render_text(*run_scenario_file(design_path("v1-mmgrab-mmdrop-async")))
     assert "verdict: unsafe" in text and "expectation: as expected" in text
     assert "violation rcu_head_requeued" in text and "MMGRAB_PER_TABLE" in text
-    header = next(ln for ln in text.splitlines() if ln.strip().startswith("#  |"))
+    lines = text.splitlines()
+    header = next(ln for i, ln in enumerate(lines) if "CPU0" in ln and lines[i + 1].strip().startswith("----"))
     assert "CPU0" in header and "CPU1" in header
+    # laid out like check's tables: within the width asked for, except a single word too long to wrap
+    for width in (72, 100):
+        text = render_text(*run_scenario_file(design_path("v1-mmgrab-mmdrop-async")), width=width)
+        over = [ln for ln in text.splitlines() if len(ln) > width and len(ln.split()[-1]) <= 16]
+        assert not over, over
 
 
 def _mutated(name: str, edit) -> ScenarioModel:
