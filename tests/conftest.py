@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests import corpus
+from tests.kernel_tree import KernelTree, kernel_tree_fixture
 from tests.pinbox import PublicInbox, missing_tools
 
 REPO = Path(__file__).resolve().parent.parent
@@ -79,3 +80,9 @@ def pinbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublicInbox]:
         yield pi
     finally:
         pi.stop()
+
+
+@pytest.fixture(scope="session")
+def kernel_tree(tmp_path_factory: pytest.TempPathFactory) -> KernelTree:
+    """Debian's linux-source-6.1 (a subset) as a git repository, built once per test run."""
+    return kernel_tree_fixture(tmp_path_factory)
