@@ -1,21 +1,73 @@
 """Lower the cparse AST to a flat instruction list with calls hoisted out of expressions.
 
 A thread's continuation is then just (function, pc, locals): hashable, so the checker can store it.
-Instructions:
-  ("call", dst|None, name, args, line)  dst is an lvalue expression; args are call-free expressions
-  ("eval", expr, line)                  call-free expression evaluated for its side effects
-  ("jf", cond, target, line)            jump when cond is false
-  ("jmp", target, line)
-  ("ret", expr|None, line)
-  ("decl", name, type, line)            declares a local (its type drives pointer arithmetic)
-  ("note", text, line)                  code the interpreter does not model (reported, not run)
+Instructions are typed tuples (NamedTuple: read by field name, still compared and indexed as
+tuples); the first field names the kind, so the interpreter dispatches on it. Expressions are the
+cparse AST's tuples, call-free once lowered.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, NamedTuple, Union
 
 from bot.cmodel.cparse import CFunction
+
+
+class CallIns(NamedTuple):
+    op: str  # "call"
+    dst: tuple | None  # the lvalue that receives the result
+    name: str  # callee; "" for a call through a pointer (args[0] is the pointer)
+    args: list[Any]  # call-free expressions (type arguments as ("type", text))
+    line: int
+
+
+class EvalIns(NamedTuple):
+    op: str  # "eval": a call-free expression evaluated for its side effects
+    expr: tuple
+    line: int
+
+
+class JumpIfFalse(NamedTuple):
+    op: str  # "jf"
+    cond: tuple
+    target: int
+    line: int
+
+
+class Jump(NamedTuple):
+    op: str  # "jmp"
+    target: int
+    line: int
+
+
+class Return(NamedTuple):
+    op: str  # "ret"
+    expr: tuple | None
+    line: int
+
+
+class Decl(NamedTuple):
+    op: str  # "decl": declares a local (its type drives pointer arithmetic)
+    name: str
+    type: str
+    line: int
+
+
+class Note(NamedTuple):
+    op: str  # "note": code the interpreter does not model (reported, not run)
+    text: str
+    line: int
+
+
+Instr = Union[CallIns, EvalIns, JumpIfFalse, Jump, Return, Decl, Note]
+_KINDS: dict[str, Any] = {"call": CallIns, "eval": EvalIns, "jf": JumpIfFalse, "jmp": Jump, "ret": Return,
+                          "decl": Decl, "note": Note}
+
+
+def instr(*fields: Any) -> Instr:
+    """A typed instruction from its fields, kind first: instr("jmp", 7, line)."""
+    return _KINDS[fields[0]](*fields)
 
 
 @dataclass
@@ -23,14 +75,14 @@ class Compiled:
     name: str
     params: list[tuple[str, str]]
     ret: str
-    code: list[tuple]
+    code: list[Instr]
     local_types: dict[str, str]
     line: int
 
 
 class _Lowerer:
     def __init__(self) -> None:
-        self.code: list[tuple] = []
+        self.code: list[Instr] = []
         self.tmp = 0
         self.types: dict[str, str] = {}
         self.breaks: list[list[int]] = []
@@ -41,12 +93,13 @@ class _Lowerer:
         return ("id", f"$t{self.tmp}")
 
     def emit(self, ins: tuple) -> int:
-        self.code.append(ins)
+        self.code.append(instr(*ins))
         return len(self.code) - 1
 
     def patch(self, at: int, target: int) -> None:
         ins = self.code[at]
-        self.code[at] = (ins[0], ins[1], target, ins[3]) if ins[0] == "jf" else (ins[0], target, ins[2])
+        assert isinstance(ins, JumpIfFalse | Jump)
+        self.code[at] = ins._replace(target=target)
 
     # expressions ------------------------------------------------------------------------------
     def pure(self, e: tuple, line: int) -> tuple:

@@ -1,6 +1,12 @@
-"""The contract between rules/primitives.toml and the effects that implement it.
+"""The effect API: what an effect kind (rules/primitives.toml `effect = ...`) sees and may do.
 
-An effect kind registers here with the parameters a primitive table may give it; the loader
+An effect is a function of one Call: the primitive's checked rule, the callee's name, its argument
+expressions (evaluated on demand), its source line, and the running thread and world. It returns
+the call's value (or None), raises the Abort that Call.fail() builds when the call breaks an
+invariant, and reaches the interpreter only through the small MachineAPI protocol below, so effects
+and the machine do not import each other.
+
+An effect kind registers with the parameters a primitive table may give it; the loader
 (bot.cmodel.primitives) checks each table against that declaration, so an unknown effect, an
 unknown key or a wrong type is a load error naming the file and the key.
 """
@@ -9,7 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Protocol
+
+from bot.sim.core import Event, Violation
+
+if TYPE_CHECKING:
+    from bot.cmodel.layout import Layout
+    from bot.cmodel.program import Program
+    from bot.cmodel.world import Thread, World
 
 _REQUIRED: Any = object()
 
@@ -41,10 +54,98 @@ class Primitive:
         return self.params[key]
 
 
+class Abort(Exception):
+    """A call broke an invariant: the thread's step ends here with this violation."""
+
+    def __init__(self, violation: Violation) -> None:
+        super().__init__(violation.detail)
+        self.violation = violation
+
+
+class Observations(Protocol):
+    costs: dict[str, str]
+    unknown: set[str]
+    unresolved: set[str]
+    notes: set[str]
+
+
+class MachineAPI(Protocol):
+    """What an effect may ask of the interpreter."""
+
+    program: Program
+    layout: Layout
+    prims: Mapping[str, Primitive]
+    obs: Observations
+    table_size: int
+
+    def eval(self, w: World, t: Thread, e: tuple) -> int: ...
+    def check_alive(self, w: World, t: Thread, addr: int, what: str) -> None: ...
+    def field_offset(self, struct: str, path: str) -> int: ...
+    def role_offset(self, role: str) -> int: ...
+    def source(self, fn: str, line: int) -> str: ...
+    def where_at(self, fn: str, line: int) -> str: ...
+    def where(self, t: Thread) -> str: ...
+    def fn_name(self, addr: int) -> str: ...
+    def lock_name(self, addr: int) -> str: ...
+    def is_global_lock(self, addr: int) -> bool: ...
+    def note_cost(self, t: Thread, name: str, on: str, detail: str = "") -> None: ...
+
+
+class Call:
+    """One primitive call being run: its rule, name, arguments and line, and where it runs."""
+
+    __slots__ = ("m", "w", "t", "rule", "name", "args", "line", "events", "violations")
+
+    def __init__(self, m: MachineAPI, w: World, t: Thread, rule: Primitive, name: str, args: list,
+                 line: int, events: list[Event], violations: list[Violation]) -> None:
+        self.m, self.w, self.t, self.rule, self.name = m, w, t, rule, name
+        self.args, self.line, self.events, self.violations = args, line, events, violations
+
+    def arg(self, i: int) -> int:
+        """The value of argument i (0 when the call has fewer)."""
+        return self.m.eval(self.w, self.t, self.args[i]) if i < len(self.args) else 0
+
+    def type_arg(self, i: int) -> str | None:
+        """Argument i when it is a type or member name (container_of(p, struct page, lru))."""
+        if i < len(self.args) and isinstance(self.args[i][1], str):
+            return self.args[i][1]
+        return None
+
+    @property
+    def function(self) -> str:
+        return self.t.frames[-1].fn if self.t.frames else ""
+
+    def alive(self, addr: int, verb: str) -> None:
+        """The call touches addr: it must not be freed."""
+        self.m.check_alive(self.w, self.t, addr, verb)
+
+    def note(self, what: str) -> None:
+        """A trace step for this call: its source text and what it did."""
+        src = self.m.source(self.function, self.line)
+        self.events.append(Event(self.t.name, f"{src}  [{what}]" if src else what,
+                                 self.m.where_at(self.function, self.line)))
+
+    def event(self, what: str) -> None:
+        """A trace step in the thread's own words (no source quote)."""
+        self.events.append(Event(self.t.name, what, self.m.where(self.t)))
+
+    def fail(self, kind: str, detail: str, **attrs: str) -> Abort:
+        """The Abort to raise: the call breaks invariant `kind` (an id of bot.sim.invariants)."""
+        base = {"ctx": self.t.ctx, "function": self.function, "at": self.m.where(self.t)}
+        base.update(attrs)
+        return Abort(Violation(kind, detail, tuple(sorted(base.items()))))
+
+    def soft(self, kind: str, detail: str, **attrs: str) -> None:
+        """A violation that is reported while exploration goes on (the run continues past it)."""
+        v = self.fail(kind, detail, soft="1", **attrs).violation
+        self.violations.append(v)
+        self.note(v.detail)
+
+
 @dataclass(frozen=True)
 class EffectKind:
     name: str
-    fn: Callable[..., Any]
+    fn: Callable[[Call], int | None]
     params: Mapping[str, Param]
     pure: bool  # touches no shared state: the interpreter need not interleave at it
 

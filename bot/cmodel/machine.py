@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Hashable, Iterable
 
-from bot.cmodel.compile import Compiled
+from bot.cmodel.compile import CallIns, Compiled, Instr, instr
 from bot.cmodel.costs import CostRule
-from bot.cmodel.effect_api import EFFECTS
-from bot.cmodel.effects import Abort, check_may_sleep, check_table_write
+from bot.cmodel.effect_api import EFFECTS, Abort, Call
+from bot.cmodel.effects import check_may_sleep, check_table_write
 from bot.cmodel.primitives import Primitive, primitives
 from bot.cmodel.program import Program, define_expr
-from bot.cmodel.world import DATA_BASE, FN_BASE, Frame, FrozenThread, Thread, World
+from bot.cmodel.world import DATA_BASE, FN_BASE, MM_BASE, MM_SIZE, Frame, FrozenThread, Thread, World
 from bot.sim.core import Event, Step, Violation
 
 MAX_LOCAL_STEPS = 5000
@@ -143,8 +143,8 @@ class Machine:
         elif kind == "deadlock":
             t = w.running(action[1])  # type: ignore[index]
             lock = self._next_lock(w, t)
-            where = self._where(t)
-            lock_name = self._lock_name(lock or 0)
+            where = self.where(t)
+            lock_name = self.lock_name(lock or 0)
             events.append(Event(t.name, f"spins on {lock_name}, held by {w.locks.get(lock or 0, ('?',))[0]}"
                                 + (" which it interrupted" if action[2] == "softirq_reentry" else ""),  # type: ignore[index]
                                 where))
@@ -211,7 +211,7 @@ class Machine:
         if name not in self.program.functions:
             self.program.functions[name] = Compiled(
                 name, [("$arg", "void *")], "void",
-                [("call", None, prim, [("id", "$arg")], 0), ("ret", None, 0)], {"$arg": "void *"}, 0)
+                [instr("call", None, prim, [("id", "$arg")], 0), instr("ret", None, 0)], {"$arg": "void *"}, 0)
         return self.program.functions[name]
 
     def _run(self, w: World, i: int, events: list[Event], violations: list[Violation]) -> None:
@@ -255,15 +255,15 @@ class Machine:
         op = ins[0]
         f.pc += 1
         if op == "call":
-            _, dst, name, args, line = ins
+            _, dst, name, args, line = ins  # CallIns
             if name == "":
                 target = self.eval(w, t, args[0])
                 name = self.fn_names[target - FN_BASE] if FN_BASE <= target < FN_BASE + len(self.fn_names) else ""
                 args = args[1:]
             if name in self.program.functions:
                 vals = [self.eval(w, t, a) for a in args]
-                where = self._where_at(f.fn, line)
-                events.append(Event(t.name, f"{self._src(f.fn, line) or name + '()'}", where))
+                where = self.where_at(f.fn, line)
+                events.append(Event(t.name, f"{self.source(f.fn, line) or name + '()'}", where))
                 self._enter(w, t, name, vals, dst)
                 return
             rule = self.prims.get(name)
@@ -272,24 +272,25 @@ class Machine:
                 if dst is not None:
                     self.store(w, t, dst, 0)
                 return
+            call = Call(self, w, t, rule, name, args, line, events, violations)
             if rule.may_sleep:
-                check_may_sleep(self, t, name)
-            result = EFFECTS[rule.effect].fn(self, w, t, rule, name, args, line, events, violations)
+                check_may_sleep(call)
+            result = EFFECTS[rule.effect].fn(call)
             if name in self._cost_calls:
-                self._check_costs(t, name, "call")
+                self.note_cost(t, name, "call")
             if dst is not None and result is not None:
                 self.store(w, t, dst, result)
         elif op == "eval":
-            self.eval(w, t, ins[1])
+            self.eval(w, t, ins.expr)
             if self._is_shared(f.fn, f.pc - 1):
-                events.append(Event(t.name, self._src(f.fn, ins[2]), self._where_at(f.fn, ins[2])))
+                events.append(Event(t.name, self.source(f.fn, ins.line), self.where_at(f.fn, ins.line)))
         elif op == "jf":
-            if not self.eval(w, t, ins[1]):
-                f.pc = ins[2]
+            if not self.eval(w, t, ins.cond):
+                f.pc = ins.target
         elif op == "jmp":
-            f.pc = ins[1]
+            f.pc = ins.target
         elif op == "ret":
-            val = self.eval(w, t, ins[1]) if ins[1] is not None else 0
+            val = self.eval(w, t, ins.expr) if ins.expr is not None else 0
             t.frames.pop()
             if not t.frames and f.fn.startswith("scenario:"):
                 t.final = tuple(sorted(f.locals.items()))
@@ -299,7 +300,7 @@ class Machine:
             pass  # declared, not yet assigned: see lookup()
         elif op == "note":
             # a statement the interpreter does not model ran: what it did is unknown
-            self.obs.unresolved.add(f"{f.fn}() runs a statement the model cannot read: {ins[1][:60]}")
+            self.obs.unresolved.add(f"{f.fn}() runs a statement the model cannot read: {ins.text[:60]}")
 
     # ---- expressions --------------------------------------------------------------------------
     def eval(self, w: World, t: Thread, e: tuple) -> int:
@@ -438,7 +439,7 @@ class Machine:
             return
         _base, (kind, _size, alive, oname, freed_by) = hit
         if not alive:
-            where = self._where(t)
+            where = self.where(t)
             raise Abort(Violation("use_after_free", f"{t.name} {what} {oname} after it was freed",
                                   (("object", kind), ("ctx", t.ctx), ("freed_by", freed_by),
                                    ("function", t.frames[-1].fn if t.frames else ""), ("at", where))))
@@ -531,49 +532,72 @@ class Machine:
         return hit
 
     # ---- reporting helpers --------------------------------------------------------------------
-    def _src(self, fn: str, line: int) -> str:
+    def source(self, fn: str, line: int) -> str:
         sl = self.program.where(fn, line)
         return " ".join(sl.text.split()) if sl else ""
 
-    def _where_at(self, fn: str, line: int) -> str:
+    def where_at(self, fn: str, line: int) -> str:
         sl = self.program.where(fn, line)
         return f"{sl.file}:{sl.line}" if sl else ""
 
-    def _where(self, t: Thread) -> str:
+    def where(self, t: Thread) -> str:
         if not t.frames:
             return ""
         f = t.frames[-1]
         code = self.program.functions[f.fn].code
         pc = min(max(f.pc - 1, 0), len(code) - 1)
-        return self._where_at(f.fn, code[pc][-1] if isinstance(code[pc][-1], int) else 0)
+        return self.where_at(f.fn, code[pc].line)
 
     def _next_lock(self, w: World, t: Thread | FrozenThread) -> int | None:
         if not t.frames:
             return None
         f = t.frames[-1]
         ins = self.program.functions[f.fn].code[f.pc]
-        if ins[0] != "call":
+        if not isinstance(ins, CallIns):
             return None
-        rule = self.prims.get(ins[2])
+        rule = self.prims.get(ins.name)
         if rule is None or rule.effect != "lock":
             return None
         live = t if isinstance(t, Thread) else Thread.thaw(t)
         try:
-            return self.eval(w, live, ins[3][0])
+            return self.eval(w, live, ins.args[0])
         except Abort:
             return None
 
-    def _lock_name(self, addr: int) -> str:
+    def lock_name(self, addr: int) -> str:
+        """A static lock by its name, a lock inside an mm by its member path (mm->context.lock)."""
         for name, a in self.lock_addrs.items():
             if a == addr:
                 return name
-        mm_off = self.layout.structs["struct mm_struct"]["context"][0]
-        from bot.cmodel.world import MM_BASE, MM_SIZE
-        if MM_BASE <= addr < MM_BASE + 64 * MM_SIZE and (addr - MM_BASE) % MM_SIZE == mm_off:
-            return "mm->context.lock"
+        if MM_BASE <= addr < MM_BASE + 64 * MM_SIZE:
+            path = self.layout.path_at(self.layout.role("mm_count")[0], (addr - MM_BASE) % MM_SIZE)
+            if path is not None:
+                return f"mm->{path}"
         return f"lock@{addr:#x}"
 
-    def _check_costs(self, t: Thread, name: str, on: str, detail: str = "") -> None:
+    def is_global_lock(self, addr: int) -> bool:
+        return addr in self.lock_addrs.values()
+
+    def fn_name(self, addr: int) -> str:
+        """The function a function pointer value points to ("?" when it points to none)."""
+        i = addr - FN_BASE
+        return self.fn_names[i] if 0 <= i < len(self.fn_names) else "?"
+
+    def field_offset(self, struct: str, path: str) -> int:
+        """Offset of a member (or member path) of a struct; an unknown one is recorded as unresolved."""
+        if "." not in path:
+            return self.field_info(struct, path)[0]
+        off = self.layout.offset(self.program.types.get(struct, struct), path)
+        if off is None:
+            self.obs.unresolved.add(f"field {path} of {struct} is not in the model's layout")
+            return 0
+        return off
+
+    def role_offset(self, role: str) -> int:
+        struct, path = self.layout.role(role)
+        return self.field_offset(struct, path)
+
+    def note_cost(self, t: Thread, name: str, on: str, detail: str = "") -> None:
         stack = {f.fn for f in t.frames}
         for rule in self.cost_rules:
             if rule.on != on:
@@ -584,7 +608,7 @@ class Machine:
                 continue
             if rule.in_functions and not (stack & set(rule.in_functions)):
                 continue
-            self.obs.costs.setdefault(rule.id, self._where(t))
+            self.obs.costs.setdefault(rule.id, self.where(t))
 
 
 def _is_aggregate(ty: str, scalars: frozenset[str]) -> bool:
@@ -646,20 +670,22 @@ def _arith(op: str, a: int, b: int) -> int:
     return 0
 
 
-def _instr_shared(ins: tuple, prims: dict[str, Primitive], program: Program) -> bool:
+def _instr_shared(ins: Instr, prims: dict[str, Primitive], program: Program) -> bool:
     op = ins[0]
     if op == "call":
-        name = ins[2]
+        name = ins.name
         if name in program.functions or name == "":
-            return _touches_memory(ins[3])
+            return _touches_memory(ins.args)
         rule = prims.get(name)
         if rule is None:
             return False
-        return not EFFECTS[rule.effect].pure or rule.may_sleep or _touches_memory(ins[3])
-    if op in ("eval", "jf"):
-        return _touches_memory([ins[1]])
+        return not EFFECTS[rule.effect].pure or rule.may_sleep or _touches_memory(ins.args)
+    if op == "eval":
+        return _touches_memory([ins.expr])
+    if op == "jf":
+        return _touches_memory([ins.cond])
     if op == "ret":
-        return ins[1] is not None and _touches_memory([ins[1]])
+        return ins.expr is not None and _touches_memory([ins.expr])
     return False
 
 

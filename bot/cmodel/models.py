@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.cmodel.bind import BindReport, apply_hunks, new_file_lines, reference_lines
 from bot.cmodel.costs import cost_on, cost_rules
-from bot.cmodel.effects import Abort
+from bot.cmodel.effect_api import Abort
 from bot.cmodel.layout import load_layout
 from bot.cmodel.machine import Machine
 from bot.cmodel.program import Program, SourceLine, program_from_text
@@ -234,16 +234,17 @@ def _quiescence_check(spec: ModelSpec, live_names: list[str], setup_vars: dict[s
         for t in w.threads:
             values.update(dict(t.final))
         live = [values.get(v, 0) for v in live_names]
-        lru = m.field_info("struct page", "lru")[0]
+        link = m.role_offset("page_list")
+        refcount_at = m.role_offset("page_refcount")
         for base, (kind, _size, alive, name, _fb) in w.objects.items():
             if kind != "page" or not alive or not (STRUCT_PAGE_BASE <= base < DATA_BASE):
                 continue
             data = addr_of_page(base)
             slots = [data + i * spec.fragment_size for i in range(spec.fragments_per_page)]
             held = [s for s in slots if s in live]
-            listed = w.list_of(base + lru) is not None
+            listed = w.list_of(base + link) is not None
             if not held and not listed:
-                refcount = w.mem.get(base + m.field_info("struct page", "_refcount")[0], 0) & 0xFFFFFFFF
+                refcount = w.mem.get(base + refcount_at, 0) & 0xFFFFFFFF
                 out.append(Violation("leak", f"{name} is neither freed nor reachable once every table in it "
                                              f"was freed and every callback has run (its _refcount is "
                                              f"{refcount:#x})",
