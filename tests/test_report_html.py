@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 import subprocess
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -180,3 +182,84 @@ def test_chromium_dom_has_the_svg_lanes(tmp_path: Path) -> None:
     assert len(p.svgs) == 1
     assert p.svgs[0]["lanes"] == CONTEXTS
     assert sum(1 for s in p.svgs[0]["steps"] if s[2]) == 1
+
+
+_MEASURE = """<script>
+addEventListener("load", () => {
+  const out = {scroll: document.documentElement.scrollWidth, inner: innerWidth, boxes: 0, clipped: [],
+               texts: [], inner_scroll: []};
+  document.querySelectorAll("svg.timeline").forEach(svg => {
+    const wrap = svg.parentElement;
+    if (wrap.scrollWidth > wrap.clientWidth) out.inner_scroll.push([wrap.scrollWidth, wrap.clientWidth]);
+  });
+  document.querySelectorAll("svg.timeline g.step").forEach(g => {
+    const box = g.querySelector("rect.box").getBoundingClientRect();
+    out.boxes++;
+    out.texts.push(Array.from(g.querySelectorAll("tspan")).map(t => t.textContent).join(" "));
+    g.querySelectorAll("tspan").forEach(t => {
+      const r = t.getBoundingClientRect();
+      if (r.right > box.right + 0.5 || r.left < box.left - 0.5 || r.bottom > box.bottom + 0.5) out.clipped.push(t.textContent);
+    });
+  });
+  document.body.setAttribute("data-measure", JSON.stringify(out));
+});
+</script>"""
+
+
+def _long_trace() -> list[TraceStep]:
+    ctxs = ["CPU0", "CPU1", "RCU", "softirq@CPU0", "kworker/1:2"]
+    steps = []
+    for n in range(24):
+        op = (f"step {n}: spin_lock_bh(&mm->context.lock) in page_table_free_pgste_and_friends() "
+              "while the other half of the page is still queued for pte_free_now()")
+        if n == 7:
+            op = "an_identifier_far_longer_than_any_box_could_hold_on_one_line_at_all(page->pt_frag_refcount)"
+        steps.append(TraceStep(ctxs[n % len(ctxs)], op, f"arch/s390/mm/pgalloc.c:{300 + n}", n == 23))
+    return steps
+
+
+@needs_chromium
+@pytest.mark.parametrize("window", [1200, 820])
+def test_chromium_long_trace_needs_no_sideways_scrolling(tmp_path: Path, window: int) -> None:
+    import json
+
+    html = render(make_report([make_review([rcu_head_shared(trace=_long_trace())])]), "html")
+    page = tmp_path / "report.html"
+    page.write_text(html.replace("</body>", _MEASURE + "</body>"), encoding="utf-8")
+    proc = _chromium(tmp_path, f"--window-size={window},900", "--dump-dom", page.as_uri())
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    m = re.search(r'data-measure="([^"]*)"', proc.stdout)
+    assert m, proc.stdout[-2000:]
+    got = json.loads(unescape(m.group(1)))
+    assert got["boxes"] == 24
+    assert got["scroll"] <= got["inner"], got  # the page is no wider than the window
+    assert got["inner_scroll"] == [], got["inner_scroll"]  # nor is the timeline wider than its box
+    assert got["clipped"] == [], got["clipped"]  # every line of every step lies inside its box
+    for step, shown in zip(_long_trace(), got["texts"], strict=True):  # and no text is cut off
+        assert shown.replace(" ", "") == step.op.replace(" ", ""), (shown, step.op)
+
+
+@needs_chromium
+def test_chromium_screenshot_of_a_long_trace(tmp_path: Path) -> None:
+    page = tmp_path / "long.html"
+    page.write_text(render(make_report([make_review([rcu_head_shared(trace=_long_trace())])]), "html"),
+                    encoding="utf-8")
+    png = tmp_path / "long.png"
+    proc = _chromium(tmp_path, f"--screenshot={png}", page.as_uri())
+    assert png.exists(), proc.stderr[-2000:]
+    width, _height = struct.unpack(">II", png.read_bytes()[16:24])
+    assert width == 1200 and len(png.read_bytes()) > 30_000
+
+
+def test_timeline_grows_down_not_sideways_and_keeps_every_character() -> None:
+    from bot.report.timeline import layout
+
+    short, long = layout(_long_trace()[:3]), layout(_long_trace())
+    assert long.width == layout(_long_trace()[:5]).width  # more steps: taller, never wider
+    assert long.height > short.height
+    assert long.width <= 1000
+    for box, step in zip(long.boxes, _long_trace(), strict=True):
+        assert "".join(box.lines).replace(" ", "") == step.op.replace(" ", "")
+        assert all(len(ln) * 6.7 <= long.box_w - 16 + 0.01 for ln in box.lines), box.lines
+    ys = [b.y for b in long.boxes]
+    assert ys == sorted(ys) and len(set(ys)) == len(ys)  # one row per step, in time order
