@@ -320,10 +320,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         return _finish(args, _review(args, res.messages, res.postings, res.skipped, tree=res.workdir))
 
     from bot.fetch import FetchError, fetch_thread, load_thread
+    from bot.revisions import find_revision
 
     try:
         fetched = fetch_thread(args.target, args.lore_url)
-        sel = load_thread(fetched, args.revision)
+        sel = find_revision(fetched, args.revision) if args.revision else load_thread(fetched)
     except FetchError as e:
         raise UsageError(str(e)) from None
     log.info(
