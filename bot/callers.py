@@ -74,25 +74,30 @@ def _visible_from_start(posting: Any, fs: Any, line: int) -> bool:
     return all(n in shown for n in range(max(starts), line + 1))
 
 
+def _match_relaxed(rule: dict[str, Any], fs: Any, posting: Any, calls: list[Any]) -> Any | None:
+    """A walk before the guard, in a function whose lock assertion the patch relaxes."""
+    if not any(o.name in rule["relaxes"] and o.added for o in calls):
+        return None
+    guard = re.compile(rule["guard"])
+    guarded = [o.line for o in fs.ops if any(guard.search(c) for c in o.path)]
+    first_guard = min(guarded) if guarded else None
+    for o in calls:
+        if o.name not in rule["walk"]:
+            continue
+        if first_guard is not None and o.line < first_guard:
+            return o
+        # no guard seen: fire only if nothing between the function's start and the walk is hidden
+        if first_guard is None and _visible_from_start(posting, fs, o.line):
+            return o
+        return None
+    return None
+
+
 def _match(rule: dict[str, Any], fs: Any, posting: Any) -> Any | None:
     """The op a finding points at when the rule fires on this function, else None."""
     calls = _calls(fs)
     if "relaxes" in rule:
-        if not any(o.name in rule["relaxes"] and o.added for o in calls):
-            return None
-        guard = re.compile(rule["guard"])
-        guarded = [o.line for o in fs.ops if any(guard.search(c) for c in o.path)]
-        first_guard = min(guarded) if guarded else None
-        for o in calls:
-            if o.name not in rule["walk"]:
-                continue
-            if first_guard is not None and o.line < first_guard:
-                return o
-            # no guard seen: fire only if nothing between the function's start and the walk is hidden
-            if first_guard is None and _visible_from_start(posting, fs, o.line):
-                return o
-            return None
-        return None
+        return _match_relaxed(rule, fs, posting, calls)
     seq: list[Any] = []
     start = 0
     for name in rule["sequence"]:

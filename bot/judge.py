@@ -24,8 +24,8 @@ from bot.cmodel.models import (
     scenario_runnable,
 )
 from bot.findings import Finding, Review, TraceStep
+from bot.options import Options
 from bot.patch import FileDiff, Posting
-from bot.pipeline import Options
 from bot.sim.core import CheckResult, Counterexample
 from bot.sites import analyze
 from bot.tree import base_revision, file_at
@@ -86,7 +86,9 @@ class Judge:
         return None
 
     # ---- running models ---------------------------------------------------------------------
-    def run(self, spec: ModelSpec, layers: list[Posting | None], rev: str | None = None) -> ModelRun:
+    # The ladder of outcomes of one scenario run (not runnable, out of time, too deep, setup broken,
+    # unknown calls, unresolved names, result) is the one place that decides what a run may prove.
+    def run(self, spec: ModelSpec, layers: list[Posting | None], rev: str | None = None) -> ModelRun:  # noqa: C901
         key = (spec.name, rev, tuple(q.msgid if q else "" for q in layers))
         hit = self._runs.get(key)
         if hit is not None:

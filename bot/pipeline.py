@@ -6,19 +6,13 @@ review_postings() is what check, scan and the CI hook call.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from bot.findings import Review
+from bot.judge import Judge  # the judgement stage: call sites → model → scenarios → findings
+from bot.options import Options
 from bot.patch import Posting
 
-
-@dataclass
-class Options:
-    tree: str | None = None  # kernel tree for full post-images
-    budget_states: int = 50_000  # per scenario; the standard scenarios need a few thousand
-    budget_seconds: float = 10.0  # per scenario
-    review_seconds: float = 60.0  # per posting and model: later scenarios are skipped, with a note
-    source: str = ""  # the mbox the postings came from, for replay commands
+__all__ = ["Options", "review_postings"]
 
 
 def review_postings(postings: list[Posting], options: Options | None = None,
@@ -27,8 +21,6 @@ def review_postings(postings: list[Posting], options: Options | None = None,
     """Review each posting. `context` holds every posting of the source (the earlier patches of a
     series are the base of a later one); irrelevant postings come back with relevant=False.
     `on_review` sees each review as soon as it is done (scan's progress line)."""
-    from bot.judge import Judge  # the judgement stage (sites → model → simulate)
-
     judge = Judge(options or Options(), context if context is not None else postings)
     reviews = []
     for p in postings:

@@ -10,8 +10,8 @@ from bot.classify import hazard_of
 from bot.cmodel.models import build_program, load_models, run_scenario, scenario_runnable
 from bot.explore import table
 from bot.judge import Judge
+from bot.options import Options
 from bot.patch import Posting
-from bot.pipeline import Options
 from bot.report.textutil import wrap
 
 

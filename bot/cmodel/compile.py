@@ -102,7 +102,9 @@ class _Lowerer:
         self.code[at] = ins._replace(target=target)
 
     # expressions ------------------------------------------------------------------------------
-    def pure(self, e: tuple, line: int) -> tuple:
+    # One branch per expression kind of the C subset; each lowers its operands the same way, and a
+    # table of one-line functions would spread a single grammar over many places.
+    def pure(self, e: tuple, line: int) -> tuple:  # noqa: C901
         """Emit the calls inside e and return an equivalent call-free expression."""
         k = e[0]
         if k == "call":
@@ -195,7 +197,8 @@ class _Lowerer:
         for s in stmts:
             self.stmt(s)
 
-    def stmt(self, s: tuple) -> None:
+    # One branch per statement kind of the C subset (see pure()).
+    def stmt(self, s: tuple) -> None:  # noqa: C901
         k = s[0]
         if k == "decl":
             _, name, ty, init, line = s

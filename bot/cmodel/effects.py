@@ -126,10 +126,10 @@ def lock(c: Call) -> None:
     addr = c.arg(0)
     c.alive(addr, "locks a spinlock in")
     bh: bool = c.rule["bh"]
+    _enter_reader(t)  # a spinlock holder is an RCU reader (bot.sim.rcu.is_reader)
     w.locks[addr] = (t.name, bh)
     t.locks = t.locks + (addr,)
     if bh:
-        _enter_reader(t)
         t.bh += 1
     if c.m.is_global_lock(addr):
         c.m.note_cost(t, c.name, "lock", "global")

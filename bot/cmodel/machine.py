@@ -10,7 +10,7 @@ interrupt that CPU's process-context thread wherever it has softirqs enabled.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Hashable, Iterable
+from typing import Callable, Hashable, Iterable
 
 from bot.cmodel.compile import CallIns, Compiled, Instr, instr
 from bot.cmodel.costs import CostRule
@@ -60,7 +60,9 @@ class Machine:
     def init_states(self) -> list[Hashable]:
         return [self.init.freeze()]
 
-    def actions(self, state: Hashable) -> list[Hashable]:
+    # One pass over the threads and the RCU machinery that lists every enabled action; its branches
+    # are the blocking rules (softirq on the CPU, grace-period waits, barrier, lock contention).
+    def actions(self, state: Hashable) -> list[Hashable]:  # noqa: C901
         w = World.thaw(state)  # type: ignore[arg-type]
         acts: list[Hashable] = []
         busy_cpus = {t.cpu for t in w.threads if t.ctx == "softirq"}
@@ -248,7 +250,9 @@ class Machine:
             self._shared_cache[key] = hit
         return hit
 
-    def _exec(self, w: World, t: Thread, events: list[Event], violations: list[Violation]) -> None:
+    # One branch per instruction kind, in the interpreter's hottest loop: a dispatch table would add
+    # a call per instruction.
+    def _exec(self, w: World, t: Thread, events: list[Event], violations: list[Violation]) -> None:  # noqa: C901
         f = t.frames[-1]
         code = self.program.functions[f.fn]
         ins = code.code[f.pc]
@@ -303,7 +307,8 @@ class Machine:
             self.obs.unresolved.add(f"{f.fn}() runs a statement the model cannot read: {ins.text[:60]}")
 
     # ---- expressions --------------------------------------------------------------------------
-    def eval(self, w: World, t: Thread, e: tuple) -> int:
+    # One branch per expression kind, hottest first; a dispatch table would add a call per node.
+    def eval(self, w: World, t: Thread, e: tuple) -> int:  # noqa: C901
         k = e[0]
         if k == "num":
             return e[1]
@@ -634,40 +639,19 @@ def _truncate(v: int, ty: str) -> int:
     return v
 
 
+_ARITH: dict[str, Callable[[int, int], int]] = {
+    "&": lambda a, b: a & b, "|": lambda a, b: a | b, "^": lambda a, b: a ^ b,
+    "<<": lambda a, b: a << b if 0 <= b < 128 else 0, ">>": lambda a, b: a >> b if 0 <= b < 128 else 0,
+    "*": lambda a, b: a * b, "/": lambda a, b: int(a / b) if b else 0, "%": lambda a, b: a % b if b else 0,
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b,
+    "==": lambda a, b: int(a == b), "!=": lambda a, b: int(a != b), "<": lambda a, b: int(a < b),
+    ">": lambda a, b: int(a > b), "<=": lambda a, b: int(a <= b), ">=": lambda a, b: int(a >= b),
+}
+
+
 def _arith(op: str, a: int, b: int) -> int:
-    if op == "&":
-        return a & b
-    if op == "|":
-        return a | b
-    if op == "^":
-        return a ^ b
-    if op == "<<":
-        return a << b if 0 <= b < 128 else 0
-    if op == ">>":
-        return a >> b if 0 <= b < 128 else 0
-    if op == "*":
-        return a * b
-    if op == "/":
-        return int(a / b) if b else 0
-    if op == "%":
-        return a % b if b else 0
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "==":
-        return int(a == b)
-    if op == "!=":
-        return int(a != b)
-    if op == "<":
-        return int(a < b)
-    if op == ">":
-        return int(a > b)
-    if op == "<=":
-        return int(a <= b)
-    if op == ">=":
-        return int(a >= b)
-    return 0
+    fn = _ARITH.get(op)
+    return fn(a, b) if fn is not None else 0
 
 
 def _instr_shared(ins: Instr, prims: dict[str, Primitive], program: Program) -> bool:

@@ -47,6 +47,20 @@ class Scenario:
     threads: list[tuple[str, int, str]]  # (name, cpu, code)
     live: list[str]
     line: int = 0
+    expect: str = ""  # the verdict on the model's reference code alone: safe | unsafe | not_run
+    expect_known_bad: str = ""  # the verdict with the model's known-bad source spliced in
+
+
+VERDICTS = ("safe", "unsafe", "not_run")
+
+
+@dataclass(frozen=True)
+class KnownBad:
+    """Code the model's scenarios must catch: the suite runs every scenario on it."""
+
+    source: str  # a C file in the model directory whose functions replace the reference's
+    why: str
+    hazards: tuple[str, ...]  # found by some scenario (at least these)
 
 
 @dataclass
@@ -63,6 +77,7 @@ class ModelSpec:
     fragments_per_page: int
     fragment_size: int
     fragment_reuse: bool
+    known_bad: KnownBad | None = None
     scenarios: list[Scenario] = field(default_factory=list)
 
 
@@ -83,6 +98,12 @@ def load_model(path: Path) -> ModelSpec:
         fragments_per_page=f.get("fragments_per_page", int, 1), fragment_size=f.get("fragment_size", int, 4096),
         fragment_reuse=f.get("fragment_reuse", bool, False),
     )
+    if f.has("known_bad"):
+        kb = f.sub("known_bad", f.get("known_bad", dict))
+        spec.known_bad = KnownBad(kb.get("source", str), kb.get("why", str), kb.strs("hazards"))
+        kb.close()
+        if not (path.parent / spec.known_bad.source).is_file():
+            raise f.error(f"known_bad.source: no file {spec.known_bad.source!r} in the model directory")
     f.close()
     for kpath, ref in spec.references.items():
         if kpath not in spec.files:
@@ -94,11 +115,11 @@ def load_model(path: Path) -> ModelSpec:
             raise f.error(f"env: no file {env!r} in the model directory")
     scen_path = path.parent / "scenarios.toml"
     if scen_path.exists():
-        spec.scenarios.extend(load_scenarios(scen_path))
+        spec.scenarios.extend(load_scenarios(scen_path, spec.known_bad is not None))
     return spec
 
 
-def load_scenarios(path: Path) -> list[Scenario]:
+def load_scenarios(path: Path, known_bad: bool = False) -> list[Scenario]:
     raw = path.read_text().splitlines()
     top = Fields(read_toml(path), display(path))
     out = []
@@ -110,7 +131,8 @@ def load_scenarios(path: Path) -> list[Scenario]:
             threads.append((t.get("name", str), t.get("cpu", int, i), t.get("code", str)))
             t.close()
         out.append(Scenario(name, s.get("about", str, ""), list(s.strs("needs")), s.get("setup", str, ""),
-                            threads, list(s.strs("live")), line))
+                            threads, list(s.strs("live")), line, s.choice("expect", VERDICTS),
+                            s.choice("expect_known_bad", VERDICTS) if known_bad else ""))
         s.close()
     top.close()
     return out

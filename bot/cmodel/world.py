@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from bot.sim.rcu import is_reader
+
 # Bases of the address space. A page's struct page and its 4K data frame are one object.
 STRUCT_PAGE_BASE = 0x10_0000_0000
 STRUCT_PAGE_SIZE = 64
@@ -45,7 +47,7 @@ class FrozenThread(NamedTuple):
 
     @property
     def reader(self) -> bool:
-        return self.rcu > 0 or self.bh > 0 or self.ctx == "softirq"
+        return is_reader(self.rcu, self.bh, len(self.locks), self.ctx == "softirq")
 
 
 @dataclass
@@ -86,8 +88,7 @@ class Thread:
 
     @property
     def reader(self) -> bool:
-        # Since the RCU flavours were consolidated, BH-off and softirq code are read-side sections too.
-        return self.rcu > 0 or self.bh > 0 or self.ctx == "softirq"
+        return is_reader(self.rcu, self.bh, len(self.locks), self.ctx == "softirq")
 
 
 @dataclass

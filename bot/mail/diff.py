@@ -87,7 +87,9 @@ def _file_meta(cur: FileDiff, ln: str) -> bool:
     return True
 
 
-def _hunk(lines: list[str], i: int, cur: FileDiff) -> int:
+# A line-by-line state machine over one hunk (context, -, +, no-newline markers, counts running out):
+# its states share the counters, so splitting it would pass them all around.
+def _hunk(lines: list[str], i: int, cur: FileDiff) -> int:  # noqa: C901
     """Parse the hunk at lines[i]; return the index of the first line after it."""
     m = _HUNK.match(lines[i])
     if not m:

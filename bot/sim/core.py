@@ -83,7 +83,9 @@ class CheckResult:
         return {c.violation.kind for c in self.counterexamples}
 
 
-def check(
+# The checker's loop: exploration, budgets, the reduction and counterexample bookkeeping share
+# its locals in the hottest loop of the simulator.
+def check(  # noqa: C901
     model: Model,
     budget_states: int = 200_000,
     budget_seconds: float = 10.0,

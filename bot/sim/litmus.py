@@ -42,7 +42,7 @@ class Ctx(NamedTuple):
 
     @property
     def reader(self) -> bool:
-        return self.started and bool(self.rcu or self.bh or self.preempt or self.kind == "softirq")
+        return self.started and rcu.is_reader(self.rcu, self.bh, self.preempt, self.kind == "softirq")
 
 
 class ObjS(NamedTuple):

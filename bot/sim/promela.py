@@ -219,7 +219,8 @@ class _Gen:
             parts.append(f"!{e}" if neg else e)
         return " && ".join(parts)
 
-    def instr(self, ins: Instr, me: int, kind: str, guard: str, depth: int, tag: str) -> list[str]:
+    # One branch per litmus op, each its Promela text: the translation reads as one table.
+    def instr(self, ins: Instr, me: int, kind: str, guard: str, depth: int, tag: str) -> list[str]:  # noqa: C901
         sc, a, op = self.sc, ins.args, ins.op
         at = self.atomic_expr(me, kind)
         eff: list[str] = []

@@ -5,7 +5,11 @@ The rules (the ones the thread relied on, primer §5):
 * A grace period (GP) ends only after every reader that was inside a read-side critical section when
   the GP *started* has left it. Readers that start later do not hold it up.
 * A reader is any context inside rcu_read_lock(), or with BH or preemption disabled, or running in
-  softirq (an RCU callback): since the v4.20 consolidation all of these count (primer §1.2).
+  softirq (an RCU callback): since the v4.20 consolidation all of these count (primer §1.2). A
+  spinlock holder is one on every configuration: spin_lock() disables preemption, and on PREEMPT_RT
+  (where it does not) it takes rcu_read_lock(). is_reader() states this once for the litmus
+  machine and the C interpreter; the Promela export (bot/sim/promela.py) states it on its own, as
+  the independent cross-check.
 * call_rcu() and synchronize_rcu() need a full GP that *starts after* the call: if a GP is in progress
   at the call, it is not enough, the next one is.
 * Queued callbacks whose GP has ended are runnable in ANY order relative to each other: the caller
@@ -35,6 +39,12 @@ class Rcu(NamedTuple):
 
 
 INITIAL = Rcu()
+
+
+def is_reader(rcu: int, bh: int, preempt: int, softirq: bool) -> bool:
+    """Whether a grace period must wait for a context: inside rcu_read_lock(), with softirqs off,
+    with preemption off (a spinlock held counts, see the module doc) or running in softirq."""
+    return bool(rcu or bh or preempt or softirq)
 
 
 def need_for_new_request(r: Rcu) -> int:

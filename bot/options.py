@@ -1,0 +1,14 @@
+"""What a review may spend and where it reads from: the options every stage of the pipeline shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Options:
+    tree: str | None = None  # kernel tree for full post-images
+    budget_states: int = 50_000  # per scenario; the standard scenarios need a few thousand
+    budget_seconds: float = 10.0  # per scenario
+    review_seconds: float = 60.0  # per posting and model: later scenarios are skipped, with a note
+    source: str = ""  # the mbox the postings came from, for replay commands
