@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -62,6 +63,27 @@ def need_modules(*names: str) -> None:
 @pytest.fixture
 def cli() -> Callable[..., CliResult]:
     return run_cli
+
+
+def build_wheel(out: Path, build: Path) -> Path:
+    """The review-bot wheel, built from a copy of the sources (setuptools writes build/ and
+    *.egg-info into the tree it builds)."""
+    src = build / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy2(REPO / name, src / name)
+    for name in ("bot", "rules", "models"):
+        shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    res = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(src)],
+                         capture_output=True, text=True, cwd=build, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    (whl,) = out.glob("review_bot-*.whl")
+    return whl
+
+
+@pytest.fixture(scope="session")
+def wheel_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_wheel(tmp_path_factory.mktemp("wheel"), tmp_path_factory.mktemp("build"))
 
 
 @pytest.fixture(scope="session")
