@@ -74,30 +74,29 @@ def _visible_from_start(posting: Any, fs: Any, line: int) -> bool:
     return all(n in shown for n in range(max(starts), line + 1))
 
 
-def _match_relaxed(rule: dict[str, Any], fs: Any, posting: Any, calls: list[Any]) -> Any | None:
+# What a rule says about one function: it fires (op: where), the ordering holds, the hunks hide
+# part of what it needs (no verdict), or its premises are absent (it does not apply).
+FIRES, HOLDS, HIDDEN, NOT_APPLICABLE = "fires", "holds", "hidden", "n/a"
+Outcome = tuple[str, Any | None]
+
+
+def _evaluate_relaxed(rule: dict[str, Any], fs: Any, posting: Any, calls: list[Any]) -> Outcome:
     """A walk before the guard, in a function whose lock assertion the patch relaxes."""
     if not any(o.name in rule["relaxes"] and o.added for o in calls):
-        return None
+        return NOT_APPLICABLE, None
     guard = re.compile(rule["guard"])
     guarded = [o.line for o in fs.ops if any(guard.search(c) for c in o.path)]
     first_guard = min(guarded) if guarded else None
-    for o in calls:
-        if o.name not in rule["walk"]:
-            continue
-        if first_guard is not None and o.line < first_guard:
-            return o
-        # no guard seen: fire only if nothing between the function's start and the walk is hidden
-        if first_guard is None and _visible_from_start(posting, fs, o.line):
-            return o
-        return None
-    return None
+    walk = next((o for o in calls if o.name in rule["walk"]), None)
+    if walk is None or (first_guard is not None and walk.line >= first_guard):
+        return HOLDS, None
+    if first_guard is not None:
+        return FIRES, walk
+    # no guard seen: fire only if nothing between the function's start and the walk is hidden
+    return (FIRES, walk) if _visible_from_start(posting, fs, walk.line) else (HIDDEN, None)
 
 
-def _match(rule: dict[str, Any], fs: Any, posting: Any) -> Any | None:
-    """The op a finding points at when the rule fires on this function, else None."""
-    calls = _calls(fs)
-    if "relaxes" in rule:
-        return _match_relaxed(rule, fs, posting, calls)
+def _sequence(rule: dict[str, Any], calls: list[Any]) -> list[Any] | None:
     seq: list[Any] = []
     start = 0
     for name in rule["sequence"]:
@@ -106,30 +105,54 @@ def _match(rule: dict[str, Any], fs: Any, posting: Any) -> Any | None:
             return None
         seq.append(nxt)
         start = nxt.line
-    if not seq[-1].added:
-        return None
+    return seq
+
+
+def evaluate(rule: dict[str, Any], fs: Any, posting: Any) -> Outcome:
+    """(outcome, the op a finding points at) of a rule on one function."""
+    calls = _calls(fs)
+    if "relaxes" in rule:
+        return _evaluate_relaxed(rule, fs, posting, calls)
+    seq = _sequence(rule, calls)
+    if seq is None or not seq[-1].added:  # the rule is about a patch that introduces the free path
+        return NOT_APPLICABLE, None
     if rule.get("require_complete") and not fs.complete:
-        return None
+        return HIDDEN, None
     guard = rule.get("exempt_lock_guard")
     if guard and any(o.name in rule.get("exempt_lock_calls", []) and any(guard in c for c in o.path)
                      for o in calls):
-        return None
+        return HOLDS, None
     if any(o.name in rule.get("missing_anywhere", []) for o in calls):
-        return None
+        return HOLDS, None
     if "missing_between" in rule:
         lo_ref, hi_ref = rule["between"]
         if lo_ref == "lock":
             locks = [o for o in calls if o.name.startswith("spin_lock") and o.line < seq[0].line
                      and any(rule["lock_before"] in a for a in o.args[:1])]
             if not locks:
-                return None
+                return NOT_APPLICABLE, None
             lo = locks[-1].line
         else:
             lo = seq[int(lo_ref)].line
         hi = seq[int(hi_ref)].line
         if any(o.name in rule["missing_between"] and lo <= o.line <= hi for o in calls):
-            return None
-    return seq[-1]
+            return HOLDS, None
+    return FIRES, seq[-1]
+
+
+def coverage(sitemap: Any, posting: Any) -> tuple[dict[str, list[str]], list[str]]:
+    """Which functions the caller rules judged ("file:function" → the rules' hazards), and the
+    rules that could not judge a function because the hunks hide part of it."""
+    judged: dict[str, list[str]] = {}
+    hidden: list[str] = []
+    for fs in sitemap.functions.values():
+        for rule in rules():
+            outcome, _op = evaluate(rule, fs, posting)
+            if outcome in (FIRES, HOLDS):
+                judged.setdefault(fs.key, []).append(rule["hazard"])
+            elif outcome == HIDDEN:
+                hidden.append(f"caller rule {rule['hazard']}: the hunks do not show all of {fs.name}()")
+    return judged, hidden
 
 
 def caller_findings(sitemap: Any, posting: Any) -> list[Finding]:
@@ -139,8 +162,8 @@ def caller_findings(sitemap: Any, posting: Any) -> list[Finding]:
         for rule in rules():
             if rule["hazard"] in seen:
                 continue
-            op = _match(rule, fs, posting)
-            if op is None:
+            outcome, op = evaluate(rule, fs, posting)
+            if outcome != FIRES:
                 continue
             seen.add(rule["hazard"])
             text = hazard_text(rule["hazard"])

@@ -1,7 +1,8 @@
 """The `review-bot` command line: check, scan, explore.
 
-Exit codes (docs/architecture.md): 0 no correctness finding, 1 at least one, 2 bad usage or
-unreadable input, reported as exactly one line on stderr (a traceback only with --debug).
+Exit codes (docs/architecture.md, README): 0 judged clean or nothing relevant, 1 at least one
+correctness finding, 2 bad usage or unreadable input, reported as exactly one line on stderr (a
+traceback only with --debug), 3 with --strict: a relevant patch was not judged.
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ from bot.datafile import DataError
 PROG = "review-bot"
 FORMATS = ("text", "email", "json", "sarif", "html", "checkpatch")
 EXPLORE_FORMATS = ("text", "json")
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_NOT_JUDGED = 0, 1, 2, 3
+EXIT_CODES = (
+    "Exit codes: 0 every relevant patch judged and clean (or nothing relevant), 1 at least one "
+    "correctness finding, 2 bad usage or unreadable input, 3 (only with --strict) a relevant patch "
+    "was not judged. Without --strict a patch that was not judged exits 0 and says so in the report."
+)
 log = logging.getLogger("bot.cli")
 
 
@@ -65,6 +71,14 @@ def _common(debug_default: Any, formats: Sequence[str] = FORMATS) -> argparse.Ar
     return p
 
 
+def _strict(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 3 when a relevant patch is not judged (and has no correctness finding), for CI",
+    )
+
+
 def _positive_int(s: str) -> int:
     try:
         n = int(s)
@@ -89,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Review Linux kernel patch series for page-table and RCU lifetime hazards.",
-        epilog="Exit codes: 0 no correctness finding, 1 at least one, 2 bad usage or unreadable input.",
+        epilog=EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--verbose", action="store_true", help="log each stage's decisions on stderr")
@@ -102,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser(
         "check",
         parents=[common],
+        epilog=EXIT_CODES,
         help="review a patch or series (lore, mbox, git range, stdin)",
         description="Review the patch a Message-ID names (a cover letter: the whole series), an mbox, "
         "the commits of a git range, or one patch email on stdin.",
@@ -122,11 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--git", metavar="RANGE", help="review each commit of RANGE (CI hook)")
     src.add_argument("--repo", metavar="DIR", help="with --git: the repository (default: .)")
     src.add_argument("--stdin", action="store_true", help="one patch email on stdin (b4 check protocols)")
+    _strict(check)
     check.set_defaults(func=cmd_check)
 
     scan = sub.add_parser(
         "scan",
         parents=[common],
+        epilog=EXIT_CODES,
         help="triage a whole archive",
         description="Triage an archive: which postings touch modeled call sites, and their findings.",
     )
@@ -138,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="s:PATCH d:1.week.ago..",
         help="with --lore-url: public-inbox search query (default: %(default)r)",
     )
+    _strict(scan)
     scan.set_defaults(func=cmd_scan)
 
     explore = sub.add_parser(
@@ -171,7 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _options(args: argparse.Namespace, tree: str | None = None) -> Any:
     from bot.pipeline import Options
+    from bot.tree import TreeError, check_tree
 
+    if args.tree:
+        try:
+            check_tree(args.tree)
+        except TreeError as e:
+            raise UsageError(str(e)) from None
     kw: dict[str, Any] = {"tree": args.tree or tree}
     if args.budget_states is not None:
         kw["budget_states"] = args.budget_states
@@ -216,8 +240,21 @@ def _review(
 
     opts = _options(args, tree)
     opts.source = source
+    if args.tree:
+        _need_revisions(args.tree, postings)
     reviews = review_postings(postings, opts, context=context) if postings else []
     return Report(messages=messages, skipped=list(skipped), reviews=reviews)
+
+
+def _need_revisions(tree: str, postings: list[Any]) -> None:
+    """A tree given with --tree must hold the revision each posting applies to."""
+    from bot.tree import base_revision, resolve
+
+    for p in postings:
+        rev, _whole = base_revision(p)
+        if rev and resolve(tree, rev) is None:
+            raise UsageError(f"--tree {tree} has no commit {rev} (the base of <{p.msgid}>); fetch it or "
+                             "leave out --tree")
 
 
 def _render(report: Any, fmt: str) -> str:
@@ -262,7 +299,7 @@ def _emit(args: argparse.Namespace, text: str) -> None:
 
 def _finish(args: argparse.Namespace, report: Any) -> int:
     _emit(args, _render(report, args.format))
-    return int(report.exit_code())
+    return int(report.exit_code(strict=bool(getattr(args, "strict", False))))
 
 
 # -- commands ---------------------------------------------------------------------------------------
@@ -295,13 +332,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.mbox:
         _readable(args.mbox)
         res = _mail_load(args.mbox)
+        if not _count(res.messages):
+            raise UsageError(f"no messages in {args.mbox}")
         context = list(res.postings)
         chosen = context
         if args.msgid:
             mid = args.msgid.strip().strip("<>")
             chosen = [p for p in context if p.msgid == mid or (p.series and p.series.cover == mid)]
             if not chosen:
-                log.warning("no patch posting for Message-ID %s in %s", args.msgid, args.mbox)
+                raise UsageError(f"no patch posting or series with Message-ID <{mid}> in {args.mbox}")
         return _finish(
             args,
             _review(args, _count(res.messages), chosen, res.skipped, context=context, source=args.mbox),
@@ -346,6 +385,8 @@ def _check_stdin(args: argparse.Namespace) -> int:
             res = _mail_load(str(path))
         except UsageError as e:  # name the input as the user gave it, not the temporary file
             raise UsageError(str(e).replace(str(path), "stdin")) from None
+    if not _count(res.messages):
+        raise UsageError("no email on stdin")
     return _finish(args, _review(args, _count(res.messages), list(res.postings), res.skipped))
 
 
@@ -362,9 +403,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     if args.mbox:
         try:
-            return _finish(args, scan.scan(args.mbox, progress, opts))
+            report = scan.scan(args.mbox, progress, opts)
         except InputError as e:
             raise UsageError(str(e) or f"cannot read {args.mbox}") from None
+        if not report.messages:
+            raise UsageError(f"no messages in {args.mbox}")
+        return _finish(args, report)
     from bot.fetch import FetchError, fetch_search
 
     try:

@@ -10,6 +10,9 @@ from typing import Any
 
 from bot import __version__
 
+# Exit codes of `check` and `scan` (README, "Exit codes"); 2 is bad usage or input (bot.cli).
+EXIT_OK, EXIT_FINDINGS, EXIT_NOT_JUDGED = 0, 1, 3
+
 
 @dataclass
 class TraceStep:
@@ -53,6 +56,13 @@ class Review:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # inconclusive results, unknown calls
     posting: Any = None  # the bot.patch.Posting reviewed (not serialised)
+    # The verdict of a relevant review (README, "Reading a review"): judged (findings, or every
+    # check that applies ran conclusively) or not, and why not.
+    judged: bool = False
+    not_judged: list[str] = field(default_factory=list)
+    base: str = ""  # what the verdict stands on: "the kernel tree PATH at SHA", "the reference model …"
+    scenarios: list[str] = field(default_factory=list)  # "model/scenario" that ran the changed code
+    caller_rules: list[str] = field(default_factory=list)  # "HAZARD: function()" caller rules applied
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +73,11 @@ class Review:
             "modeled": self.modeled,
             "findings": [f.to_json() for f in self.findings],
             "notes": self.notes,
+            "judged": self.judged,
+            "not_judged": self.not_judged,
+            "base": self.base,
+            "scenarios": self.scenarios,
+            "caller_rules": self.caller_rules,
         }
 
     @property
@@ -85,5 +100,14 @@ class Report:
             "reviews": [r.to_json() for r in self.reviews],
         }
 
-    def exit_code(self) -> int:
-        return 1 if any(r.correctness for r in self.reviews) else 0
+    @property
+    def unjudged(self) -> list[Review]:
+        """Relevant reviews that reached no verdict."""
+        return [r for r in self.reviews if r.relevant and not r.judged and not r.correctness]
+
+    def exit_code(self, strict: bool = False) -> int:
+        """EXIT_FINDINGS on a correctness finding; with strict, EXIT_NOT_JUDGED when a relevant
+        posting is not judged; else EXIT_OK."""
+        if any(r.correctness for r in self.reviews):
+            return EXIT_FINDINGS
+        return EXIT_NOT_JUDGED if strict and self.unjudged else EXIT_OK

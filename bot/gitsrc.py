@@ -43,8 +43,11 @@ def _repo(path: str) -> Any:
         raise GitSourceError(f"not a git repository: {path}") from None
 
 
-def format_patch(range_: str, repo_dir: str = ".") -> tuple[bytes, list[str], str | None]:
-    """(mbox bytes, commit shas oldest first, work tree) for RANGE, one message per non-merge commit."""
+def format_patch(range_: str, repo_dir: str = ".", parents: dict[str, str] | None = None
+                 ) -> tuple[bytes, list[str], str | None]:
+    """(mbox bytes, commit shas oldest first, work tree) for RANGE, one message per non-merge commit;
+    `parents` (when given) receives each commit's first parent."""
+    parents = {} if parents is None else parents
     import git
 
     if not range_ or range_.startswith("-"):
@@ -53,7 +56,10 @@ def format_patch(range_: str, repo_dir: str = ".") -> tuple[bytes, list[str], st
         range_ = f"{range_}..HEAD"
     repo = _repo(repo_dir)
     try:
-        shas = repo.git.rev_list("--reverse", "--no-merges", range_, "--").split()
+        rows = [ln.split() for ln in repo.git.rev_list("--reverse", "--no-merges", "--parents", range_, "--")
+                .splitlines()]
+        shas = [r[0] for r in rows if r]
+        parents.update({r[0]: r[1] for r in rows if len(r) > 1})
         if not shas:
             return b"", [], repo.working_tree_dir
         out = repo.git.format_patch(
@@ -74,7 +80,8 @@ def add_message_ids(mbox: bytes) -> bytes:
 
 def load_range(range_: str, repo_dir: str = ".") -> GitLoad:
     """Parse the commits of RANGE into postings with bot.mail."""
-    mbox, shas, workdir = format_patch(range_, repo_dir)
+    parents: dict[str, str] = {}
+    mbox, shas, workdir = format_patch(range_, repo_dir, parents)
     if not shas:
         return GitLoad(messages=0, postings=[], workdir=workdir)
     from bot import mail
@@ -88,6 +95,7 @@ def load_range(range_: str, repo_dir: str = ".") -> GitLoad:
     by_msgid = {commit_msgid(sha): sha for sha in shas}
     for p in result.postings:
         p.commit = by_msgid.get(p.msgid)  # the review reads the tree at this commit's parent
+        p.parent = parents.get(p.commit or "")
     return GitLoad(
         messages=count,
         postings=list(result.postings),

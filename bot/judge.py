@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.callers import caller_findings
+from bot.callers import caller_findings, coverage
 from bot.classify import class_of, hazard_class, hazard_of, hazard_text
 from bot.cmodel.models import (
     Bound,
@@ -28,7 +28,8 @@ from bot.options import Options
 from bot.patch import FileDiff, Posting
 from bot.sim.core import CheckResult, Counterexample
 from bot.sites import analyze
-from bot.tree import base_revision, file_at
+from bot.tree import base_revision, file_at, resolve
+from bot.verdict import ModelOutcome, ScenarioFailure, decide
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,9 @@ class ModelRun:
     ran: set[str] = field(default_factory=set)
     unknown: set[str] = field(default_factory=set)
     notes: set[str] = field(default_factory=set)
+    failed: dict[str, ScenarioFailure] = field(default_factory=dict)  # scenarios that prove nothing
+    scenario_ran: dict[str, set[str]] = field(default_factory=dict)  # completed scenario → functions
+    problems: list[str] = field(default_factory=list)  # why the code under review is not what ran
 
     def hazards(self) -> set[str]:
         return {h for r in self.results.values() for c in r.counterexamples if (h := hazard_of(c.violation))}
@@ -105,10 +109,10 @@ class Judge:
             bound = build_program(spec, diffs, tree_files, rev or "")
         except RecursionError:
             bound = build_program(spec, diffs[:-1], tree_files, rev or "")  # too deep to read: model the base
-            mr = ModelRun(bound, notes={"the patch's code is nested too deeply to model: not judged"})
+            mr = ModelRun(bound, problems=["the patch's code is nested too deeply to model"])
             self._runs[key] = mr
             return mr
-        mr = ModelRun(bound)
+        mr = ModelRun(bound, problems=list(bound.report.failed[:3]))
         _log_bind(spec, bound, len(diffs))
         deadline = time.monotonic() + self.opts.review_seconds
         for sc in spec.scenarios:
@@ -116,40 +120,44 @@ class Judge:
                 log.debug("%s/%s: not run, it needs %s", spec.name, sc.name, ", ".join(sc.needs))
                 continue
             if time.monotonic() > deadline:
-                mr.notes.add(f"scenario {sc.name} not run: the review's time budget "
-                             f"({self.opts.review_seconds:g} s) is spent")
+                mr.failed[sc.name] = ScenarioFailure(
+                    f"not run: the review's time budget ({self.opts.review_seconds:g} s) is spent", None)
                 continue
             try:
                 res, m = run_scenario(spec, bound, sc, self.opts.budget_states, self.opts.budget_seconds)
             except RecursionError:
-                mr.notes.add(f"scenario {sc.name}: the code is too deeply nested to model")
+                mr.failed[sc.name] = ScenarioFailure("the code is too deeply nested to model", None)
                 continue
             except SetupError as e:
-                mr.notes.add(f"{e} (not judged)")
+                mr.failed[sc.name] = ScenarioFailure(str(e).removeprefix(f"scenario {sc.name}: "), None)
                 continue
             _log_scenario(spec, sc.name, res, self.opts)
             mr.ran |= m.obs.ran
             if m.obs.unknown:
                 # What the code does through calls nobody models is unknown: prove nothing here.
-                mr.notes.add(f"scenario {sc.name} not judged: calls the model does not know: "
-                             + ", ".join(sorted(m.obs.unknown)))
+                mr.failed[sc.name] = ScenarioFailure(
+                    "calls the model does not know: " + ", ".join(sorted(m.obs.unknown)), set(m.obs.ran))
                 mr.unknown |= m.obs.unknown
                 continue
             if m.obs.unresolved:
-                mr.notes.add(f"scenario {sc.name} not judged: " + "; ".join(sorted(m.obs.unresolved)[:3]))
+                mr.failed[sc.name] = ScenarioFailure("; ".join(sorted(m.obs.unresolved)[:3]), set(m.obs.ran))
                 continue
             mr.results[sc.name] = res
-            for cx in res.counterexamples:
-                if hazard_of(cx.violation) is None:
-                    mr.notes.add(f"scenario {sc.name}: {cx.violation.detail} (a modelling limit, not a finding)")
+            unclassified = [cx for cx in res.counterexamples if hazard_of(cx.violation) is None]
+            if unclassified:
+                mr.failed[sc.name] = ScenarioFailure(
+                    f"{unclassified[0].violation.detail} (a violation no rule classifies: a modelling limit)",
+                    None)
+            elif res.verdict == "inconclusive":
+                mr.failed[sc.name] = ScenarioFailure(f"inconclusive ({res.reason})", None)
+            else:
+                mr.scenario_ran[sc.name] = set(m.obs.ran)
             for k, v in m.obs.costs.items():
                 mr.costs.setdefault(k, v)
                 mr.cost_scenario.setdefault(k, sc.name)
             mr.ran |= m.obs.ran
             mr.unknown |= m.obs.unknown
             mr.notes |= m.obs.notes
-            if res.verdict == "inconclusive":
-                mr.notes.add(f"scenario {sc.name}: inconclusive ({res.reason})")
         self._runs[key] = mr
         return mr
 
@@ -165,19 +173,13 @@ class Judge:
         log.debug("<%s> %s: files %s; models: %s", p.msgid, p.subject, ", ".join(sorted(paths)) or "none",
                   ", ".join(s.name for s in specs) or "none covers them")
         sitemap, site_notes = _sites(p)
-        sites_relevant = bool(sitemap is not None and sitemap.relevant)
         review.notes += site_notes
         if sitemap is not None:
             review.findings += caller_findings(sitemap, p)
-        if not specs:
-            review.relevant = sites_relevant or bool(review.findings)
-            if sites_relevant and not review.findings:
-                review.notes.append("touches lifetime call sites that no model covers yet: "
-                                    + "; ".join(sitemap.reasons[:3]))
-            return review
+        outcomes: list[ModelOutcome] = []
         base = self.base_of(p)
         rev, whole = base_revision(p) if self.opts.tree else (None, False)
-        if self.opts.tree and rev is None:
+        if specs and self.opts.tree and rev is None:
             review.notes.append("no base-commit to read the kernel tree at: the reference model stands in")
         for spec in specs:
             layers = [] if whole else [q for q in base if {fd.path for fd in q.files} & set(spec.files)]
@@ -188,26 +190,32 @@ class Judge:
             base_run = self.run(spec, list(layers), rev)
             log.info("<%s> %s: scenarios with the patch", p.msgid, spec.name)
             cur_run = self.run(spec, list(layers) + [p], rev)
+            outcome = ModelOutcome(spec.name, list(spec.files), self._base_label(spec, cur_run, rev),
+                                   set(cur_run.bound.changed), dict(cur_run.scenario_ran),
+                                   dict(cur_run.failed), list(cur_run.problems))
+            outcomes.append(outcome)
             touched = set(cur_run.bound.changed) & cur_run.ran
-            if not touched and not cur_run.bound.report.failed:
-                log.info("<%s> %s: no scenario runs a function the patch changes", p.msgid, spec.name)
-                continue
-            review.relevant = True
-            if cur_run.bound.report.failed:
-                # part of the change could not be placed in the modeled code: what ran is not the patch
-                review.notes.append(f"{spec.name}: not judged, " + "; ".join(cur_run.bound.report.failed[:3]))
-                continue
+            if not touched or cur_run.problems:
+                if not touched:
+                    log.info("<%s> %s: no scenario runs a function the patch changes", p.msgid, spec.name)
+                continue  # what ran is not the patch's code: the verdict names why (bot/verdict.py)
             review.modeled += [f"{cur_run.bound.changed[f]}:{f}" for f in sorted(touched)]
             review.findings += self._findings(p, spec, cur_run, base_run)
             review.notes += sorted(cur_run.notes)
             unknown = sorted(cur_run.unknown - base_run.unknown)
             if unknown:
                 review.notes.append("calls the model does not know (treated as no-ops): " + ", ".join(unknown))
-        if not review.relevant and sites_relevant:
-            review.relevant = True
+        judged_by_rules, hidden = coverage(sitemap, p) if sitemap is not None else ({}, [])
+        decide(review, outcomes, sitemap, judged_by_rules, hidden, site_notes[0] if site_notes else "")
         review.findings.sort(key=lambda f: (f.cls != "correctness", not f.introduced, f.file, f.line))
         _log_review(review)
         return review
+
+    def _base_label(self, spec: ModelSpec, run: ModelRun, rev: str | None) -> str:
+        if run.bound.base.startswith("the kernel tree") and self.opts.tree and rev:
+            return f"the kernel tree {self.opts.tree} at {resolve(self.opts.tree, rev) or rev}"
+        where = f"the reference model models/{spec.directory.name}"
+        return where if self.opts.tree else f"{where} (mail only)"
 
     def _findings(self, p: Posting, spec: ModelSpec, cur: ModelRun, base: ModelRun) -> list[Finding]:
         added = {(fd.path, ln.new_no) for fd in p.files for h in fd.hunks for ln in h.lines if ln.tag == "+"}

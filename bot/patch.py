@@ -74,4 +74,5 @@ class Posting:
     is_reply: bool = False  # a diff pasted inside a "Re:" message
     list_ids: list[str] = field(default_factory=list)
     trailers: list[tuple[str, str]] = field(default_factory=list)
-    commit: str | None = None  # the commit this posting was made from (check --git), when known  # ("Fixes", "abc123 (...)"), ...
+    commit: str | None = None  # the commit this posting was made from (check --git), when known
+    parent: str | None = None  # that commit's first parent (None for a root commit)  # ("Fixes", "abc123 (...)"), ...

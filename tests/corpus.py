@@ -28,3 +28,18 @@ def year() -> Path:
 
 def labels() -> Path:
     return corpus_path("labels.toml")
+
+
+def message(n: int, msgid: str) -> bytes:
+    """One message of thread n, as its raw bytes (what b4 feeds a check command on stdin)."""
+    import mailbox
+
+    box = mailbox.mbox(str(thread(n)), create=False)
+    try:
+        for key in box.iterkeys():
+            raw = box.get_bytes(key)
+            if f"<{msgid}>".encode() in raw.split(b"\n\n", 1)[0]:
+                return raw
+    finally:
+        box.close()
+    raise LookupError(f"no message <{msgid}> in thread v{n}")

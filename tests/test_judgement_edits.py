@@ -103,7 +103,9 @@ def test_renames_that_disagree_with_the_unshown_code_prove_nothing(n: int, msgid
     (r,) = review_postings([p], Options(), context=ctx)
     assert not [f for f in r.findings if f.cls == "correctness" and f.introduced and f.hazard != "PAGETABLE_LEAK"]
     if n != 3 or msgid != V3_05:
-        assert any("not judged" in note for note in r.notes)
+        # no verdict, or (a leak found all the same) the part that proves nothing is named
+        assert (not r.judged and any(why.startswith("s390-2k-fragments/") for why in r.not_judged)) or (
+            r.correctness and any(note.startswith("not judged in part") for note in r.notes))
 
 
 @pytest.mark.parametrize("n,msgid,old,new,expect", [

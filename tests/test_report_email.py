@@ -181,7 +181,12 @@ def test_silent_without_findings_unless_positive_policy() -> None:
     msg = _reply(make_review([]), policy={"positive": True})
     body = _body(msg)
     assert "found no hazard" in body and "arch/s390/mm/pgalloc.c:pte_free_defer" in body
+    assert "Verdict: judged, no hazard found: 1 scenario of s390-2k-fragments" in body
     assert msg["In-Reply-To"] == f"<{PATCH_MSGID}>"
+    unjudged = _body(_reply(make_review([], judged=False, not_judged=["no model covers mm/x.c"]),
+                            policy={"positive": True}))
+    assert "found no hazard" not in unjudged and "could not judge it" in unjudged
+    assert "  - no model covers mm/x.c" in unjudged
 
 
 def test_utf8_names_survive() -> None:

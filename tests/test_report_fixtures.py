@@ -164,11 +164,16 @@ def preexisting_noise() -> Finding:
 
 def make_review(findings: list[Finding] | None = None, posting: Posting | None = None, **kw) -> Review:
     posting = posting or make_posting()
+    relevant = kw.pop("relevant", True)
+    kw.setdefault("judged", relevant)
+    if kw["judged"]:
+        kw.setdefault("base", "the reference model models/s390 (mail only)")
+        kw.setdefault("scenarios", ["s390-2k-fragments/defer-both-halves"])
     return Review(
         msgid=posting.msgid,
         subject=posting.subject,
         series={"cover": COVER_MSGID, "revision": 1, "index": 7, "total": 12},
-        relevant=kw.pop("relevant", True),
+        relevant=relevant,
         modeled=[f"{PGALLOC}:pte_free_defer", f"{PGALLOC}:page_table_free"],
         findings=[rcu_head_shared()] if findings is None else findings,
         posting=posting,

@@ -263,3 +263,11 @@ def test_timeline_grows_down_not_sideways_and_keeps_every_character() -> None:
         assert all(len(ln) * 6.7 <= long.box_w - 16 + 0.01 for ln in box.lines), box.lines
     ys = [b.y for b in long.boxes]
     assert ys == sorted(ys) and len(set(ys)) == len(ys)  # one row per step, in time order
+
+
+def test_page_states_each_verdict() -> None:
+    unjudged = make_review([], judged=False, not_judged=["no model covers mm/x.c", "x() is unknown"])
+    html = render(make_report([make_review([]), unjudged]), "html")
+    assert '<p class="verdict judged">judged, no hazard found: 1 scenario of s390-2k-fragments ran ' in html
+    assert '<p class="verdict not-judged">not judged: no model covers mm/x.c (and 1 more reason)</p>' in html
+    assert "<li>x() is unknown</li>" in html

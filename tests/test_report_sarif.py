@@ -85,3 +85,18 @@ def test_empty_report_is_valid_sarif() -> None:
     log = _sarif([])
     assert log["runs"][0]["results"] == [] and log["runs"][0]["tool"]["driver"]["rules"] == []
     assert list(_validator().iter_errors(log)) == []
+
+
+def test_every_relevant_review_has_its_verdict_as_a_notification() -> None:
+    unjudged = make_review([], judged=False, not_judged=["no model covers mm/x.c"])
+    unjudged.msgid = "unjudged@example.org"
+    ignored = make_review([], relevant=False)
+    log = json.loads(render(make_report([make_review(), unjudged, ignored]), "sarif"))
+    assert sorted(_validator().iter_errors(log), key=str) == []
+    notes = log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert [(n["level"], n["descriptor"]["id"], n["properties"]["judged"]) for n in notes] == [
+        ("note", "JUDGED", True), ("warning", "NOT_JUDGED", False)]
+    assert notes[0]["message"]["text"].endswith("judged: 1 correctness finding (RCU_HEAD_SHARED), on the "
+                                                "reference model models/s390 (mail only)")
+    assert notes[1]["message"]["text"].endswith("not judged: no model covers mm/x.c")
+    assert notes[1]["properties"]["not_judged"] == ["no model covers mm/x.c"]

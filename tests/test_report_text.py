@@ -22,25 +22,39 @@ from tests.test_report_fixtures import (
 )
 
 
-def test_text_has_one_block_per_review_with_findings() -> None:
+def test_text_has_one_block_per_relevant_review() -> None:
     clean = make_review([])
     clean.msgid = "clean@example.org"
-    report = make_report([make_review(), clean])
+    other = make_review([], relevant=False)
+    other.msgid = "other@example.org"
+    report = make_report([make_review(), clean, other])
     out = render(report, "text")
-    assert out.count("==> ") == 1
+    assert out.count("==> ") == 2
     assert f"==> [PATCH 07/12] s390: add pte_free_defer(), with use of mmdrop_async() <{PATCH_MSGID}>" in out
-    assert "clean@example.org" not in out
+    assert "Verdict: judged: 1 correctness finding (RCU_HEAD_SHARED), on the reference model" in out
+    assert "clean@example.org>\nVerdict: judged, no hazard found: 1 scenario of s390-2k-fragments ran " in out
+    assert "other@example.org" not in out
     assert "> +\tcall_rcu(&page->rcu_head, pte_free_now);" in out
     assert "From:" not in out and "Subject:" not in out  # no headers on a terminal
     assert (
         out.rstrip().splitlines()[-1]
-        == "review-bot: 63 messages, 2 reviews, 1 finding (1 correctness), 1 skipped."
+        == "review-bot: 63 messages, 3 reviews, 1 finding (1 correctness), 1 skipped."
     )
 
 
-def test_text_no_findings_is_one_line() -> None:
-    report = Report(messages=4, skipped=[], reviews=[make_review([]), make_review([], relevant=False)])
+def test_text_nothing_relevant_is_one_line() -> None:
+    report = Report(messages=4, skipped=[], reviews=[make_review([], relevant=False)] * 2)
     assert render(report, "text") == "review-bot: 4 messages, 2 reviews, no findings.\n"
+
+
+def test_text_not_judged_says_why_in_every_line_of_its_block() -> None:
+    review = make_review([], judged=False, not_judged=["s390-2k-fragments/defer-both-halves: its setup does not "
+                                                       "complete", "no model covers kernel/fork.c"])
+    out = render(Report(messages=1, skipped=[], reviews=[review]), "text")
+    assert ("Verdict: not judged: s390-2k-fragments/defer-both-halves: its setup does not complete "
+            "(and 1 more reason)") in out
+    assert "  - no model covers kernel/fork.c" in out
+    assert out.rstrip().splitlines()[-1] == "review-bot: 1 message, 1 review, no findings, 1 not judged."
 
 
 def test_checkpatch_lines_by_class_and_preexisting() -> None:
@@ -63,6 +77,10 @@ def test_checkpatch_lines_by_class_and_preexisting() -> None:
 
 def test_checkpatch_silent_without_findings_and_one_line_per_finding_when_hostile() -> None:
     assert render(make_report([make_review([])]), "checkpatch") == ""
+    assert render(make_report([make_review([], relevant=False)]), "checkpatch") == ""
+    unjudged = make_review([], judged=False, not_judged=["no model covers mm/x.c"])
+    assert render(make_report([unjudged]), "checkpatch") == (
+        "WARNING: NOT_JUDGED: review-bot not judged: no model covers mm/x.c\n")
     bad = rcu_head_shared(title="x\r\nERROR: fake: injected (a.c:1)")
     out = render(make_report([make_review([bad])]), "checkpatch")
     assert len(out.splitlines()) == 1 and out.startswith("ERROR: RCU_HEAD_SHARED: x ERROR: fake")

@@ -13,6 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from tree_sitter import Node, Parser
+
+from bot.cmodel.cparse import C_LANGUAGE
 from bot.cmodel.program import SourceLine
 from bot.patch import FileDiff, Hunk
 
@@ -52,6 +55,11 @@ def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport) -> list
             if all(_is_comment_only(ln.text) for ln in added):
                 continue  # a comment-only hunk changes nothing the model runs
             if added:
+                if not _whole_items([ln.text for ln in added]):
+                    report.failed.append(f"{fd.path}: hunk @@ -{h.old_start} +{h.new_start} matches no modeled "
+                                         "code, and its added lines are no whole function or declaration: "
+                                         "nothing would run them")
+                    continue
                 lines.extend(SourceLine(fd.path, ln.new_no or 0, ln.text, True, True) for ln in added)
                 report.appended += 1
             else:
@@ -64,6 +72,27 @@ def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport) -> list
         start = r0 + len(new)
         report.applied += 1
     return lines
+
+
+_PARSER = Parser(C_LANGUAGE)
+_PREPROC_BLOCKS = {"preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"}
+
+
+def _whole_items(texts: list[str]) -> bool:
+    """Lines appended at the end of the file run only when they are whole top-level items (functions,
+    declarations, preprocessor lines); statements or part of a body would sit where nothing runs."""
+    root = _PARSER.parse(("\n".join(texts) + "\n").encode("utf-8", "replace")).root_node
+
+    def top_level_ok(node: Node) -> bool:  # errors inside an item (container_of's type) are fine
+        for child in node.children:
+            if child.type in _PREPROC_BLOCKS:
+                if not top_level_ok(child):
+                    return False
+            elif child.type == "ERROR" or child.type.endswith("statement") or child.is_missing:
+                return False
+        return True
+
+    return top_level_ok(root)
 
 
 def _balance_comments(lines: list[SourceLine]) -> list[SourceLine]:

@@ -233,9 +233,12 @@ def make_machine(spec: ModelSpec, prog: Program, sc: Scenario) -> Machine:
         except Abort as a:
             raise SetupError(f"scenario {sc.name}: its setup breaks an invariant: {a.violation.detail}") from None
         guard += 1
-        if guard > 100_000 or violations:
+        if violations:
+            raise SetupError(f"scenario {sc.name}: its setup breaks an invariant: {violations[0].detail}")
+        if guard > 100_000:
             raise SetupError(f"scenario {sc.name}: its setup does not complete")
     vars_ = dict(setup.frames[0].locals) if setup.frames else {}
+    m.obs.ran.clear()  # what the threads run, from their first step (the setup is not under test)
     w.threads = []
     for tname, cpu, _code in sc.threads:
         t = Thread(tname, "process", cpu, [Frame(f"scenario:{tname}", 0, dict(vars_))])
@@ -243,7 +246,6 @@ def make_machine(spec: ModelSpec, prog: Program, sc: Scenario) -> Machine:
         m._settle(w, t, events, violations)
     m.init = w
     m.quiescence = [_quiescence_check(spec, sc.live, vars_)]
-    m.obs.ran.clear()
     return m
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.findings import Report
 from bot.report.env import render_template
+from bot.report.verdict import verdict_line
 from bot.report.view import order
 
 LEVEL = {"correctness": "ERROR", "cost": "WARNING", "noise": "CHECK"}
@@ -33,4 +34,5 @@ def lines(report: Report) -> list[Line]:
 
 
 def render_checkpatch(report: Report) -> str:
-    return render_template("checkpatch.txt.j2", lines=lines(report))
+    unjudged = [verdict_line(r) for r in report.unjudged]
+    return render_template("checkpatch.txt.j2", lines=lines(report), unjudged=unjudged)

@@ -11,6 +11,7 @@ from bot.findings import Finding, Report, Review, TraceStep
 from bot.report.env import lore_link, render_template
 from bot.report.table import contexts
 from bot.report.textutil import oneline
+from bot.report.verdict import verdict_line
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVEL = {"correctness": "error", "cost": "warning", "noise": "note"}
@@ -108,6 +109,23 @@ def _result(review: Review, f: Finding, rule_index: int) -> dict[str, Any]:
     return result
 
 
+def _verdicts(report: Report) -> list[dict[str, Any]]:
+    """One notification per relevant review: its verdict line; a warning when it was not judged, so a
+    code-scanning UI never reads an unjudged patch as a clean one."""
+    out = []
+    for review in report.reviews:
+        if not review.relevant:
+            continue
+        out.append({
+            "level": "note" if review.judged else "warning",
+            "descriptor": {"id": "JUDGED" if review.judged else "NOT_JUDGED"},
+            "message": {"text": f"{oneline(review.subject)}: {verdict_line(review)}"},
+            "properties": {"msgid": review.msgid, "judged": review.judged, "not_judged": review.not_judged,
+                           "base": review.base},
+        })
+    return out
+
+
 def to_sarif(report: Report) -> dict[str, Any]:
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
@@ -127,6 +145,7 @@ def to_sarif(report: Report) -> dict[str, Any]:
                 rules.append(rule)
             results.append(_result(review, f, index[f.hazard]))
     run = {
+        "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": _verdicts(report)}],
         "tool": {
             "driver": {
                 "name": "review-bot",

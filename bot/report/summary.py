@@ -15,4 +15,5 @@ def summary_line(report: Report) -> str:
         findings=len(findings),
         correctness=sum(1 for f in findings if f.cls == "correctness"),
         skipped=len(report.skipped),
+        not_judged=len(report.unjudged),
     ).strip()

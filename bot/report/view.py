@@ -11,6 +11,7 @@ from bot.report.quote import Quote, quote_for
 from bot.report.table import contexts, interleaving_table
 from bot.report.textutil import oneline
 from bot.report.timeline import Timeline
+from bot.report.verdict import verdict_line, verdict_state
 
 
 @dataclass
@@ -33,6 +34,8 @@ class ReviewView:
     author: str
     author_name: str
     date: str
+    verdict: str = ""  # the one-line verdict (bot.report.verdict)
+    state: str = ""  # "not relevant" | "findings" | "judged" | "not judged"
     introduced: list[FindingView] = field(default_factory=list)
     preexisting: list[FindingView] = field(default_factory=list)
 
@@ -83,6 +86,8 @@ def review_view(review: Review) -> ReviewView:
         author=oneline(getattr(posting, "author", "") or ""),
         author_name=author_name(oneline(getattr(posting, "author", "") or "")),
         date=oneline(getattr(posting, "date", "") or ""),
+        verdict=verdict_line(review),
+        state=verdict_state(review),
     )
     rv.introduced = [finding_view(f, posting) for f in order([f for f in review.findings if f.introduced])]
     rv.preexisting = [

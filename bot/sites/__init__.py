@@ -5,6 +5,7 @@
         .relevant    whether the patch's added/removed code touches modeled call sites
         .reasons     why, one line each, "file:line: ..." evidence
         .modeled     "file:function" for every touched function holding modeled sites
+        .file_scope_reasons  the reasons found outside any function (declarations, macros)
 
 What counts is data (rules/callsites.toml); decisions use code only, never subject or author.
 """
@@ -53,6 +54,7 @@ class SiteMap:
     relevant: bool = False
     reasons: list[str] = field(default_factory=list)
     modeled: list[str] = field(default_factory=list)
+    file_scope_reasons: list[str] = field(default_factory=list)  # reasons outside any function
 
     def callback(self, name: str) -> FunctionSites | None:
         """The body of a callback function when the patch shows it."""
@@ -124,4 +126,6 @@ def _judge(sm: SiteMap, rules: CallsiteRules) -> None:
             sm.reasons += why
             if fs.name != FILE_SCOPE:
                 sm.modeled.append(fs.key)
+            else:
+                sm.file_scope_reasons += why
     sm.relevant = bool(sm.reasons)
