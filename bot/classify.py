@@ -6,6 +6,7 @@ against the invariant ids (bot.sim.invariants), the violation attributes and the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +18,8 @@ from bot.sim.core import Violation
 from bot.sim.invariants import BY_ID
 
 CLASSES = ("correctness", "cost", "noise")
+# A reference cites one message: https://lore.kernel.org/r/<msgid>, the id escaped as public-inbox does.
+LORE_LINK = re.compile(r"^https://lore\.kernel\.org/r/[^\s/<>]+@[^\s/<>]+$")
 SCOPES = ("arch", "caller")  # arch: models and simulation; caller: the pattern rules of rules/callers.toml
 # Violation attributes a classify rule may match on (what the models attach to a violation).
 MATCHABLE = ("object", "ctx", "freed_by", "cause", "lock", "call", "atomic", "owner", "soft", "mode", "why",
@@ -54,9 +57,12 @@ def load_catalog(path: Path) -> dict[str, Hazard]:
     out: dict[str, Hazard] = {}
     for hid in list(top.data):
         f = top.sub(hid, top.get(hid, dict))
+        refs = f.strs("references")
+        bad = next((r for r in refs if not LORE_LINK.match(r)), None)
+        if bad is not None:
+            raise f.error(f"references: {bad!r} is not a https://lore.kernel.org/r/<msgid> link")
         out[hid] = Hazard(hid, f.choice("class", CLASSES), f.choice("scope", SCOPES), f.get("title", str),
-                          f.get("invariant", str), f.get("explanation", str), f.get("fix", str),
-                          f.strs("references"))
+                          f.get("invariant", str), f.get("explanation", str), f.get("fix", str), refs)
         f.close()
     top.close()
     return out

@@ -3,17 +3,25 @@
 `review-bot check MSGID_OR_URL` lands here: GET `<base>/<msgid>/t.mbox.gz`, hand the mbox to
 bot.mail.load, then select the posting the Message-ID names (a cover letter: the whole series; a
 reply: the patch it answers; `-v N`: that revision of it).
+
+Every request goes through one client, `Http`: an identifying User-Agent, timeouts, bounded retries
+with backoff (connection errors, 429, 5xx; Retry-After is obeyed up to a cap), a cap on the bytes
+read off the wire and another on what they decompress to, and an optional on-disk cache.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import mailbox
+import os
 import re
 import socket
 import ssl
 import tempfile
+import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +36,7 @@ MAX_COMPRESSED = 64 << 20  # a whole busy thread is a few MB; refuse anything ab
 MAX_MBOX = 512 << 20
 TIMEOUT = (10.0, 120.0)  # connect, read
 _MSGID_SAFE = "@!$&'()*+,;=:~"  # what public-inbox leaves unescaped in a message-id path component
+_RETRY_STATUS = {429, 500, 502, 503, 504}
 
 
 class FetchError(Exception):
@@ -88,59 +97,223 @@ def thread_url(base: str, msgid: str) -> str:
     return f"{base.rstrip('/')}/{quote(msgid, safe=_MSGID_SAFE)}/t.mbox.gz"
 
 
-def _gunzip(data: bytes, url: str) -> bytes:
-    if not data.startswith(b"\x1f\x8b"):
-        return data  # a server (or proxy) that already decoded it
-    d = zlib.decompressobj(wbits=31)
-    out = d.decompress(data, MAX_MBOX)
-    if d.unconsumed_tail:
-        raise FetchError(f"thread from {url} is larger than {MAX_MBOX >> 20} MiB uncompressed")
+@dataclass(frozen=True)
+class Politeness:
+    """How the bot talks to a public-inbox server: lore asks automated clients to say who they are,
+    to retry gently and not to hammer it."""
+
+    user_agent: str = f"review-bot/{__version__}"
+    timeout: tuple[float, float] = TIMEOUT  # connect, read (per chunk)
+    retries: int = 3  # further attempts after a connection error, a timeout, 429 or 5xx
+    backoff_seconds: float = 1.0  # the first wait; it doubles with each retry
+    max_wait_seconds: float = 60.0  # cap on a server's Retry-After
+    max_compressed: int = MAX_COMPRESSED  # bytes read off the wire
+    max_decompressed: int = MAX_MBOX  # bytes they may decode to (Content-Encoding, then .gz)
+    cache_dir: str | None = None  # on-disk cache of GET responses (validators and max-age)
+
+
+class Http:
+    """The one HTTP client of the bot (requests underneath)."""
+
+    def __init__(self, politeness: Politeness | None = None, session: requests.Session | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.polite = politeness or Politeness()
+        self.session = session or requests.Session()
+        self.sleep = sleep
+        self.requests = 0  # requests sent, retries included (for logs and tests)
+
+    # -- public --------------------------------------------------------------------------------
+    def get(self, url: str, *, not_found: str, max_age: float = 0.0) -> bytes:
+        """The decoded body of a 200 answer; FetchError(not_found) on 404.
+
+        max_age > 0: a cached copy younger than that is returned without asking the server.
+        A cached copy with an ETag or Last-Modified is revalidated (304 keeps it)."""
+        cached = self._cache_load(url)
+        if cached is not None and max_age > 0 and time.time() - cached[1].get("stored", 0) < max_age:
+            return cached[0]
+        headers: dict[str, str] = {}
+        if cached is not None:
+            if cached[1].get("etag"):
+                headers["If-None-Match"] = cached[1]["etag"]
+            if cached[1].get("last_modified"):
+                headers["If-Modified-Since"] = cached[1]["last_modified"]
+        status, body, meta = self._request("GET", url, headers, None)
+        if status == 304 and cached is not None:
+            self._cache_store(url, cached[0], cached[1])
+            return cached[0]
+        if status == 404:
+            raise FetchError(not_found)
+        if status != 200:
+            raise FetchError(f"{url}: HTTP {status} {meta.get('reason', '')}".rstrip())
+        self._cache_store(url, body, meta)
+        return body
+
+    def post(self, url: str, data: dict[str, str], *, not_found: str) -> bytes:
+        status, body, meta = self._request("POST", url, {}, data)
+        if status == 404:
+            raise FetchError(not_found)
+        if status != 200:
+            raise FetchError(f"{url}: HTTP {status} {meta.get('reason', '')}".rstrip())
+        return body
+
+    def exists(self, url: str) -> bool:
+        """Whether the server has url (200) or not (404); FetchError when it cannot say."""
+        status, _body, meta = self._request("GET", url, {}, None)
+        if status in (200, 404):
+            return status == 200
+        raise FetchError(f"{url}: HTTP {status} {meta.get('reason', '')}".rstrip())
+
+    # -- one request, retried ------------------------------------------------------------------
+    def _request(self, method: str, url: str, extra: dict[str, str],
+                 data: dict[str, str] | None) -> tuple[int, bytes, dict[str, str]]:
+        headers = {"User-Agent": self.polite.user_agent, "Accept-Encoding": "gzip, deflate", **extra}
+        attempt = 0
+        while True:
+            attempt += 1
+            self.requests += 1
+            wait = self.polite.backoff_seconds * (2 ** (attempt - 1))
+            try:
+                with self.session.request(method, url, headers=headers, data=data,
+                                          timeout=self.polite.timeout, stream=True) as resp:
+                    if resp.status_code in _RETRY_STATUS and attempt <= self.polite.retries:
+                        wait = _retry_after(resp.headers.get("Retry-After"), wait)
+                    else:
+                        meta = {"reason": resp.reason or "", "etag": resp.headers.get("ETag", ""),
+                                "last_modified": resp.headers.get("Last-Modified", "")}
+                        body = b"" if resp.status_code != 200 else self._read(resp, url)
+                        return resp.status_code, body, meta
+            except (requests.ConnectionError, requests.Timeout) as e:
+                if attempt > self.polite.retries:
+                    raise FetchError(f"{network_error(e, url)} (after {attempt} attempts)") from None
+            except requests.RequestException as e:
+                raise FetchError(network_error(e, url)) from None
+            self.sleep(min(wait, self.polite.max_wait_seconds))
+
+    def _read(self, resp: requests.Response, url: str) -> bytes:
+        """The body, capped on the wire and after Content-Encoding is undone (by us, so capped)."""
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in resp.raw.stream(1 << 16, decode_content=False):
+            size += len(chunk)
+            if size > self.polite.max_compressed:
+                raise FetchError(f"{url}: larger than {self.polite.max_compressed >> 20} MiB, refusing")
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        enc = resp.headers.get("Content-Encoding", "").strip().lower()
+        if enc in ("gzip", "x-gzip", "deflate"):
+            body = inflate(body, self.polite.max_decompressed, url, deflate=enc == "deflate")
+        return body
+
+    # -- cache ---------------------------------------------------------------------------------
+    def _cache_paths(self, url: str) -> tuple[Path, Path] | None:
+        if not self.polite.cache_dir:
+            return None
+        h = hashlib.sha256(url.encode()).hexdigest()
+        d = Path(self.polite.cache_dir)
+        return d / f"{h}.body", d / f"{h}.json"
+
+    def _cache_load(self, url: str) -> tuple[bytes, dict[str, Any]] | None:
+        paths = self._cache_paths(url)
+        if paths is None:
+            return None
+        try:
+            meta = json.loads(paths[1].read_text())
+            body = paths[0].read_bytes()
+        except (OSError, ValueError):
+            return None
+        if not isinstance(meta, dict) or meta.get("url") != url or meta.get("size") != len(body):
+            return None  # a torn or foreign entry is a miss
+        return body, meta
+
+    def _cache_store(self, url: str, body: bytes, meta: dict[str, Any]) -> None:
+        paths = self._cache_paths(url)
+        if paths is None:
+            return
+        entry = {"url": url, "stored": time.time(), "size": len(body),
+                 "etag": meta.get("etag", ""), "last_modified": meta.get("last_modified", "")}
+        try:
+            paths[0].parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write(paths[0], body)
+            _atomic_write(paths[1], json.dumps(entry).encode())
+        except OSError:
+            pass  # a cache that cannot be written is only a slower bot
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
-        out += d.flush()
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _retry_after(value: str | None, default: float) -> float:
+    if value and value.strip().isdigit():
+        return float(value.strip())
+    return default  # an HTTP-date or garbage: our own backoff
+
+
+def inflate(data: bytes, cap: int, url: str, deflate: bool = False) -> bytes:
+    """gzip (every member) or zlib/raw deflate data, refusing output beyond cap bytes."""
+    out: list[bytes] = []
+    size = 0
+    rest = data
+    while rest:
+        d = zlib.decompressobj(wbits=(zlib.MAX_WBITS | 32) if not deflate else zlib.MAX_WBITS)
+        try:
+            piece = d.decompress(rest, cap - size + 1)
+            if len(piece) + size > cap or d.unconsumed_tail:
+                raise FetchError(f"{url}: larger than {cap >> 20} MiB uncompressed, refusing")
+            piece += d.flush()
+        except zlib.error as e:
+            if deflate and not out:  # "deflate" is sometimes raw deflate without the zlib header
+                return inflate_raw(data, cap, url)
+            raise FetchError(f"corrupt compressed data from {url}: {e}") from None
+        size += len(piece)
+        if size > cap:
+            raise FetchError(f"{url}: larger than {cap >> 20} MiB uncompressed, refusing")
+        out.append(piece)
+        rest = d.unused_data if not deflate else b""
+        if rest and not rest.startswith(b"\x1f\x8b"):
+            break  # trailing garbage after the last gzip member: what gzip(1) also ignores
+    return b"".join(out)
+
+
+def inflate_raw(data: bytes, cap: int, url: str) -> bytes:
+    d = zlib.decompressobj(wbits=-zlib.MAX_WBITS)
+    try:
+        out = d.decompress(data, cap + 1)
     except zlib.error as e:
-        raise FetchError(f"corrupt gzip from {url}: {e}") from None
+        raise FetchError(f"corrupt compressed data from {url}: {e}") from None
+    if len(out) > cap or d.unconsumed_tail:
+        raise FetchError(f"{url}: larger than {cap >> 20} MiB uncompressed, refusing")
     return out
 
 
 def fetch_thread(
-    msgid_or_url: str, lore_url: str = DEFAULT_LORE, session: requests.Session | None = None
+    msgid_or_url: str, lore_url: str = DEFAULT_LORE, session: requests.Session | None = None,
+    http: Http | None = None, max_age: float = 0.0,
 ) -> Fetched:
     """Download the whole thread around a Message-ID as mbox text."""
     base, msgid = split_target(msgid_or_url, lore_url)
     url = thread_url(base, msgid)
-    http = session or requests.Session()
-    mbox = _get_mbox(lambda headers: http.get(url, headers=headers, timeout=TIMEOUT, stream=True), url,
-                     f"Message-ID <{msgid}> not found at {base}")
-    return Fetched(msgid=msgid, base=base, url=url, mbox=mbox)
+    client = http or Http(session=session)
+    data = client.get(url, not_found=f"Message-ID <{msgid}> not found at {base}", max_age=max_age)
+    return Fetched(msgid=msgid, base=base, url=url, mbox=_mbox(data, url, client.polite.max_decompressed))
 
 
-def _get_mbox(request: Any, url: str, not_found: str) -> bytes:
-    """Run one HTTP request for a (gzipped) mbox, capped in size, with one-line errors."""
-    headers = {"User-Agent": f"review-bot/{__version__}"}
-    try:
-        with request(headers) as resp:
-            if resp.status_code == 404:
-                raise FetchError(not_found)
-            if resp.status_code != 200:
-                raise FetchError(f"{url}: HTTP {resp.status_code} {resp.reason}")
-            data = _read_capped(resp, url)
-    except requests.RequestException as e:
-        raise FetchError(network_error(e, url)) from None
-    mbox = _gunzip(data, url)
+def raw_url(base: str, msgid: str) -> str:
+    return f"{base.rstrip('/')}/{quote(msgid, safe=_MSGID_SAFE)}/raw"
+
+
+def _mbox(data: bytes, url: str, cap: int) -> bytes:
+    mbox = inflate(data, cap, url) if data.startswith(b"\x1f\x8b") else data
     if not mbox.startswith(b"From "):
         raise FetchError(f"{url} did not return an mbox")
     return mbox
-
-
-def _read_capped(resp: requests.Response, url: str) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in resp.iter_content(1 << 16):
-        size += len(chunk)
-        if size > MAX_COMPRESSED:
-            raise FetchError(f"{url}: larger than {MAX_COMPRESSED >> 20} MiB, refusing")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _first_line(s: str) -> str:
@@ -300,13 +473,21 @@ def load_thread(fetched: Fetched, revision: int | None = None) -> Selection:
                      context=postings)
 
 
-def fetch_search(base: str, query: str, session: requests.Session | None = None) -> bytes:
-    """The messages matching a public-inbox search query, as one mbox (POST <base>/?q=Q&x=m)."""
+def fetch_search(base: str, query: str, session: requests.Session | None = None,
+                 http: Http | None = None, empty_ok: bool = False) -> bytes:
+    """The messages matching a public-inbox search query, as one mbox (POST <base>/?q=Q&x=m).
+
+    public-inbox answers 404 when nothing matches: FetchError, or b"" with empty_ok."""
     base = base.rstrip("/")
     if not re.match(r"^https?://", base, re.I):
         raise FetchError(f"not an http(s) URL: {base!r}")
     url = f"{base}/?{urlencode({'q': query, 'x': 'm'})}"
-    http = session or requests.Session()
-    return _get_mbox(
-        lambda headers: http.post(url, data={"z": "results only"}, headers=headers, timeout=TIMEOUT, stream=True),
-        url, f"no messages match {query!r} at {base}")
+    client = http or Http(session=session)
+    nothing = f"no messages match {query!r} at {base}"
+    try:
+        data = client.post(url, {"z": "results only"}, not_found=nothing)
+    except FetchError as e:
+        if empty_ok and str(e) == nothing:
+            return b""
+        raise
+    return _mbox(data, url, client.polite.max_decompressed)

@@ -140,9 +140,20 @@ def test_prose_wrapped_at_72_columns() -> None:
 def test_etiquette_bot_notice_stop_and_no_trailers() -> None:
     body = _body(_reply())
     assert "automated review" in body
-    assert "reply with this line:\n  review-bot: stop\n" in body
-    assert "review-bot@example.org" in body.split("\n-- \n", 1)[1]
+    footer = body.split("\n-- \n", 1)[1]
+    # Nobody reads replies to a --format email reply: the footer offers no mail command it cannot keep.
+    assert "review-bot: stop" not in footer and "write to review-bot@example.org" in footer
     assert not re.search(r"^(Reviewed-by|Signed-off-by|Acked-by|Tested-by):", body, re.M | re.I)
+    watched = _body(_reply(policy={"commands": True}))
+    footer = watched.split("\n-- \n", 1)[1]
+    assert "\n  review-bot: stop\n" in footer and '"review-bot: unmute" resumes them' in footer
+
+
+def test_opening_line_counts_the_correctness_findings() -> None:
+    body = _body(_reply(make_review([rcu_head_shared(), mmgrab_cost()])))
+    assert body.split("\n\n")[1].startswith("review-bot found 1 correctness issue introduced by this patch, plus 1")
+    body = _body(_reply(make_review([mmgrab_cost()])))
+    assert body.split("\n\n")[1].startswith("review-bot found no correctness issue introduced by this patch")
 
 
 def test_correctness_first_preexisting_separate_cost_marked() -> None:

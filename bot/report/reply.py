@@ -19,6 +19,7 @@ from bot.report.textutil import oneline
 from bot.report.view import review_view
 
 STOP_PHRASE = "review-bot: stop"
+UNMUTE_PHRASE = "review-bot: unmute"
 _ADDR_SPEC = re.compile(r"^[^\s<>()\[\]\\,;:\"@]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _NAME_ADDR = re.compile(r"^(?P<name>.*?)\s*<(?P<addr>[^<>]*)>\s*$")
 _RE_PREFIX = re.compile(r"^\s*((re|aw|sv|antw)\s*(\[\d+\])?\s*:\s*)+", re.I)
@@ -130,12 +131,16 @@ def message_id(review: Review, domain: str) -> str:
     return f"<review-bot.{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
 
 
-def _bot_context(sender: Address, policy: dict[str, Any]) -> dict[str, str]:
+def _bot_context(sender: Address, policy: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": "review-bot",
         "version": __version__,
         "stop": oneline(policy.get("stop_phrase", STOP_PHRASE)),
+        "unmute": UNMUTE_PHRASE,
         "contact": oneline(policy.get("contact", sender.addr_spec)),
+        # Mail commands work only where a watcher reads the replies: `watch` says so per reply.
+        "commands": bool(policy.get("commands", False)),
+        "page_url": oneline(policy.get("page_url", "")),
     }
 
 
@@ -145,7 +150,10 @@ def render_email(
     """The reply to the patch of `review`, or None when there is nothing relevant to say.
 
     policy: {"positive": bool (reply to clean patches too), "reply_to": "all" | "author" | "none",
-    "contact": str, "stop_phrase": str}. reply_to "none" sends nothing.
+    "contact": str, "stop_phrase": str, "message_id": str (else derived from patch and findings),
+    "cc_individuals": bool (False: Cc only the addresses in "lists"), "lists": list addresses,
+    "commands": bool (the footer may offer mail commands), "page_url": str}.
+    reply_to "none" sends nothing.
     """
     policy = policy or {}
     reply_to = policy.get("reply_to", "all")
@@ -169,6 +177,9 @@ def render_email(
         if reply_to == "all"
         else []
     )
+    if not policy.get("cc_individuals", True):
+        lists = {a.lower() for a in policy.get("lists", ())}
+        cc = [a for a in cc if a.addr_spec.lower() in lists]
     parent = clean_msgid(review.msgid or getattr(posting, "msgid", ""))
     refs = [clean_msgid(r) for r in getattr(posting, "references", []) or []]
     refs = list(dict.fromkeys(r for r in refs + [parent] if r))
@@ -181,7 +192,7 @@ def render_email(
         msg["Cc"] = cc
     msg["Subject"] = reply_subject(review.subject or getattr(posting, "subject", ""))
     msg["Date"] = format_datetime(now or datetime.now(timezone.utc))
-    msg["Message-ID"] = message_id(review, bot.domain)
+    msg["Message-ID"] = policy.get("message_id") or message_id(review, bot.domain)
     if parent:
         msg["In-Reply-To"] = f"<{parent}>"
         msg["References"] = " ".join(f"<{r}>" for r in refs)
