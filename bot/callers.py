@@ -11,9 +11,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bot.classify import hazard_text, known_hazard
+from bot.classify import hazard_class, known_hazard
 from bot.datafile import Fields, display, read_toml
-from bot.findings import Finding
+from bot.findings import Finding, hazard_finding
 from bot.paths import rules_dir
 
 
@@ -166,13 +166,9 @@ def caller_findings(sitemap: Any, posting: Any) -> list[Finding]:
             if outcome != FIRES:
                 continue
             seen.add(rule["hazard"])
-            text = hazard_text(rule["hazard"])
-            out.append(Finding(
-                hazard=rule["hazard"], cls=str(text["class"]), introduced=True, file=op.file, line=op.line,
-                function=fs.name, evidence=[op.text.strip()],
-                explanation=f"{rule['why']}. " + str(text["explanation"]), fix=str(text["fix"]),
-                references=list(text["references"]), title=str(text["title"]),
-                invariant=str(text["invariant"]), replay="",
+            out.append(hazard_finding(
+                rule["hazard"], cls=hazard_class(rule["hazard"]), introduced=True, file=op.file, line=op.line,
+                function=fs.name, evidence=[op.text.strip()], lead=f"{rule['why']}.",
                 unmodeled=["a caller-side pattern rule (rules/callers.toml) over the order of calls in "
                            f"{fs.name}(), not a simulated interleaving"]))
     return out

@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.findings import TraceStep
+from bot.findings import trace_steps
 from bot.paths import models_dir
 from bot.report.table import interleaving_table
 from bot.report.textutil import WIDTH, wrap
@@ -132,9 +132,7 @@ def run_scenario_file(
 
 def table(ce: Counterexample, width: int = WIDTH, indent: int = 2) -> list[str]:
     """The counterexample as check's interleaving table: a column per context, wrapped to `width`."""
-    last = len(ce.trace) - 1
-    return interleaving_table([TraceStep(e.ctx, e.op, e.at, i == last) for i, e in enumerate(ce.trace)],
-                              width, indent)
+    return interleaving_table(trace_steps(ce), width, indent)
 
 
 def render_text(result: CheckResult, meta: ScenarioMeta, width: int = 100) -> str:

@@ -6,9 +6,12 @@ The JSON contract (docs/architecture.md) only grows: add keys, never rename.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import __version__
+
+if TYPE_CHECKING:
+    from bot.sim.core import Counterexample
 
 # Exit codes of `check` and `scan` (README, "Exit codes"); 2 is bad usage or input (bot.cli).
 EXIT_OK, EXIT_FINDINGS, EXIT_NOT_JUDGED = 0, 1, 3
@@ -44,6 +47,33 @@ class Finding:
         d = asdict(self)
         d["class"] = d.pop("cls")
         return d
+
+
+def hazard_finding(hazard: str, *, cls: str, introduced: bool, file: str, line: int, function: str,
+                   evidence: list[str], lead: str = "", trace: list[TraceStep] | None = None,
+                   invariant: str = "", replay: str = "", unmodeled: list[str] | None = None) -> Finding:
+    """The one way a finding is made: the catalog (rules/hazards.toml) gives the title, invariant,
+    explanation, fix and references of the hazard; `lead` (what this run showed) goes before the
+    catalog's explanation, `invariant` stands in when the catalog has none."""
+    from bot.classify import hazard_text
+
+    text = hazard_text(hazard)
+    return Finding(
+        hazard=hazard, cls=cls, introduced=introduced, file=file, line=line, function=function,
+        evidence=evidence, trace=trace or [], explanation=(f"{lead} " + str(text["explanation"])).strip(),
+        fix=str(text["fix"]), references=list(text["references"]), title=str(text["title"]),
+        invariant=str(text["invariant"]) or invariant, replay=replay, unmodeled=unmodeled or [])
+
+
+def trace_steps(cx: Counterexample) -> list[TraceStep]:
+    """A counterexample as trace steps, the breaking one marked; a violation found at quiescence (a
+    leak) breaks at no step of its own, so an "end" step states it."""
+    trace = [TraceStep(e.ctx, e.op, e.at) for e in cx.trace]
+    if cx.violation.kind == "leak" or not trace:
+        trace.append(TraceStep("end", cx.violation.detail, "", True))
+    else:
+        trace[-1].violation = True
+    return trace
 
 
 @dataclass

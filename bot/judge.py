@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.callers import caller_findings, coverage
-from bot.classify import class_of, hazard_class, hazard_of, hazard_text
+from bot.classify import class_of, hazard_class, hazard_of
 from bot.cmodel.models import (
     Bound,
     ModelSpec,
@@ -23,7 +23,7 @@ from bot.cmodel.models import (
     run_scenario,
     scenario_runnable,
 )
-from bot.findings import Finding, Review, TraceStep
+from bot.findings import Finding, Review, hazard_finding, trace_steps
 from bot.options import Options
 from bot.patch import FileDiff, Posting
 from bot.sim.core import CheckResult, Counterexample
@@ -89,6 +89,26 @@ class Judge:
                 return q
         return None
 
+    def layers_for(self, p: Posting, spec: ModelSpec) -> tuple[list[Posting], str | None]:
+        """What a posting's code runs on for one model: the earlier patches of its series that touch
+        the model's files, and the tree revision to read the rest from (None: the reference model).
+        A base-commit that already holds the series leaves no earlier patch to apply."""
+        rev, whole = base_revision(p) if self.opts.tree else (None, False)
+        if whole:
+            return [], rev
+        return [q for q in self.base_of(p) if {fd.path for fd in q.files} & set(spec.files)], rev
+
+    def bind(self, spec: ModelSpec, layers: list[Posting | None], rev: str | None) -> Bound:
+        """The model's program with the layers' diffs applied, on the tree at rev when there is one."""
+        diffs: list[list[FileDiff]] = [q.files for q in layers if q is not None]
+        tree_files: dict[str, str] = {}
+        if rev and self.opts.tree:
+            for kpath in spec.files:
+                text = file_at(self.opts.tree, rev, kpath)
+                if text is not None:
+                    tree_files[kpath] = text
+        return build_program(spec, diffs, tree_files, rev or "")
+
     # ---- running models ---------------------------------------------------------------------
     # The ladder of outcomes of one scenario run (not runnable, out of time, too deep, setup broken,
     # unknown calls, unresolved names, result) is the one place that decides what a run may prove.
@@ -98,22 +118,15 @@ class Judge:
         if hit is not None:
             log.debug("%s: same code as an earlier run, results reused", spec.name)
             return hit
-        diffs: list[list[FileDiff]] = [q.files for q in layers if q is not None]
-        tree_files: dict[str, str] = {}
-        if rev and self.opts.tree:
-            for kpath in spec.files:
-                text = file_at(self.opts.tree, rev, kpath)
-                if text is not None:
-                    tree_files[kpath] = text
         try:
-            bound = build_program(spec, diffs, tree_files, rev or "")
+            bound = self.bind(spec, layers, rev)
         except RecursionError:
-            bound = build_program(spec, diffs[:-1], tree_files, rev or "")  # too deep to read: model the base
+            bound = self.bind(spec, layers[:-1], rev)  # too deep to read: model the base
             mr = ModelRun(bound, problems=["the patch's code is nested too deeply to model"])
             self._runs[key] = mr
             return mr
         mr = ModelRun(bound, problems=list(bound.report.failed[:3]))
-        _log_bind(spec, bound, len(diffs))
+        _log_bind(spec, bound, sum(q is not None for q in layers))
         deadline = time.monotonic() + self.opts.review_seconds
         for sc in spec.scenarios:
             if not scenario_runnable(sc, bound.program):
@@ -177,12 +190,10 @@ class Judge:
         if sitemap is not None:
             review.findings += caller_findings(sitemap, p)
         outcomes: list[ModelOutcome] = []
-        base = self.base_of(p)
-        rev, whole = base_revision(p) if self.opts.tree else (None, False)
-        if specs and self.opts.tree and rev is None:
+        if specs and self.opts.tree and base_revision(p)[0] is None:
             review.notes.append("no base-commit to read the kernel tree at: the reference model stands in")
         for spec in specs:
-            layers = [] if whole else [q for q in base if {fd.path for fd in q.files} & set(spec.files)]
+            layers, rev = self.layers_for(p, spec)
             log.info("<%s> model %s (covers %s); the base: %s plus %d earlier patch(es) of the series",
                      p.msgid, spec.name, ", ".join(sorted(paths & set(spec.files))),
                      f"the tree at {rev}" if rev else "the reference model", len(layers))
@@ -237,35 +248,22 @@ class Judge:
         for cost, where in sorted(cur.costs.items()):
             if cost in base.costs:
                 continue
-            text = hazard_text(cost)
             file, line, fn = self._locate_cost(cur, where, added)
-            out.append(Finding(
-                hazard=cost, cls=hazard_class(cost) if hazard_class(cost) != "correctness" else "cost",
+            out.append(hazard_finding(
+                cost, cls=hazard_class(cost) if hazard_class(cost) != "correctness" else "cost",
                 introduced=True, file=file, line=line, function=fn, evidence=self._evidence(cur, file, line),
-                explanation=text["explanation"], fix=text["fix"], references=list(text["references"]),
-                title=text["title"], invariant=text["invariant"],
-                replay=self._replay(p, spec, cur.cost_scenario.get(cost, "")), unmodeled=[]))
+                replay=self._replay(p, spec, cur.cost_scenario.get(cost, ""))))
         return out
 
     def _finding(self, p: Posting, spec: ModelSpec, run: ModelRun, hz: str, sc_name: str, cx: Counterexample,
                  added: set, introduced: bool) -> Finding:
-        text = hazard_text(hz)
         file, line = self._anchor(cx, added, run)
-        fn = self._function_at(run, file, line)
-        trace = [TraceStep(e.ctx, e.op, e.at) for e in cx.trace]
-        if cx.violation.kind == "leak" or not trace:  # found at quiescence: no step of its own broke it
-            trace.append(TraceStep("end", cx.violation.detail, "", True))
-        else:
-            trace[-1].violation = True
         sc = next(s for s in spec.scenarios if s.name == sc_name)
-        explanation = (f"Scenario {spec.name}/{sc.name}: {sc.about}. {cx.violation.detail}. "
-                       + str(text["explanation"])).strip()
-        return Finding(
-            hazard=hz, cls=class_of(cx.violation), introduced=introduced, file=file, line=line, function=fn,
-            evidence=self._evidence(run, file, line), trace=trace, explanation=explanation, fix=str(text["fix"]),
-            references=list(text["references"]), title=str(text["title"]),
-            invariant=str(text["invariant"]) or cx.violation.detail, replay=self._replay(p, spec, sc_name),
-            unmodeled=self._unmodeled(run))
+        return hazard_finding(
+            hz, cls=class_of(cx.violation), introduced=introduced, file=file, line=line,
+            function=self._function_at(run, file, line), evidence=self._evidence(run, file, line),
+            lead=f"Scenario {spec.name}/{sc.name}: {sc.about}. {cx.violation.detail}.", trace=trace_steps(cx),
+            invariant=cx.violation.detail, replay=self._replay(p, spec, sc_name), unmodeled=self._unmodeled(run))
 
     def _anchor(self, cx: Counterexample, added: set, run: ModelRun) -> tuple[str, int]:
         """Where to point: the violating step if it is a line the patch adds, else the latest step of

@@ -7,7 +7,7 @@ the rest), and every counterexample is printed as a numbered table with a column
 from __future__ import annotations
 
 from bot.classify import hazard_of
-from bot.cmodel.models import build_program, load_models, run_scenario, scenario_runnable
+from bot.cmodel.models import load_models, run_scenario, scenario_runnable
 from bot.explore import table
 from bot.judge import Judge
 from bot.options import Options
@@ -31,9 +31,10 @@ def replay(postings: list[Posting], msgid: str, scenario: str, opts: Options,
     sc = next((s for s in spec.scenarios if s.name == sc_name), None)
     if sc is None:
         raise ReplayError(f"model {model_name} has no scenario {sc_name!r}")
-    judge = Judge(opts, postings)
-    layers = [q for q in judge.base_of(p) if {fd.path for fd in q.files} & set(spec.files)] + [p]
-    bound = build_program(spec, [q.files for q in layers])
+    judge = Judge(opts, postings)  # the review's own choice of base layers and tree revision
+    base, rev = judge.layers_for(p, spec)
+    layers = base + [p]
+    bound = judge.bind(spec, list(layers), rev)
     if not scenario_runnable(sc, bound.program):
         raise ReplayError(f"the patch does not define {', '.join(sc.needs)}, which {sc_name} needs")
     result, _m = run_scenario(spec, bound, sc, opts.budget_states, opts.budget_seconds)

@@ -103,7 +103,8 @@ class Call:
 
     def arg(self, i: int) -> int:
         """The value of argument i (0 when the call has fewer)."""
-        return self.m.eval(self.w, self.t, self.args[i]) if i < len(self.args) else 0
+        args = self.args
+        return self.m.eval(self.w, self.t, args[i]) if i < len(args) else 0
 
     def type_arg(self, i: int) -> str | None:
         """Argument i when it is a type or member name (container_of(p, struct page, lru))."""
@@ -121,9 +122,9 @@ class Call:
 
     def note(self, what: str) -> None:
         """A trace step for this call: its source text and what it did."""
-        src = self.m.source(self.function, self.line)
-        self.events.append(Event(self.t.name, f"{src}  [{what}]" if src else what,
-                                 self.m.where_at(self.function, self.line)))
+        fn = self.t.frames[-1].fn if self.t.frames else ""
+        src = self.m.source(fn, self.line)
+        self.events.append(Event(self.t.name, f"{src}  [{what}]" if src else what, self.m.where_at(fn, self.line)))
 
     def event(self, what: str) -> None:
         """A trace step in the thread's own words (no source quote)."""

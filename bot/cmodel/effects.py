@@ -125,7 +125,7 @@ def lock(c: Call) -> None:
     w, t = c.w, c.t
     addr = c.arg(0)
     c.alive(addr, "locks a spinlock in")
-    bh: bool = c.rule["bh"]
+    bh: bool = c.rule.params["bh"]
     _enter_reader(t)  # a spinlock holder is an RCU reader (bot.sim.rcu.is_reader)
     w.locks[addr] = (t.name, bh)
     t.locks = t.locks + (addr,)
@@ -168,7 +168,7 @@ _ATOMIC_OPS = {"xor": lambda a, b: a ^ b, "add": lambda a, b: a + b, "sub": lamb
         const=Param(int, None, doc="the operand, when it is not an argument"),
         returns=Param(str, "new", choices=("new", "old", "zero", "none")))
 def atomic(c: Call) -> int | None:
-    rule, w = c.rule, c.w
+    rule, w = c.rule.params, c.w
     ptr = c.arg(rule["ptr_arg"])
     val = rule["const"] if rule["const"] is not None else c.arg(rule["val_arg"])
     c.alive(ptr, f"does {c.name}() on")

@@ -54,6 +54,7 @@ class Machine:
         self._shared_cache: dict[tuple[str, int], bool] = {}
         self._cost_calls = {c for r in self.cost_rules for c in r.calls}
         self._types: dict[str, str] = {}
+        self._roles: dict[str, int] = {}
         self.table_size = 4096  # bytes of one page table; the model sets its fragment size
 
     # ---- Model protocol -----------------------------------------------------------------------
@@ -599,8 +600,11 @@ class Machine:
         return off
 
     def role_offset(self, role: str) -> int:
-        struct, path = self.layout.role(role)
-        return self.field_offset(struct, path)
+        hit = self._roles.get(role)
+        if hit is None:
+            struct, path = self.layout.role(role)
+            hit = self._roles[role] = self.field_offset(struct, path)
+        return hit
 
     def note_cost(self, t: Thread, name: str, on: str, detail: str = "") -> None:
         stack = {f.fn for f in t.frames}
