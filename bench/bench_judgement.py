@@ -7,11 +7,13 @@
      fp  a correctness id reported that is not in must/should/may (must_not ids included)
    `may` ids are neither. Cost ids (`should`) are scored separately: tp/fn against `should`, fp when
    a cost id in `must_not` is reported; other unlabelled cost notes are listed, not scored.
-2. False alarms over the 2023 year (../shared/corpus/lists/linux-s390-2023.mbox.xz): every formal
-   posting that is not labelled is reviewed with the whole year as context and every correctness
-   finding is a false alarm (target 0). `--year-filter` reviews only the postings that touch a
-   model's files or that the call-site stage calls relevant (the others cannot produce a finding
-   from a model; it is faster), and the output says which selection was used.
+2. False alarms over each year of the list (../shared/corpus/lists/linux-s390-{2023,2024}.mbox.xz):
+   every formal posting is reviewed with the whole year as context; every correctness finding on a
+   posting that is not labelled is a false alarm (target 0). `--year-filter` reviews only the
+   postings that touch a model's files or that the call-site stage calls relevant (the others cannot
+   produce a finding from a model; it is faster), and the output says which selection was used.
+3. Coverage of each year: judged / relevant formal postings (README, "Reading a review"), with the
+   reasons the rest were not judged, counted by kind.
 
 Prints tables and writes bench/results/judgement.json. Run from the repo root:
     /work/venv/bin/python bench/bench_judgement.py [--no-year] [--year-filter]
@@ -42,6 +44,24 @@ from bot.pipeline import Options, review_postings  # noqa: E402
 CORPUS = REPO.parent / "shared" / "corpus"
 LABELS = CORPUS / "labels.toml"
 YEAR = CORPUS / "lists" / "linux-s390-2023.mbox.xz"
+YEARS = {"2023": YEAR, "2024": CORPUS / "lists" / "linux-s390-2024.mbox.xz"}
+# Kinds of "not judged" reasons, by the words the judge uses for them (first match wins).
+REASON_KINDS = (
+    ("inconclusive (budget)", ("inconclusive",)),
+    ("review time budget spent", ("time budget",)),
+    ("setup fails", ("its setup",)),
+    ("unknown calls", ("calls the model does not know",)),
+    ("unresolved names", ("which nothing", "nothing assigns", "nothing defines")),
+    ("unclassified violation", ("no rule classifies",)),
+    ("unplaceable hunk", ("hunk @@", "did not match the model")),
+    ("too deeply nested", ("too deeply", "nested too deeply")),
+    ("file no model covers", ("no model covers",)),
+    ("changed function no scenario runs", ("no scenario of",)),
+    ("caller rule cannot see the code", ("hunks do not show",)),
+    ("change outside functions", ("outside any function",)),
+    ("call-site analysis failed", ("call-site analysis failed",)),
+    ("nothing ran the changed code", ("no model scenario or caller rule ran",)),
+)
 RESULTS = REPO / "bench" / "results"
 SCOPES = ("arch", "caller")
 
@@ -206,26 +226,53 @@ def sites_relevant(p: Posting) -> bool:
         return True
 
 
-def year_false_alarms(labelled: set[str], filtered: bool, in_threads: set[str]) -> dict[str, Any]:
+def reason_kind(reason: str) -> str:
+    return next((kind for kind, words in REASON_KINDS if any(w in reason for w in words)), "other")
+
+
+def coverage(reviews: list[Review]) -> dict[str, Any]:
+    """Judged / relevant postings, and how often each kind of reason left one not judged."""
+    relevant = [r for r in reviews if r.relevant]
+    judged = [r for r in relevant if r.judged]
+    unjudged = [r for r in relevant if not r.judged]
+    kinds: dict[str, int] = defaultdict(int)
+    for r in unjudged:
+        for kind in sorted({reason_kind(why) for why in r.not_judged}):
+            kinds[kind] += 1
+    return {
+        "relevant": len(relevant), "judged": len(judged),
+        "judged_fraction": _r(len(judged) / len(relevant)) if relevant else None,
+        "judged_with_findings": sum(bool(r.correctness) for r in judged),
+        "not_judged": len(unjudged),
+        "reasons": dict(sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "not_judged_postings": [{"msgid": r.msgid, "subject": r.subject, "reasons": r.not_judged[:3]}
+                                for r in unjudged],
+    }
+
+
+def year_false_alarms(labelled: set[str], filtered: bool, in_threads: set[str],
+                      path: Path = YEAR) -> dict[str, Any]:
     """in_threads: Message-IDs of the three pte-free-defer threads (their unlabelled postings are counted
-    too, and broken out, since a finding there may be a gap in the labels rather than a false alarm)."""
+    too, and broken out, since a finding there may be a gap in the labels rather than a false alarm).
+    Labelled postings are reviewed too, for the coverage figure, but never counted as false alarms."""
     t = time.perf_counter()
-    res = load(str(YEAR))
+    res = load(str(path))
     t_load = time.perf_counter() - t
     formal = [p for p in res.postings if not p.is_reply]
-    todo = [p for p in formal if p.msgid not in labelled]
-    excluded = len(formal) - len(todo)
-    selection = "every formal posting that is not labelled"
+    todo = list(formal)
+    excluded = sum(p.msgid in labelled for p in formal)
+    selection = "every formal posting (false alarms: those not labelled)"
     if filtered:
         from bot.cmodel.models import load_models
 
         model_files = {f for spec in load_models() for f in spec.files}
         todo = [p for p in todo if {fd.path for fd in p.files} & model_files or sites_relevant(p)]
-        selection = ("formal postings not labelled that touch a model's files or that bot.sites.analyze "
-                     "calls relevant")
+        selection = ("formal postings that touch a model's files or that bot.sites.analyze calls relevant "
+                     "(false alarms: those not labelled)")
     t = time.perf_counter()
-    reviews = review_postings(todo, Options(source=str(YEAR)), context=res.postings)
+    all_reviews = review_postings(todo, Options(source=str(path)), context=res.postings)
     t_review = time.perf_counter() - t
+    reviews = [r for r in all_reviews if r.msgid not in labelled]
     alarms = []
     for r in reviews:
         for f in r.findings:
@@ -245,11 +292,34 @@ def year_false_alarms(labelled: set[str], filtered: bool, in_threads: set[str]) 
         "correctness_findings_in_labelled_threads": sum(a["in_labelled_threads"] for a in alarms),
         "reviewed_in_labelled_threads": sum(r.msgid in in_threads for r in reviews),
         "target": 0, "false_alarms": alarms, "cost_or_noise_findings": others,
+        "coverage": coverage(all_reviews),
         "load_seconds": round(t_load, 2), "review_seconds": round(t_review, 2),
     }
 
 
-def print_tables(agg: dict[str, Any], scores: list[PatchScore], year: dict[str, Any] | None) -> None:
+def print_year(name: str, year: dict[str, Any]) -> None:
+    print()
+    print(f"{name} year: {year['reviewed']} postings reviewed ({year['selection']}; "
+          f"{year['relevant']} relevant unlabelled) of {year['formal_postings']} formal postings, "
+          f"{year['messages']} messages")
+    print(f"  correctness findings: {year['correctness_findings']} "
+          f"({year['correctness_findings_introduced']} introduced) on "
+          f"{year['postings_with_correctness_findings']} unlabelled postings (target 0), "
+          f"{year['correctness_findings_in_labelled_threads']} of them on unlabelled postings of the "
+          f"pte-free-defer threads; "
+          f"load {year['load_seconds']} s, review {year['review_seconds']} s")
+    for a in year["false_alarms"][:20]:
+        where = " [pte-free-defer thread, unlabelled]" if a["in_labelled_threads"] else ""
+        print(f"    {a['hazard']:28} {a['where']:32} {a['subject'][:70]}{where}")
+    cov = year["coverage"]
+    frac = "-" if cov["judged_fraction"] is None else f"{cov['judged_fraction']:.0%}"
+    print(f"  coverage: {cov['judged']} of {cov['relevant']} relevant formal postings judged ({frac}; "
+          f"{cov['judged_with_findings']} by a correctness finding); not judged: {cov['not_judged']}")
+    for kind, n in cov["reasons"].items():
+        print(f"    {n:4} {kind}")
+
+
+def print_tables(agg: dict[str, Any], scores: list[PatchScore], years: dict[str, dict[str, Any]]) -> None:
     print(f"{'hazard (correctness, introduced)':34} {'scope':11} {'tp':>3} {'fn':>3} {'fp':>3} {'prec':>5} {'recall':>6}")
     for h, c in agg["by_hazard"].items():
         print(f"{h:34} {','.join(c['scopes']):11} {c['tp']:>3} {c['fn']:>3} {c['fp']:>3} "
@@ -287,25 +357,13 @@ def print_tables(agg: dict[str, Any], scores: list[PatchScore], year: dict[str, 
             bits.append("(tests accept " + ",".join(accepted) + " as unlabelled but proven)")
         if bits:
             print(f"  {ps.label['id']:9} {ps.label['scope']:6} " + "; ".join(bits))
-    if year is not None:
-        print()
-        print(f"2023 year: {year['reviewed']} postings reviewed ({year['selection']}; "
-              f"{year['relevant']} relevant) of {year['formal_postings']} formal postings, "
-              f"{year['messages']} messages")
-        print(f"  correctness findings: {year['correctness_findings']} "
-              f"({year['correctness_findings_introduced']} introduced) on "
-              f"{year['postings_with_correctness_findings']} postings (target 0), "
-              f"{year['correctness_findings_in_labelled_threads']} of them on unlabelled postings of the "
-              f"pte-free-defer threads; "
-              f"load {year['load_seconds']} s, review {year['review_seconds']} s")
-        for a in year["false_alarms"][:20]:
-            where = " [pte-free-defer thread, unlabelled]" if a["in_labelled_threads"] else ""
-            print(f"    {a['hazard']:28} {a['where']:32} {a['subject'][:70]}{where}")
+    for name, year in years.items():
+        print_year(name, year)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--no-year", action="store_true", help="skip the 2023-year false-alarm count")
+    ap.add_argument("--no-year", action="store_true", help="skip the year-long parts (false alarms, coverage)")
     ap.add_argument("--year-filter", action="store_true",
                     help="in the year, review only postings touching model files or relevant call sites")
     a = ap.parse_args(argv)
@@ -325,20 +383,20 @@ def main(argv: list[str] | None = None) -> int:
         reviews.update({r.msgid: r for r in out})
     scores = [score_patch(lab, reviews.get(lab["msgid"])) for lab in labels]
     agg = aggregate(scores)
-    year = None
-    if not a.no_year:
-        if YEAR.exists():
-            year = year_false_alarms({lab["msgid"] for lab in labels}, a.year_filter, thread_ids)
+    years: dict[str, dict[str, Any]] = {}
+    for name, path in ({} if a.no_year else YEARS).items():
+        if path.exists():
+            years[name] = year_false_alarms({lab["msgid"] for lab in labels}, a.year_filter, thread_ids, path)
         else:
-            print(f"corpus file {YEAR} is absent: year skipped", file=sys.stderr)
-    print_tables(agg, scores, year)
+            print(f"corpus file {path} is absent: year {name} skipped", file=sys.stderr)
+    print_tables(agg, scores, years)
     out = {
         "labels": str(LABELS.relative_to(REPO.parent)), "labelled_patches": len(labels),
         "counting": "introduced findings; fp = correctness ids not in must/should/may; may = neither",
         **agg, "patches": [ps.to_json() for ps in scores],
         "fp_accepted_by_tests": sorted(f"{i}:{h}" for i, h in accepted_by_tests()
                                        if any(ps.label["id"] == i and h in ps.fp for ps in scores)), "thread_review_seconds": thread_seconds,
-        "year": year, "seconds": round(time.perf_counter() - t0, 2),
+        "year": years.get("2023"), "years": years, "seconds": round(time.perf_counter() - t0, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "python": sys.version.split()[0],
     }
