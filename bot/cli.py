@@ -22,7 +22,7 @@ from bot import __version__
 from bot.datafile import DataError
 
 PROG = "review-bot"
-FORMATS = ("text", "email", "json", "sarif", "html", "checkpatch")
+FORMATS = ("text", "email", "json", "sarif", "html", "checkpatch", "b4-review")
 EXPLORE_FORMATS = ("text", "json")
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_NOT_JUDGED = 0, 1, 2, 3
 EXIT_CODES = (
@@ -71,11 +71,16 @@ def _common(debug_default: Any, formats: Sequence[str] = FORMATS) -> argparse.Ar
     return p
 
 
-def _strict(p: argparse.ArgumentParser) -> None:
+def _ci_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--strict",
         action="store_true",
         help="exit 3 when a relevant patch is not judged (and has no correctness finding), for CI",
+    )
+    p.add_argument(
+        "--sarif",
+        metavar="FILE",
+        help="also write the report as SARIF to FILE (beside --format, from the same run)",
     )
 
 
@@ -137,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--git", metavar="RANGE", help="review each commit of RANGE (CI hook)")
     src.add_argument("--repo", metavar="DIR", help="with --git: the repository (default: .)")
     src.add_argument("--stdin", action="store_true", help="one patch email on stdin (b4 check protocols)")
-    _strict(check)
+    _ci_options(check)
     check.set_defaults(func=cmd_check)
 
     scan = sub.add_parser(
@@ -155,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="s:PATCH d:1.week.ago..",
         help="with --lore-url: public-inbox search query (default: %(default)r)",
     )
-    _strict(scan)
+    _ci_options(scan)
     scan.set_defaults(func=cmd_scan)
 
     explore = sub.add_parser(
@@ -286,18 +291,24 @@ def _plain_text(report: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
+
+
 def _emit(args: argparse.Namespace, text: str) -> None:
     if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as e:
-            raise UsageError(f"cannot write {args.output}: {e.strerror or e}") from None
+        _write(args.output, text)
         return
     sys.stdout.write(text)
     sys.stdout.flush()
 
 
 def _finish(args: argparse.Namespace, report: Any) -> int:
+    if getattr(args, "sarif", None):
+        _write(args.sarif, _render(report, "sarif"))
     _emit(args, _render(report, args.format))
     return int(report.exit_code(strict=bool(getattr(args, "strict", False))))
 

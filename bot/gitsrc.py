@@ -24,7 +24,7 @@ class GitLoad:
     messages: int
     postings: list[Any]
     skipped: list[dict[str, str]] = field(default_factory=list)
-    workdir: str | None = None  # the repository's work tree (a kernel tree for --tree)
+    workdir: str | None = None  # the repository (its work tree, or the git dir when bare): the kernel tree
     commits: list[str] = field(default_factory=list)
 
 
@@ -45,7 +45,7 @@ def _repo(path: str) -> Any:
 
 def format_patch(range_: str, repo_dir: str = ".", parents: dict[str, str] | None = None
                  ) -> tuple[bytes, list[str], str | None]:
-    """(mbox bytes, commit shas oldest first, work tree) for RANGE, one message per non-merge commit;
+    """(mbox bytes, commit shas oldest first, repository) for RANGE, one message per non-merge commit;
     `parents` (when given) receives each commit's first parent."""
     parents = {} if parents is None else parents
     import git
@@ -61,14 +61,16 @@ def format_patch(range_: str, repo_dir: str = ".", parents: dict[str, str] | Non
         shas = [r[0] for r in rows if r]
         parents.update({r[0]: r[1] for r in rows if len(r) > 1})
         if not shas:
-            return b"", [], repo.working_tree_dir
+            return b"", [], repo.working_tree_dir or repo.git_dir
+        # from git objects only: no external diff or textconv program of the repository runs
         out = repo.git.format_patch(
-            "--stdout", "--no-color", "--no-signature", range_, "--", stdout_as_string=False
+            "--stdout", "--no-color", "--no-signature", "--no-ext-diff", "--no-textconv", range_, "--",
+            stdout_as_string=False,
         )
     except git.GitCommandError as e:
         msg = (e.stderr or "").strip().replace("stderr: ", "").strip("' \n").splitlines()
         raise GitSourceError(f"git: {msg[-1] if msg else e}") from None
-    return add_message_ids(out), shas, repo.working_tree_dir
+    return add_message_ids(out), shas, repo.working_tree_dir or repo.git_dir
 
 
 def add_message_ids(mbox: bytes) -> bytes:

@@ -26,12 +26,10 @@ def base_revision(p: Posting) -> tuple[str | None, bool]:
 
 def file_at(tree: str, rev: str, path: str) -> str | None:
     """The file at a revision of the tree, or None when the tree does not have it there."""
-    try:
-        res = subprocess.run(["git", "-C", tree, "show", f"{rev}:{path}"], capture_output=True,
-                             timeout=GIT_TIMEOUT, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+    if rev.startswith("-") or path.startswith("-"):
         return None
-    if res.returncode != 0:
+    res = _git(tree, "cat-file", "blob", f"{rev}:{path}")  # the object itself: no textconv, no filter
+    if res is None or res.returncode != 0:
         return None
     return res.stdout.decode("utf-8", "replace")
 

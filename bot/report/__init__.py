@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from bot.findings import Report
+from bot.report.b4review import to_b4_review
 from bot.report.checkpatch import render_checkpatch
 from bot.report.env import render_template
 from bot.report.html import render_html
@@ -18,7 +19,7 @@ from bot.report.sarif import to_sarif
 from bot.report.summary import summary_line
 from bot.report.view import report_views
 
-FORMATS = ("text", "email", "json", "sarif", "html", "checkpatch")
+FORMATS = ("text", "email", "json", "sarif", "html", "checkpatch", "b4-review")
 
 
 def render_text(report: Report) -> str:
@@ -54,6 +55,8 @@ def render(
         return render_html(report)
     if fmt == "checkpatch":
         return render_checkpatch(report)
+    if fmt == "b4-review":
+        return json.dumps(to_b4_review(report), indent=2, ensure_ascii=False) + "\n"
     raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 

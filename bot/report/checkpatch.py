@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.findings import Report
+from bot.findings import Report, Review
 from bot.report.env import render_template
 from bot.report.verdict import verdict_line
 from bot.report.view import order
@@ -22,15 +22,18 @@ class Line:
     preexisting: bool
 
 
-def lines(report: Report) -> list[Line]:
+def review_lines(review: Review) -> list[Line]:
     """One line per finding. A pre-existing hazard is not the patch's fault, so it never
     reads as ERROR (b4 fails a check on "ERROR:"): it drops to CHECK, tagged [pre-existing]."""
     out = []
-    for review in report.reviews:
-        for f in order(review.findings):
-            level = LEVEL.get(f.cls, "WARNING") if f.introduced else "CHECK"
-            out.append(Line(level, f.hazard, f.title or f.hazard, f.file, f.line, not f.introduced))
+    for f in order(review.findings):
+        level = LEVEL.get(f.cls, "WARNING") if f.introduced else "CHECK"
+        out.append(Line(level, f.hazard, f.title or f.hazard, f.file, f.line, not f.introduced))
     return out
+
+
+def lines(report: Report) -> list[Line]:
+    return [ln for review in report.reviews for ln in review_lines(review)]
 
 
 def render_checkpatch(report: Report) -> str:

@@ -68,8 +68,11 @@ def _code_flows(f: Finding) -> list[dict[str, Any]]:
     return [{"message": {"text": "Interleaving that breaks the invariant"}, "threadFlows": flows}]
 
 
-def _fingerprint(review: Review, f: Finding) -> str:
-    key = json.dumps([review.msgid, f.hazard, f.file, f.function, f.line], sort_keys=True)
+def _fingerprint(f: Finding) -> str:
+    """Stable across rebases and revisions: the hazard, where (file and function) and the code it is
+    about with whitespace normalised — never a line number, a commit sha or a Message-ID."""
+    code = [" ".join(line.split()) for line in f.evidence] or [oneline(f.invariant or f.title)]
+    key = json.dumps([f.hazard, f.file, f.function, code], sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
@@ -88,7 +91,7 @@ def _result(review: Review, f: Finding, rule_index: int) -> dict[str, Any]:
             }
         ],
         "baselineState": "new" if f.introduced else "unchanged",
-        "partialFingerprints": {"reviewBotFinding/v1": _fingerprint(review, f)},
+        "partialFingerprints": {"reviewBotFinding/v2": _fingerprint(f)},
         "properties": {
             "class": f.cls,
             "introduced": f.introduced,
