@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO))
 
 T_IMPORT = time.perf_counter()
 from bot.mail import load  # noqa: E402
-from bot.pipeline import Options, review_postings  # noqa: E402
+from bot.pipeline import Options, review_posting, review_postings  # noqa: E402
 
 THREADS = REPO.parent / "shared" / "corpus" / "threads"
 TARGET_SECONDS = 2.0
@@ -57,7 +57,7 @@ def review_series(path: Path) -> dict[str, Any]:
     t = time.perf_counter()
     for p in formal:
         tp = time.perf_counter()
-        judge.review(p)
+        review_posting(judge, p)
         per.append((time.perf_counter() - tp, p.subject))
     total = t_load + time.perf_counter() - t
     return {"postings": len(res.postings), "formal": len(formal), "load_seconds": t_load, "seconds": total,

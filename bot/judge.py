@@ -174,50 +174,67 @@ class Judge:
         self._runs[key] = mr
         return mr
 
-    # ---- one posting ------------------------------------------------------------------------
-    def review(self, p: Posting) -> Review:
+    # ---- the stages of one posting (bot.pipeline.review_posting composes them) ---------------
+    def start(self, p: Posting) -> Review:
+        """The posting as an empty review: its place in its series."""
         series = None
         if p.series is not None:
             series = {"cover": p.series.cover, "revision": p.series.revision, "index": p.series.index,
                       "total": p.series.total}
-        review = Review(p.msgid, p.subject, series, False, posting=p)
-        paths = {fd.path for fd in p.files}
-        specs = [s for s in load_models() if paths & set(s.files)]
-        log.debug("<%s> %s: files %s; models: %s", p.msgid, p.subject, ", ".join(sorted(paths)) or "none",
-                  ", ".join(s.name for s in specs) or "none covers them")
+        return Review(p.msgid, p.subject, series, False, posting=p)
+
+    def sites(self, p: Posting, review: Review) -> tuple[Any, str]:
+        """Call sites: the posting's C code mapped to lifetime primitives, and the caller-side pattern
+        rules over them (their findings go straight into the review). The map is None when the
+        posting has no C code or the analysis failed (then the second value says why)."""
         sitemap, site_notes = _sites(p)
         review.notes += site_notes
         if sitemap is not None:
             review.findings += caller_findings(sitemap, p)
-        outcomes: list[ModelOutcome] = []
+        return sitemap, site_notes[0] if site_notes else ""
+
+    def models_for(self, p: Posting, review: Review) -> list[ModelSpec]:
+        """The models that cover a file the posting changes."""
+        paths = {fd.path for fd in p.files}
+        specs = [s for s in load_models() if paths & set(s.files)]
+        log.debug("<%s> %s: files %s; models: %s", p.msgid, p.subject, ", ".join(sorted(paths)) or "none",
+                  ", ".join(s.name for s in specs) or "none covers them")
         if specs and self.opts.tree and base_revision(p)[0] is None:
             review.notes.append("no base-commit to read the kernel tree at: the reference model stands in")
-        for spec in specs:
-            layers, rev = self.layers_for(p, spec)
-            log.info("<%s> model %s (covers %s); the base: %s plus %d earlier patch(es) of the series",
-                     p.msgid, spec.name, ", ".join(sorted(paths & set(spec.files))),
-                     f"the tree at {rev}" if rev else "the reference model", len(layers))
-            log.info("<%s> %s: scenarios on the base", p.msgid, spec.name)
-            base_run = self.run(spec, list(layers), rev)
-            log.info("<%s> %s: scenarios with the patch", p.msgid, spec.name)
-            cur_run = self.run(spec, list(layers) + [p], rev)
-            outcome = ModelOutcome(spec.name, list(spec.files), self._base_label(spec, cur_run, rev),
-                                   set(cur_run.bound.changed), dict(cur_run.scenario_ran),
-                                   dict(cur_run.failed), list(cur_run.problems))
-            outcomes.append(outcome)
-            touched = set(cur_run.bound.changed) & cur_run.ran
-            if not touched or cur_run.problems:
-                if not touched:
-                    log.info("<%s> %s: no scenario runs a function the patch changes", p.msgid, spec.name)
-                continue  # what ran is not the patch's code: the verdict names why (bot/verdict.py)
-            review.modeled += [f"{cur_run.bound.changed[f]}:{f}" for f in sorted(touched)]
-            review.findings += self._findings(p, spec, cur_run, base_run)
-            review.notes += sorted(cur_run.notes)
-            unknown = sorted(cur_run.unknown - base_run.unknown)
-            if unknown:
-                review.notes.append("calls the model does not know (treated as no-ops): " + ", ".join(unknown))
+        return specs
+
+    def judge_model(self, p: Posting, spec: ModelSpec, review: Review) -> ModelOutcome:
+        """Scenarios → findings for one model: the scenarios run on the posting's base and with the
+        posting; what the patch adds over its base becomes findings in the review."""
+        layers, rev = self.layers_for(p, spec)
+        log.info("<%s> model %s (covers %s); the base: %s plus %d earlier patch(es) of the series",
+                 p.msgid, spec.name, ", ".join(sorted({fd.path for fd in p.files} & set(spec.files))),
+                 f"the tree at {rev}" if rev else "the reference model", len(layers))
+        log.info("<%s> %s: scenarios on the base", p.msgid, spec.name)
+        base_run = self.run(spec, list(layers), rev)
+        log.info("<%s> %s: scenarios with the patch", p.msgid, spec.name)
+        cur_run = self.run(spec, list(layers) + [p], rev)
+        outcome = ModelOutcome(spec.name, list(spec.files), self._base_label(spec, cur_run, rev),
+                               set(cur_run.bound.changed), dict(cur_run.scenario_ran),
+                               dict(cur_run.failed), list(cur_run.problems))
+        touched = set(cur_run.bound.changed) & cur_run.ran
+        if not touched or cur_run.problems:
+            if not touched:
+                log.info("<%s> %s: no scenario runs a function the patch changes", p.msgid, spec.name)
+            return outcome  # what ran is not the patch's code: the verdict names why (bot/verdict.py)
+        review.modeled += [f"{cur_run.bound.changed[f]}:{f}" for f in sorted(touched)]
+        review.findings += self._findings(p, spec, cur_run, base_run)
+        review.notes += sorted(cur_run.notes)
+        unknown = sorted(cur_run.unknown - base_run.unknown)
+        if unknown:
+            review.notes.append("calls the model does not know (treated as no-ops): " + ", ".join(unknown))
+        return outcome
+
+    def finish(self, p: Posting, review: Review, sitemap: Any, site_note: str,
+               outcomes: list[ModelOutcome]) -> Review:
+        """The verdict (judged, or not judged and why) and the findings in report order."""
         judged_by_rules, hidden = coverage(sitemap, p) if sitemap is not None else ({}, [])
-        decide(review, outcomes, sitemap, judged_by_rules, hidden, site_notes[0] if site_notes else "")
+        decide(review, outcomes, sitemap, judged_by_rules, hidden, site_note)
         review.findings.sort(key=lambda f: (f.cls != "correctness", not f.introduced, f.file, f.line))
         _log_review(review)
         return review
