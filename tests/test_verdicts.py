@@ -216,3 +216,32 @@ def test_bad_tree_is_exit_2(tmp_path: Path) -> None:
     _git(other, "commit", "-q", "--allow-empty", "-m", "unrelated")
     mail = _mail("s390: x", "x@example.org", UNPLACEABLE) + b"\nbase-commit: " + b"1" * 40 + b"\n"
     assert_usage_error(run_cli("check", "--stdin", "--tree", str(other), stdin=mail), "has no commit 1111")
+
+
+# -- a real kernel tree ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("version,hazard", [(1, "RCU_HEAD_SHARED"), (2, "PAGETABLE_LEAK"), (3, None)])
+def test_real_tree_verdicts_are_never_silent(kernel_tree, version: int, hazard: str | None) -> None:  # noqa: ANN001
+    """check --git on linux-source-6.1 with a real 07 patch applied: the verdict stands on the tree's
+    commit, and is either the mail's verdict or "not judged" with reasons, never a silent pass."""
+    tree = kernel_tree.apply_07(version)
+    res = run_cli("check", "--git", "HEAD~1..HEAD", "--repo", str(tree), "--format", "json")
+    review = _review(res)
+    assert review["relevant"] is True
+    assert review["base"] == f"the kernel tree {tree} at {kernel_tree.base}"
+    correctness = {f["hazard"] for f in review["findings"] if f["class"] == "correctness" and f["introduced"]}
+    if review["judged"]:
+        assert review["not_judged"] == []
+        assert (hazard in correctness) if hazard else not correctness, correctness
+        assert res.returncode == (1 if hazard else 0)
+    else:
+        assert review["not_judged"] and not correctness and res.returncode == 0
+        strict = run_cli("check", "--git", "HEAD~1..HEAD", "--repo", str(tree), "--strict", "--format", "checkpatch")
+        assert strict.returncode == 3 and "WARNING: NOT_JUDGED: review-bot not judged: " in strict.stdout
+
+
+def test_help_documents_exit_codes_and_strict() -> None:
+    for args in (("--help",), ("check", "--help"), ("scan", "--help")):
+        out = " ".join(run_cli(*args).stdout.split())
+        assert "3 (only with --strict) a relevant patch was not judged" in out, args
+    assert "--strict" in run_cli("check", "--help").stdout and "--sarif" in run_cli("check", "--help").stdout

@@ -235,8 +235,9 @@ def make_machine(spec: ModelSpec, prog: Program, sc: Scenario) -> Machine:
         guard += 1
         if violations:
             raise SetupError(f"scenario {sc.name}: its setup breaks an invariant: {violations[0].detail}")
-        if guard > 100_000:
-            raise SetupError(f"scenario {sc.name}: its setup does not complete")
+        if guard > 100_000:  # a loop that never ends, or a wait nothing ends, on this code
+            where = f" (still in {setup.frames[-1].fn}() at {m.where(setup)})" if setup.frames else ""
+            raise SetupError(f"scenario {sc.name}: its setup does not complete{where}")
     vars_ = dict(setup.frames[0].locals) if setup.frames else {}
     m.obs.ran.clear()  # what the threads run, from their first step (the setup is not under test)
     w.threads = []
