@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 T_IMPORT = time.perf_counter()
+from bot.commands import Origin  # noqa: E402
 from bot.mail import load  # noqa: E402
 from bot.pipeline import Options, review_posting, review_postings  # noqa: E402
 
@@ -53,7 +54,7 @@ def review_series(path: Path) -> dict[str, Any]:
     # to see where the time goes, and the whole call as the figure.
     from bot.judge import Judge
 
-    judge = Judge(Options(source=str(path)), res.postings)
+    judge = Judge(Options(origin=Origin("mbox", path=str(path))), res.postings)
     t = time.perf_counter()
     for p in formal:
         tp = time.perf_counter()
@@ -68,7 +69,7 @@ def check_same_as_pipeline(path: Path) -> float:
     """The plain pipeline call, once, to make sure the per-posting loop above measures the same work."""
     t = time.perf_counter()
     res = load(str(path))
-    review_postings([p for p in res.postings if not p.is_reply], Options(source=str(path)), context=res.postings)
+    review_postings([p for p in res.postings if not p.is_reply], Options(origin=Origin("mbox", path=str(path))), context=res.postings)
     return time.perf_counter() - t
 
 

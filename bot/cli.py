@@ -171,8 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
         "name (see --list), or a model scenario run on a patch's own code.",
     )
     explore.add_argument(
-        "scenario_file", nargs="?", metavar="SCENARIO",
-        help="a scenario file, or the name of a bundled scenario or design (see --list)",
+        "scenario_file", nargs="?", metavar="SCENARIO|MSGID_OR_URL",
+        help="a scenario file, or the name of a bundled scenario or design (see --list); with --scenario, "
+        "the Message-ID or lore URL of the patch whose code runs",
     )
     explore.add_argument("--list", action="store_true", help="list the bundled scenarios and designs")
     explore.add_argument("--design", metavar="NAME", help="a bundled design (the same as naming it)")
@@ -180,11 +181,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--width", metavar="N", type=_positive_int,
         help="wrap text and tables to N columns (default: the terminal's width, else 100)",
     )
-    explore.add_argument("--mbox", metavar="FILE", help="replay a finding: the mbox holding the patch")
-    explore.add_argument("--msgid", metavar="ID", help="with --mbox: the patch whose code runs")
     explore.add_argument(
-        "--scenario", metavar="MODEL/NAME", help="with --mbox: the model scenario to run (from a finding)"
+        "--scenario", metavar="MODEL/NAME", help="replay a finding: the model scenario to run on the patch"
     )
+    explore.add_argument(
+        "--lore-url", metavar="URL", default=DEFAULT_LORE,
+        help=f"with --scenario MSGID_OR_URL: public-inbox base to fetch from (default: {DEFAULT_LORE})",
+    )
+    explore.add_argument("--mbox", metavar="FILE", help="with --scenario: the mbox holding the patch")
+    explore.add_argument("--msgid", metavar="ID", help="with --mbox: the patch whose code runs")
+    explore.add_argument("--git", metavar="RANGE", help="with --scenario: the patch is the last commit of RANGE")
+    explore.add_argument("--repo", metavar="DIR", help="with --git: the repository (default: .)")
     explore.set_defaults(func=cmd_explore)
     return parser
 
@@ -238,13 +245,14 @@ def _review(
     skipped: list[Any],
     tree: str | None = None,
     context: list[Any] | None = None,
-    source: str = "",
+    origin: Any = None,
 ) -> Any:
     from bot.findings import Report
     from bot.pipeline import review_postings
 
     opts = _options(args, tree)
-    opts.source = source
+    if origin is not None:
+        opts.origin = origin
     if args.tree:
         _need_revisions(args.tree, postings)
     reviews = review_postings(postings, opts, context=context) if postings else []
@@ -317,6 +325,8 @@ def _finish(args: argparse.Namespace, report: Any) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from bot.commands import Origin
+
     sources = [
         n
         for n, v in (
@@ -354,7 +364,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                 raise UsageError(f"no patch posting or series with Message-ID <{mid}> in {args.mbox}")
         return _finish(
             args,
-            _review(args, _count(res.messages), chosen, res.skipped, context=context, source=args.mbox),
+            _review(args, _count(res.messages), chosen, res.skipped, context=context,
+                    origin=Origin("mbox", path=args.mbox)),
         )
 
     if args.stdin:
@@ -367,7 +378,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             res = load_range(args.git, args.repo or ".")
         except GitSourceError as e:
             raise UsageError(str(e)) from None
-        return _finish(args, _review(args, res.messages, res.postings, res.skipped, tree=res.workdir))
+        return _finish(args, _review(args, res.messages, res.postings, res.skipped, tree=res.workdir,
+                                     origin=Origin("git")))
 
     from bot.fetch import FetchError, fetch_thread, load_thread
     from bot.revisions import find_revision
@@ -380,10 +392,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     log.info(
         "fetched %s: %d message(s), %d posting(s) selected", fetched.url, sel.messages, len(sel.postings)
     )
-    return _finish(args, _review(args, sel.messages, sel.postings, sel.skipped, context=sel.context or None))
+    return _finish(args, _review(args, sel.messages, sel.postings, sel.skipped, context=sel.context or None,
+                                 origin=Origin("lore", lore_url=fetched.base)))
 
 
 def _check_stdin(args: argparse.Namespace) -> int:
+    from bot.commands import Origin
+
     if sys.stdin is None or sys.stdin.isatty():
         raise UsageError("--stdin reads one patch email from standard input, which is a terminal")
     data = sys.stdin.buffer.read()
@@ -398,10 +413,13 @@ def _check_stdin(args: argparse.Namespace) -> int:
             raise UsageError(str(e).replace(str(path), "stdin")) from None
     if not _count(res.messages):
         raise UsageError("no email on stdin")
-    return _finish(args, _review(args, _count(res.messages), list(res.postings), res.skipped))
+    return _finish(args, _review(args, _count(res.messages), list(res.postings), res.skipped,
+                                 origin=Origin("stdin")))
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    from bot.commands import Origin
+
     if bool(args.mbox) == bool(args.lore_url):
         raise UsageError("give exactly one of --mbox FILE or --lore-url URL (see 'review-bot scan --help')")
     if args.mbox:
@@ -414,7 +432,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     if args.mbox:
         try:
-            report = scan.scan(args.mbox, progress, opts)
+            report = scan.scan(args.mbox, progress, opts, Origin("mbox", path=args.mbox))
         except InputError as e:
             raise UsageError(str(e) or f"cannot read {args.mbox}") from None
         if not report.messages:
@@ -430,7 +448,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         path = Path(tmp) / "search.mbox"
         path.write_bytes(mbox)
         try:
-            report = scan.scan(str(path), progress, opts, source="")  # never a temp path in a replay
+            report = scan.scan(str(path), progress, opts, Origin("lore", lore_url=args.lore_url.rstrip("/")))
         except InputError as e:
             raise UsageError(f"the search result from {args.lore_url} is not an mbox: "
                              + str(e).replace(f"{path}: ", "")) from None
@@ -443,16 +461,16 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
     width = args.width or _terminal_width()
     if args.list:
-        if args.scenario_file or args.design or args.mbox or args.msgid or args.scenario:
+        if args.scenario_file or args.design or args.mbox or args.msgid or args.scenario or args.git:
             raise UsageError("--list takes no scenario")
         _emit(args, explore.render_list(width))
         return EXIT_OK
-    if args.mbox or args.msgid or args.scenario:
-        return _explore_patch(args)
+    if args.scenario or args.mbox or args.msgid or args.git:
+        return _explore_patch(args, width)
     if bool(args.scenario_file) == bool(args.design):
         raise UsageError(
-            "give exactly one of SCENARIO, --design NAME or --mbox FILE --msgid ID --scenario MODEL/NAME"
-            " (see 'review-bot explore --help')"
+            "give exactly one of SCENARIO, --design NAME or a patch (MSGID_OR_URL, --mbox FILE --msgid ID"
+            " or --git RANGE) with --scenario MODEL/NAME (see 'review-bot explore --help')"
         )
     try:
         path = explore.resolve(args.scenario_file) if args.scenario_file else explore.design_path(args.design)
@@ -478,7 +496,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
                 for c in result.counterexamples
             ],
         }
-        _emit(args, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        from bot.report.textutil import json_text
+
+        _emit(args, json_text(data))
     else:
         _emit(args, explore.render_text(result, meta, width))
     return EXIT_FINDINGS if result.verdict == "unsafe" else EXIT_OK
@@ -492,17 +512,46 @@ def _terminal_width() -> int:
         return 100
 
 
-def _explore_patch(args: argparse.Namespace) -> int:
-    if not (args.mbox and args.msgid and args.scenario):
-        raise UsageError("replaying a finding needs --mbox FILE --msgid ID --scenario MODEL/NAME")
-    _readable(args.mbox)
+def _explore_patch(args: argparse.Namespace, width: int) -> int:
+    """Replay a finding: the patch (from lore, an mbox or a git range) under one model scenario."""
+    target = args.scenario_file
+    sources = [n for n, v in (("MSGID_OR_URL", target), ("--mbox", args.mbox), ("--git", args.git)) if v]
+    if not args.scenario or len(sources) != 1:
+        raise UsageError("replaying a finding needs --scenario MODEL/NAME and exactly one of MSGID_OR_URL, "
+                         "--mbox FILE --msgid ID or --git RANGE")
+    if args.msgid and not args.mbox:
+        raise UsageError("--msgid goes with --mbox")
+    if args.repo and not args.git:
+        raise UsageError("--repo goes with --git")
     from bot.replay import ReplayError, replay
 
-    res = _mail_load(args.mbox)
-    opts = _options(args)
+    tree = None
+    if args.mbox:
+        if not args.msgid:
+            raise UsageError("--mbox needs --msgid ID: the patch whose code runs")
+        _readable(args.mbox)
+        postings, msgid = list(_mail_load(args.mbox).postings), args.msgid.strip().strip("<>")
+    elif args.git:
+        from bot.gitsrc import GitSourceError, load_range
+
+        try:
+            res = load_range(args.git, args.repo or ".")
+        except GitSourceError as e:
+            raise UsageError(str(e)) from None
+        if not res.postings:
+            raise UsageError(f"no patch in {args.git}")
+        postings, msgid, tree = list(res.postings), res.postings[-1].msgid, res.workdir
+    else:
+        from bot.fetch import FetchError, fetch_thread, load_thread
+
+        try:
+            fetched = fetch_thread(target, args.lore_url)
+            postings, msgid = list(load_thread(fetched).context), fetched.msgid
+        except FetchError as e:
+            raise UsageError(str(e)) from None
+    opts = _options(args, tree)
     try:
-        text, unsafe = replay(res.postings, args.msgid.strip().strip("<>"), args.scenario, opts,
-                              width=args.width or _terminal_width())
+        text, unsafe = replay(postings, msgid, args.scenario, opts, width=width)
     except ReplayError as e:
         raise UsageError(str(e)) from None
     _emit(args, text)

@@ -35,7 +35,7 @@ DEFAULT_LORE = "https://lore.kernel.org/all"
 MAX_COMPRESSED = 64 << 20  # a whole busy thread is a few MB; refuse anything absurd
 MAX_MBOX = 512 << 20
 TIMEOUT = (10.0, 120.0)  # connect, read
-_MSGID_SAFE = "@!$&'()*+,;=:~"  # what public-inbox leaves unescaped in a message-id path component
+MSGID_SAFE = "@!$&'()*+,;=:~"  # what public-inbox leaves unescaped in a message-id path component
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 
 
@@ -94,7 +94,7 @@ def split_target(msgid_or_url: str, lore_url: str = DEFAULT_LORE) -> tuple[str, 
 
 
 def thread_url(base: str, msgid: str) -> str:
-    return f"{base.rstrip('/')}/{quote(msgid, safe=_MSGID_SAFE)}/t.mbox.gz"
+    return f"{base.rstrip('/')}/{quote(msgid, safe=MSGID_SAFE)}/t.mbox.gz"
 
 
 @dataclass(frozen=True)
@@ -306,7 +306,7 @@ def fetch_thread(
 
 
 def raw_url(base: str, msgid: str) -> str:
-    return f"{base.rstrip('/')}/{quote(msgid, safe=_MSGID_SAFE)}/raw"
+    return f"{base.rstrip('/')}/{quote(msgid, safe=MSGID_SAFE)}/raw"
 
 
 def _mbox(data: bytes, url: str, cap: int) -> bytes:

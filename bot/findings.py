@@ -40,7 +40,9 @@ class Finding:
     references: list[str] = field(default_factory=list)  # Message-IDs of prior discussion
     title: str = ""
     invariant: str = ""  # the violated invariant in one sentence
-    replay: str = ""  # the exact `review-bot explore ...` command
+    replay: str = ""  # the command that reproduces it, for this run's reports (bot.commands); "" when none
+    replay_public: str = ""  # the same for a reply to the list: never a local path; "" when none
+    replay_why_not: str = ""  # why a command is missing where it is ("" when both exist)
     unmodeled: list[str] = field(default_factory=list)  # what the bot could not model
 
     def to_json(self) -> dict[str, Any]:

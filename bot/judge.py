@@ -23,6 +23,7 @@ from bot.cmodel.models import (
     run_scenario,
     scenario_runnable,
 )
+from bot.commands import replay_commands
 from bot.findings import Finding, Review, hazard_finding, trace_steps
 from bot.options import Options
 from bot.patch import FileDiff, Posting
@@ -190,7 +191,8 @@ class Judge:
         sitemap, site_notes = _sites(p)
         review.notes += site_notes
         if sitemap is not None:
-            review.findings += caller_findings(sitemap, p)
+            for f in caller_findings(sitemap, p):
+                review.findings.append(self._with_replay(f, p, ""))  # a rule, not a scenario: `check` redoes it
         return sitemap, site_notes[0] if site_notes else ""
 
     def models_for(self, p: Posting, review: Review) -> list[ModelSpec]:
@@ -266,21 +268,22 @@ class Judge:
             if cost in base.costs:
                 continue
             file, line, fn = self._locate_cost(cur, where, added)
-            out.append(hazard_finding(
+            sc_name = cur.cost_scenario.get(cost, "")
+            out.append(self._with_replay(hazard_finding(
                 cost, cls=hazard_class(cost) if hazard_class(cost) != "correctness" else "cost",
-                introduced=True, file=file, line=line, function=fn, evidence=self._evidence(cur, file, line),
-                replay=self._replay(p, spec, cur.cost_scenario.get(cost, ""))))
+                introduced=True, file=file, line=line, function=fn, evidence=self._evidence(cur, file, line)),
+                p, f"{spec.name}/{sc_name}" if sc_name else ""))
         return out
 
     def _finding(self, p: Posting, spec: ModelSpec, run: ModelRun, hz: str, sc_name: str, cx: Counterexample,
                  added: set, introduced: bool) -> Finding:
         file, line = self._anchor(cx, added, run)
         sc = next(s for s in spec.scenarios if s.name == sc_name)
-        return hazard_finding(
+        return self._with_replay(hazard_finding(
             hz, cls=class_of(cx.violation), introduced=introduced, file=file, line=line,
             function=self._function_at(run, file, line), evidence=self._evidence(run, file, line),
             lead=f"Scenario {spec.name}/{sc.name}: {sc.about}. {cx.violation.detail}.", trace=trace_steps(cx),
-            invariant=cx.violation.detail, replay=self._replay(p, spec, sc_name), unmodeled=self._unmodeled(run))
+            invariant=cx.violation.detail, unmodeled=self._unmodeled(run)), p, f"{spec.name}/{sc_name}")
 
     def _anchor(self, cx: Counterexample, added: set, run: ModelRun) -> tuple[str, int]:
         """Where to point: the violating step if it is a line the patch adds, else the latest step of
@@ -334,10 +337,12 @@ class Judge:
             out.append("hunks that matched no modeled code: " + "; ".join(run.bound.report.failed[:3]))
         return out
 
-    def _replay(self, p: Posting, spec: ModelSpec, sc_name: str) -> str:
-        src = self.opts.source or "THREAD.mbox"
-        scen = f" --scenario {spec.name}/{sc_name}" if sc_name else ""
-        return f"review-bot explore --mbox {src} --msgid '{p.msgid}'{scen}"
+    def _with_replay(self, f: Finding, p: Posting, scenario: str) -> Finding:
+        """Attach the commands that reproduce f: `explore` for a scenario, `check` for a rule."""
+        local, public = replay_commands(self.opts.origin, p.msgid, p.commit, scenario, self.opts.tree)
+        f.replay, f.replay_public = local.line, public.line
+        f.replay_why_not = public.why_not or local.why_not
+        return f
 
 
 def _sites(p: Posting) -> tuple[Any, list[str]]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from bot.commands import Origin
 
 
 @dataclass
@@ -11,4 +13,4 @@ class Options:
     budget_states: int = 50_000  # per scenario; the standard scenarios need a few thousand
     budget_seconds: float = 10.0  # per scenario
     review_seconds: float = 60.0  # per posting and model: later scenarios are skipped, with a note
-    source: str = ""  # the mbox the postings came from, for replay commands
+    origin: Origin = field(default_factory=Origin)  # where the postings came from, for replay commands

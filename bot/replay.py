@@ -1,7 +1,8 @@
-"""`review-bot explore --mbox F --msgid ID --scenario MODEL/NAME`: re-run one scenario of a finding.
+"""`review-bot explore MSGID|--mbox F --msgid ID|--git R --scenario MODEL/NAME`: re-run one scenario.
 
-The same code runs as in the review (the patch on top of its series base, the reference model for
-the rest), and every counterexample is printed as a numbered table with a column per context.
+The same code runs as in the review (the patch on top of its series base, the kernel tree's file or
+the reference model for the rest), and every counterexample is printed as a numbered table with a
+column per context; the costs the run observed are listed, so a cost note replays too.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from bot.explore import table
 from bot.judge import Judge
 from bot.options import Options
 from bot.patch import Posting
-from bot.report.textutil import wrap
+from bot.report.textutil import visible, wrap
 
 
 class ReplayError(Exception):
@@ -37,14 +38,16 @@ def replay(postings: list[Posting], msgid: str, scenario: str, opts: Options,
     bound = judge.bind(spec, list(layers), rev)
     if not scenario_runnable(sc, bound.program):
         raise ReplayError(f"the patch does not define {', '.join(sc.needs)}, which {sc_name} needs")
-    result, _m = run_scenario(spec, bound, sc, opts.budget_states, opts.budget_seconds)
+    result, m = run_scenario(spec, bound, sc, opts.budget_states, opts.budget_seconds)
+    code = f"on the tree at {rev}" if rev else f"on top of {len(base)} earlier patch(es) of its series"
     out = [wrap(f"{spec.name}/{sc.name}: {sc.about}", indent=2, width=width, first=""),
-           wrap(f"code: {p.subject} on top of {len(layers) - 1} earlier patch(es) of its series", indent=2,
-                width=width, first=""),
+           wrap(f"code: {p.subject} {code}", indent=2, width=width, first=""),
            f"verdict: {result.verdict} ({result.states} states, {result.seconds:.3f} s)"]
     if result.reason:
         out.append(wrap(result.reason, indent=2, width=width))
+    for cost, where in sorted(m.obs.costs.items()):
+        out.append(f"cost: {cost} at {where or 'the end of the scenario'}")
     for cx in result.counterexamples:
         out += ["", wrap(f"{hazard_of(cx.violation) or cx.violation.kind}: {cx.violation.detail}", indent=2,
                          width=width, first=""), "", *table(cx, width)]
-    return "\n".join(out) + "\n", result.verdict == "unsafe"
+    return visible("\n".join(out) + "\n"), result.verdict == "unsafe"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 
+from bot.commands import Origin
 from bot.findings import Report, Review
 from bot.mail import LoadResult, iter_load
 from bot.patch import Posting
@@ -12,12 +13,13 @@ from bot.pipeline import Options, review_postings
 from bot.progress import Status
 
 
-def review(postings: list[Posting], source: str = "", status: Status | None = None,
+def review(postings: list[Posting], origin: Origin | None = None, status: Status | None = None,
            options: Options | None = None) -> list[Review]:
     """The judgement stage over every posting of the archive (each series is the context of its
-    patches), with `source` named in the replay commands."""
+    patches); `origin` is where the replay commands read them again."""
     opts = options or Options()
-    opts.source = source
+    if origin is not None:
+        opts.origin = origin
     if status is not None:
         status.begin_judging(len(postings))
     return review_postings(postings, opts, context=postings,
@@ -25,22 +27,22 @@ def review(postings: list[Posting], source: str = "", status: Status | None = No
 
 
 def scan_full(path: str, progress: bool = False, options: Options | None = None,
-              source: str | None = None) -> tuple[Report, LoadResult]:
+              origin: Origin | None = None) -> tuple[Report, LoadResult]:
     """Load (streaming) and review; the LoadResult is returned too, for summarize().
     With `progress`, a status line on stderr when it is a terminal (reading, then judging)."""
     res = LoadResult()
     status = Status(sys.stderr, "scan") if progress else None
     for _ in iter_load(path, res, status.reading if status else None):
         pass  # series (and so SeriesInfo) are complete only at the end of the input
-    reviews = review(res.postings, path if source is None else source, status, options)
+    reviews = review(res.postings, origin or Origin("mbox", path=path), status, options)
     if status is not None:
         relevant = sum(1 for r in reviews if r.relevant)
         status.finish(f"{res.messages} messages, {len(reviews)} postings judged, {relevant} relevant")
     return Report(messages=res.messages, skipped=res.skipped, reviews=reviews), res
 
 
-def scan(path: str, progress: bool = False, options: Options | None = None, source: str | None = None) -> Report:
-    return scan_full(path, progress, options, source)[0]
+def scan(path: str, progress: bool = False, options: Options | None = None, origin: Origin | None = None) -> Report:
+    return scan_full(path, progress, options, origin)[0]
 
 
 def summarize(report: Report, load_result: LoadResult) -> str:

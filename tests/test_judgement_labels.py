@@ -9,6 +9,7 @@ from functools import lru_cache
 import pytest
 
 from bot.classify import hazard_class
+from bot.commands import Origin
 from bot.mail import load
 from bot.pipeline import Options, review_postings
 from tests.corpus import labels, thread
@@ -25,7 +26,7 @@ def reviews(n: int) -> dict:
     path = thread(n)
     res = load(str(path))
     formal = [p for p in res.postings if not p.is_reply]
-    out = review_postings(formal, Options(source=str(path)), context=res.postings)
+    out = review_postings(formal, Options(origin=Origin("mbox", path=str(path))), context=res.postings)
     return {r.msgid: r for r in out}
 
 

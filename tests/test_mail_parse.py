@@ -79,7 +79,7 @@ def test_ten_thousand_recipients_parse_quickly():
 
 def test_addresses_split_outside_quotes_and_comments():
     assert addresses('"Doe, J" <j@x>, k@y (Kay, K), =?utf-8?q?J=C3=B6rg?= <jo@z>') == [
-        '"Doe, J" <j@x>', "k@y (Kay, K)", "J\u00f6rg <jo@z>"]
+        '"Doe, J" <j@x>', '"Kay, K" <k@y>', "J\u00f6rg <jo@z>"]
 
 
 def test_non_utf8_body_and_quoted_printable():

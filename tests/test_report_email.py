@@ -127,7 +127,7 @@ def test_replay_command_is_exact_after_unwrapping() -> None:
     body = _body(_reply())
     block = body.split("Reproduce with:\n", 1)[1].split("\n\n", 1)[0]
     joined = " ".join(part.strip() for part in block.replace("\\\n", "\n").splitlines())
-    assert joined == finding.replay
+    assert joined == finding.replay_public  # a reply never names a local path
 
 
 def test_prose_wrapped_at_72_columns() -> None:

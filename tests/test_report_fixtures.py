@@ -5,6 +5,7 @@ The diff is written for these tests (modeled on the shape of the v1 s390 patch),
 
 from __future__ import annotations
 
+from bot.commands import Origin, replay_commands
 from bot.findings import Finding, Report, Review, TraceStep
 from bot.patch import FileDiff, Hunk, HunkLine, Posting, SeriesInfo
 
@@ -88,6 +89,11 @@ def make_posting(**overrides) -> Posting:
     return Posting(**fields)
 
 
+def _replays(scenario: str) -> dict[str, str]:
+    local, public = replay_commands(Origin("mbox", path="v1.mbox"), PATCH_MSGID, None, scenario, None)
+    return {"replay": local.line, "replay_public": public.line}
+
+
 def rcu_head_shared(**overrides) -> Finding:
     fields = dict(
         hazard="RCU_HEAD_SHARED",
@@ -125,7 +131,7 @@ def rcu_head_shared(**overrides) -> Finding:
         references=["ZHSwWgLWaEd+zi/g@casper.infradead.org", "20230601155751.7c949ca4@thinkpad-T15"],
         title="Two tables of one page deferred in one grace period share its rcu_head",
         invariant="A page's rcu_head is queued at most once at any time.",
-        replay="review-bot explore models/s390/scenarios/rcu_head_shared.toml --design v1-07 --trace",
+        **_replays("s390-2k-fragments/defer-both-halves"),
         unmodeled=["page->pt_mm is treated as an opaque tag; mmdrop_async() ordering is not modeled"],
     )
     fields.update(overrides)
@@ -144,7 +150,7 @@ def mmgrab_cost() -> Finding:
         explanation="Every deferred table takes an mm reference and drops it with mmdrop_async().",
         fix="Look the mm up at the final free instead of pinning it per table.",
         title="mmgrab() and mmdrop_async() for every deferred table",
-        replay="review-bot explore models/s390/scenarios/mmgrab_cost.toml --design v1-07",
+        **_replays("s390-2k-fragments/defer-both-halves"),
     )
 
 

@@ -19,6 +19,7 @@ from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 
+from bot.mail.addr import msgids, parse_addresses
 from bot.mail.diff import parse_diff
 from bot.mail.read import Skip, msgid_of
 from bot.mail.series import Cover, cover_from, parse_subject, parse_trailers
@@ -27,11 +28,13 @@ from bot.patch import Posting
 _HEADER = re.compile(rb"(?m)^([!-9;-~]+)[ \t]*:[ \t]*(.*(?:\r?\n[ \t].*)*)")
 _WANTED = {b"subject", b"message-id", b"in-reply-to", b"references", b"from", b"to", b"cc", b"date",
            b"list-id"}
-_ANGLE = re.compile(r"<([^<>\s]+)>")
 _CTRL = re.compile(r"[\r\n\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
 _WS = re.compile(r"[ \t]+")
-_BASE64 = re.compile(rb"(?i)content-transfer-encoding:[ \t]*base64")
-_ADDR = re.compile(r'(?:"(?:[^"\\]|\\.)*"?|\([^()]*\)?|<[^<>]*>?|[^,"(<])+')
+# In a head: a transfer encoding other than the identity ones, or a charset ASCII text is not a subset of.
+_ENCODED = re.compile(rb"(?i)content-transfer-encoding:\s*(?!(?:7bit|8bit|binary)\b)[^\s;]"
+                      rb"|charset\s*=\s*\"?(?:utf-?(?:16|32|7)|ucs|unicode|cp0?37\b|cp500|cp1026|ibm|ebcdic)")
+_MULTIPART = re.compile(rb"(?im)^content-type:\s*multipart/")
+_BOUNDARY = re.compile(rb'(?i)boundary\s*=\s*(?:"([^"\r\n]*)"|([^\s;"]*))')
 _CTYPE = re.compile(rb"(?im)^content-type:[ \t]*([^;\s]*)(.*(?:\r?\n[ \t].*)*)")
 _CHARSET = re.compile(rb'(?i)charset[ \t]*=[ \t]*"?([-\w.:]+)')
 _CTE = re.compile(rb"(?im)^content-transfer-encoding:[ \t]*([-\w]+)")
@@ -51,10 +54,49 @@ class Parsed:
     cover: Cover | None = None
 
 
-def has_diff(raw: bytes) -> bool:
-    """Byte-level triage: an unquoted diff, or a base64 part that may hide one."""
-    return (b"\ndiff --git " in raw or (b"\n--- a/" in raw and b"\n+++ b/" in raw)
-            or (b"ase64" in raw and _BASE64.search(raw) is not None))
+def has_diff(raw: bytes, head: bytes = b"") -> bool:
+    """Byte-level triage: an unquoted diff, or an encoding a diff may hide under (base64,
+    quoted-printable, a charset that is not ASCII-compatible, a multipart whose parts cannot be
+    found), as declared in the message's head or in the heads of its parts."""
+    body = raw[len(head):]
+    if b"\ndiff --git " in body or (b"\n--- a/" in body and b"\n+++ b/" in body):
+        return True
+    heads = part_heads(head, body)
+    return heads is None or any(_ENCODED.search(h) for h in heads)
+
+
+def part_heads(head: bytes, body: bytes, limit: int = 256) -> list[bytes] | None:
+    """The head and the heads of every MIME part (nested ones too), found by their boundaries;
+    None when a multipart's boundary is missing, empty or absent from the body, or the parts are
+    too many to triage: then only a full parse can tell what the message holds."""
+    heads, todo = [head], [head]
+    while todo:
+        h = todo.pop()
+        if not _MULTIPART.search(h):
+            continue
+        sep = _separator(h, body)
+        if sep is None:
+            return None
+        i = body.find(sep)
+        while i >= 0:
+            start = body.find(b"\n", i + 1) + 1
+            end = min(x for x in (body.find(b"\n\n", start), body.find(b"\n\r\n", start), start + 8192)
+                      if x >= 0)
+            heads.append(body[start:end])
+            todo.append(body[start:end])
+            if len(heads) > limit:
+                return None
+            i = body.find(sep, end)
+    return heads
+
+
+def _separator(head: bytes, body: bytes) -> bytes | None:
+    """The boundary line ("\\n--BOUNDARY") of a multipart head, None when the boundary is missing,
+    empty or absent from the body."""
+    m = _BOUNDARY.search(head)
+    boundary = (m.group(1) if m.group(1) is not None else m.group(2)) if m else b""
+    sep = b"\n--" + boundary
+    return sep if boundary and sep in body else None
 
 
 def split_head(raw: bytes) -> bytes:
@@ -98,16 +140,19 @@ def quick_headers(head: bytes) -> dict[str, str]:
     return out
 
 
-def msgids(v: str | None) -> list[str]:
-    return _ANGLE.findall(v) if v else []
-
-
 def addresses(v: str | None) -> list[str]:
-    """Split an address list on commas outside "quotes", <angles> and (comments)."""
-    if not v:
-        return []
-    parts = v.split(",") if '"' not in v and "(" not in v else _ADDR.findall(v)
-    return [c for c in (clean(a) for a in parts) if c]
+    """The mailboxes of a raw address header as "Name" <addr> strings (bot.mail.addr)."""
+    return [str(m) for m in parse_addresses(v)]
+
+
+def author_of(v: str | None) -> str:
+    """From: as "Name" <addr>; a From: without a valid mailbox keeps only its name, quoted, which
+    reads back as no address (the reply then has nobody to answer)."""
+    boxes = parse_addresses(v)
+    if boxes:
+        return str(boxes[0])
+    name = clean(v or "").replace("\\", "").replace('"', "")
+    return f'"{name}"' if name else ""
 
 
 def parse_message(raw: bytes) -> Parsed | Skip:
@@ -132,11 +177,13 @@ def _parse(raw: bytes) -> Parsed | Skip:
     refs = msgids(h.get("references"))
     out = Parsed(msgid=msgid, subject=subject, in_reply_to=irt[0] if irt else None, references=refs)
     sub = parse_subject(subject)
-    diff = has_diff(raw[len(head):])
+    diff = has_diff(raw, head)
     cover = sub.is_patch and sub.index == 0 and not sub.is_reply
     if not diff and not cover:
         return out
     body = _simple_body(raw, head)
+    if body is None and _MULTIPART.search(head) and _separator(head, raw[len(head):]) is None:
+        body = _simple_body(raw, head, as_text=True)  # no parts to find: one text part, as MUAs show it
     if body is None:
         body = body_text(_PARSER.parsebytes(raw))
     if cover and not diff:
@@ -148,7 +195,7 @@ def _parse(raw: bytes) -> Parsed | Skip:
             out.cover = cover_from(msgid, subject, clean(h.get("date", "")), body)
         return out
     out.posting = Posting(
-        msgid=msgid, subject=subject, author=clean(h.get("from", "")),
+        msgid=msgid, subject=subject, author=author_of(h.get("from")),
         to=addresses(h.get("to")), cc=addresses(h.get("cc")), date=clean(h.get("date", "")),
         in_reply_to=out.in_reply_to, references=refs, series=sub.info(), body=body, files=files,
         is_reply=sub.is_reply, list_ids=msgids(h.get("list-id")),
@@ -163,11 +210,12 @@ def parse(raw: bytes) -> Posting | None:
     return p.posting if isinstance(p, Parsed) else None
 
 
-def _simple_body(raw: bytes, head: bytes) -> str | None:
+def _simple_body(raw: bytes, head: bytes, as_text: bool = False) -> str | None:
     """Fast path for the common single-part text/plain mail (most patches): decode it directly
-    with the same codecs email uses. None means "not simple": use the full email parser."""
+    with the same codecs email uses. None means "not simple": use the full email parser.
+    as_text: decode the body as one text part whatever its Content-Type says."""
     ct = _CTYPE.search(head)
-    if ct and ct.group(1).lower() not in (b"text/plain", b""):
+    if ct and ct.group(1).lower() not in (b"text/plain", b"") and not as_text:
         return None
     cte = _CTE.search(head)
     enc = cte.group(1).lower() if cte else b"7bit"
@@ -195,8 +243,13 @@ def _simple_body(raw: bytes, head: bytes) -> str | None:
 
 
 def body_text(msg: Message) -> str:
-    """Plain text of a message: the text/plain parts and attached patches, in order, decoded."""
+    """Plain text of a message: the text/plain parts and attached patches, in order, decoded.
+
+    A multipart whose boundary is missing, empty or absent from the body has no parts to find: it
+    is read as one text part, as mail clients show it."""
     if not msg.is_multipart():
+        if msg.get_content_maintype() == "multipart":
+            return _decoded(msg)
         return _part_text(msg)
     parts: list[str] = []
     for part in msg.walk():
@@ -217,9 +270,20 @@ def _part_text(part: Message) -> str:
             return part.get_content()
     except (LookupError, UnicodeError, ValueError, AssertionError):
         pass  # unknown charset or broken encoding: fall back to raw bytes below
+    return _decoded(part)
+
+
+def _decoded(part: Message) -> str:
+    """The payload undone from its transfer encoding, as text in its charset (else UTF-8, else
+    Latin-1: every byte stays visible)."""
     data = part.get_payload(decode=True)
     if not isinstance(data, bytes):
         return ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return data.decode(charset)
+    except (LookupError, UnicodeDecodeError):
+        pass
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

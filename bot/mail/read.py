@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from bot.mail.mboxrd import unescape
+
 MAX_MESSAGE = 20 * 1024 * 1024  # a kernel patch mail is < 1 MB; 20 MB leaves room for big series
 MAX_TOTAL = 16 * 1024 * 1024 * 1024  # decompressed bytes per input
 MAX_RATIO = 100  # mail compresses 5-10x; beyond this after BOMB_FLOOR bytes it is a bomb
@@ -29,7 +31,6 @@ _SEP = b"\nFrom "
 _SEP_LINE = re.compile(rb"From \S+ +\w{3} \w{3} [ \d]\d \d\d:\d\d(:\d\d)? (\S+ )?\d{4}")
 _HEADER_LINE = re.compile(rb"[!-9;-~]+:[ \t]?")
 _MSGID = re.compile(rb"(?im)^message-id:[ \t]*(?:\r?\n[ \t]+)?<?([^>\s]+)>?")
-_MBOXRD = re.compile(rb"(?m)^>(>*From )")
 
 
 class InputError(Exception):
@@ -181,10 +182,7 @@ def _is_sep(buf: bytes, i: int) -> bool:
 def _finish(msg: bytes) -> bytes:
     """Drop the separator line and undo mboxrd escaping; cheap test first."""
     nl = msg.find(b"\n")
-    body = msg[nl + 1 :] if nl >= 0 else b""
-    if b">From " in body:
-        body = _MBOXRD.sub(rb"\1", body)
-    return body
+    return unescape(msg[nl + 1 :] if nl >= 0 else b"")
 
 
 def split_mbox(chunks: Iterator[bytes | Skip], limits: Limits) -> Iterator[bytes | Skip]:

@@ -6,17 +6,18 @@ JSON is Report.to_json(), the contract of docs/architecture.md, unchanged.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from bot.findings import Report
+from bot.mail import mboxrd
 from bot.report.b4review import to_b4_review
 from bot.report.checkpatch import render_checkpatch
 from bot.report.env import render_template
 from bot.report.html import render_html
-from bot.report.reply import render_email
+from bot.report.reply import as_text, render_email
 from bot.report.sarif import to_sarif
 from bot.report.summary import summary_line
+from bot.report.textutil import json_text
 from bot.report.view import report_views
 
 FORMATS = ("text", "email", "json", "sarif", "html", "checkpatch", "b4-review")
@@ -35,8 +36,8 @@ def render_emails(report: Report, *, sender: str | None = None, policy: dict[str
     for review in report.reviews:
         msg = render_email(review, sender=sender or DEFAULT_SENDER, policy=policy)
         if msg is not None:
-            out.append("From review-bot Thu Jan  1 00:00:00 1970\n" + msg.as_string().replace("\r\n", "\n"))
-    return "\n".join(out)
+            out.append(mboxrd.message(as_text(msg)))
+    return "".join(out)
 
 
 def render(
@@ -48,15 +49,15 @@ def render(
     if fmt == "email":
         return render_emails(report, sender=sender, policy=policy)
     if fmt == "json":
-        return json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
+        return json_text(report.to_json())
     if fmt == "sarif":
-        return json.dumps(to_sarif(report), indent=2, ensure_ascii=False) + "\n"
+        return json_text(to_sarif(report))
     if fmt == "html":
         return render_html(report)
     if fmt == "checkpatch":
         return render_checkpatch(report)
     if fmt == "b4-review":
-        return json.dumps(to_b4_review(report), indent=2, ensure_ascii=False) + "\n"
+        return json_text(to_b4_review(report))
     raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 

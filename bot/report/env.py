@@ -8,8 +8,9 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
+import markupsafe
 
-from bot.report.textutil import WIDTH, oneline, shell_wrap, wrap
+from bot.report.textutil import WIDTH, oneline, shell_wrap, visible, wrap
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -40,6 +41,14 @@ def bracket_msgid(msgid: str) -> str:
     return "<" + oneline(msgid).strip("<>") + ">"
 
 
+def _finalize(value: Any) -> Any:
+    """Every {{ }} of every template: invisible and control characters made visible (escaping, in
+    HTML, comes after this and is not undone: an already-safe Markup value stays Markup)."""
+    if isinstance(value, markupsafe.Markup):
+        return markupsafe.Markup(visible(str(value)))
+    return visible(value) if isinstance(value, str) else value
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -49,6 +58,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,  # a typo in a template fails loudly in tests
+        finalize=_finalize,
     )
     env.filters.update(
         oneline=oneline,

@@ -101,6 +101,8 @@ def _result(review: Review, f: Finding, rule_index: int) -> dict[str, Any]:
             "fix": f.fix,
             "references": [lore_link(r) for r in f.references],
             "replay": f.replay,
+            "replay_public": f.replay_public,
+            "replay_why_not": f.replay_why_not,
             "unmodeled": f.unmodeled,
         },
     }

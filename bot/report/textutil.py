@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 import textwrap
+import unicodedata
 
 WIDTH = 72  # mail etiquette: prose wrapped at 72 columns
 
 _CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\u0085]")
+_MAYBE_INVISIBLE = re.compile(r"[^\t\n\x20-\x7e]")  # candidates only: most text is plain ASCII
+_INVISIBLE = {"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"}
 _LIST_ITEM = re.compile(r"^(\s*(?:[*-]|\d+[.)])\s+)")
 
 
@@ -19,6 +24,36 @@ def oneline(value: object) -> str:
     """
     s = _CTRL.sub(" ", str(value).replace("\r\n", " ").replace("\n", " ").replace("\t", " "))
     return re.sub(r" {2,}", " ", s).strip()
+
+
+def _shown(m: re.Match[str]) -> str:
+    ch = m.group(0)
+    if unicodedata.category(ch) not in _INVISIBLE:
+        return ch
+    n = ord(ch)
+    return f"\\x{n:02x}" if n < 0x100 else (f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}")
+
+
+def visible(text: str) -> str:
+    """Text safe to show on a terminal, in a mail reader or a browser: every control character
+    (ESC and OSC sequences, CR, C1), bidi override and other invisible format character becomes a
+    visible escape such as \\x1b or \\u202e; tabs and line breaks stay. The one place for this:
+    every template's output passes through it (report.env), and so does other printed text."""
+    return _MAYBE_INVISIBLE.sub(_shown, text)
+
+
+def _json_escape(m: re.Match[str]) -> str:
+    ch = m.group(0)
+    if unicodedata.category(ch) not in _INVISIBLE:
+        return ch
+    units = ch.encode("utf-16-be")
+    return "".join(f"\\u{int.from_bytes(units[i:i + 2], 'big'):04x}" for i in range(0, len(units), 2))
+
+
+def json_text(data: object) -> str:
+    """JSON for a file or a terminal: the same values, with every invisible character (which JSON
+    may carry raw outside ASCII) written as a \\u escape, so viewing the file shows it."""
+    return _MAYBE_INVISIBLE.sub(_json_escape, json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
 
 
 def _wrap_lines(text: str, width: int, first: str, rest: str) -> list[str]:
@@ -61,54 +96,30 @@ def wrap(value: object, indent: int | str = 0, width: int = WIDTH, first: str | 
     return "\n".join(line.rstrip() for line in out)
 
 
-def _shell_words(cmd: str) -> list[str]:
-    """Split a command at unquoted blanks, keeping each word's quoting exactly as written."""
-    words: list[str] = []
-    cur = ""
-    quote = ""
-    for ch in cmd:
-        if quote:
-            cur += ch
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-            cur += ch
-        elif ch.isspace():
-            if cur:
-                words.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    if cur:
-        words.append(cur)
-    return words
+def shell_wrap(value: str, indent: int = 2, width: int = WIDTH) -> str:
+    """Lay out a command line (bot.commands.shell_line) within `width` using backslash continuations.
 
-
-def shell_wrap(value: object, indent: int = 2, width: int = WIDTH) -> str:
-    """Lay out a shell command within `width` using backslash continuations.
-
-    The words stay byte-identical, so pasting the block runs exactly the command.
+    The words are re-quoted by the same function that built the line, so pasting the block runs
+    exactly the command, and an option stays on one line with its value.
     """
-    cmd = oneline(value)
+    from bot.commands import shell_quote
+
     pad = " " * indent
-    if len(pad) + len(cmd) <= width:
-        return pad + cmd
-    words = _shell_words(cmd)
-    units: list[str] = []  # an option and its value stay on one line
-    for w in words:
+    if len(pad) + len(value) <= width:
+        return pad + value
+    units: list[str] = []
+    for w in (shell_quote(w) for w in shlex.split(value)):
         if units and units[-1].startswith("-") and " " not in units[-1] and not w.startswith("-"):
             units[-1] += " " + w
         else:
             units.append(w)
     lines: list[str] = []
-    cur = pad
-    for word in units:
-        candidate = word if cur.strip() == "" else cur + " " + word
-        if cur.strip() and len(candidate) + 2 > width:
-            lines.append(cur + " \\")
-            cur = pad + "    " + word
+    cur = ""
+    for unit in units:
+        if cur and len(pad) + len(cur) + 1 + len(unit) + 2 > width:
+            lines.append(pad + cur + " \\")
+            cur = "    " + unit
         else:
-            cur = candidate if cur.strip() else pad + word
-    lines.append(cur)
+            cur = f"{cur} {unit}" if cur else unit
+    lines.append(pad + cur)
     return "\n".join(lines)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.findings import Finding, Report, Review
+from bot.mail.addr import parse_mailbox
 from bot.report.env import CLASS_ORDER
 from bot.report.quote import Quote, quote_for
 from bot.report.table import contexts, interleaving_table
@@ -24,6 +26,8 @@ class FindingView:
     code_run: list[tuple[str, list[int]]]  # ("file:line", step numbers that ran it), in trace order
     show_file: bool = True  # quote the file name (the previous quote was of another file)
     anchor: str = ""  # HTML id, unique in the page
+    command: str = ""  # the "Reproduce with" command for this audience ("" when none)
+    command_why_not: str = ""  # why there is none
     timeline: Timeline | None = None  # HTML only
 
 
@@ -32,7 +36,7 @@ class ReviewView:
     review: Review
     subject: str
     author: str
-    author_name: str
+    attribution: str  # "On DATE, NAME wrote:", "" when the author has no address
     date: str
     verdict: str = ""  # the one-line verdict (bot.report.verdict)
     state: str = ""  # "not relevant" | "findings" | "judged" | "not judged"
@@ -61,13 +65,34 @@ def _code_run(f: Finding) -> list[tuple[str, list[int]]]:
     return list(where.items())
 
 
+MAX_NAME = 60  # characters of a display name in the attribution line
+MAX_DATE = 64
+_HEADERISH = re.compile(r"[:<>@\"\\]")  # "Reviewed-by: x <y@z>" or an address is no name to show
+
+
 def author_name(author: str) -> str:
-    """The display name of "Name <addr>" for the attribution line, else the address."""
-    name, _, addr = author.partition("<")
-    return name.strip().strip('"').strip() or addr.rstrip(">").strip()
+    """The display name of "Name <addr>" for the attribution line, else the address; a name that
+    holds header or address syntax, or is long, gives way to the address."""
+    m = parse_mailbox(author)
+    if m is None:
+        return ""
+    name = oneline(m.name)
+    return name if name and len(name) <= MAX_NAME and not _HEADERISH.search(name) else m.addr
 
 
-def finding_view(f: Finding, posting: Any) -> FindingView:
+def attribution(author: str, date: str) -> str:
+    """The one "On DATE, NAME wrote:" line above the quotes. It is never wrapped and always starts
+    with the bot's own words, so nothing from the mail can start a line of the reply."""
+    name = author_name(author)
+    if not name:
+        return ""
+    date = oneline(date)[:MAX_DATE]
+    return f"On {date}, {name} wrote:" if date else f"On the list, {name} wrote:"
+
+
+def finding_view(f: Finding, posting: Any, public: bool = False) -> FindingView:
+    """public: the view goes to the list (a reply), so its command never names a local path."""
+    command = f.replay_public if public else f.replay
     return FindingView(
         f=f,
         title=oneline(f.title) or oneline(f.hazard),
@@ -75,23 +100,25 @@ def finding_view(f: Finding, posting: Any) -> FindingView:
         table=interleaving_table(f.trace),
         contexts=contexts(f.trace),
         code_run=_code_run(f),
+        command=command,
+        command_why_not="" if command else f.replay_why_not,
     )
 
 
-def review_view(review: Review) -> ReviewView:
+def review_view(review: Review, public: bool = False) -> ReviewView:
     posting = review.posting
     rv = ReviewView(
         review=review,
         subject=oneline(review.subject or getattr(posting, "subject", "")),
         author=oneline(getattr(posting, "author", "") or ""),
-        author_name=author_name(oneline(getattr(posting, "author", "") or "")),
+        attribution=attribution(getattr(posting, "author", "") or "", getattr(posting, "date", "") or ""),
         date=oneline(getattr(posting, "date", "") or ""),
         verdict=verdict_line(review),
         state=verdict_state(review),
     )
-    rv.introduced = [finding_view(f, posting) for f in order([f for f in review.findings if f.introduced])]
+    rv.introduced = [finding_view(f, posting, public) for f in order([f for f in review.findings if f.introduced])]
     rv.preexisting = [
-        finding_view(f, posting) for f in order([f for f in review.findings if not f.introduced])
+        finding_view(f, posting, public) for f in order([f for f in review.findings if not f.introduced])
     ]
     last_file = None
     for v in rv.findings:  # name the file only when the quote moves to another file
