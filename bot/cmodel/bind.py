@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from tree_sitter import Node, Parser
+from tree_sitter import Node
 
-from bot.cmodel.cparse import C_LANGUAGE
 from bot.cmodel.program import SourceLine
+from bot.csource import parse_c
 from bot.patch import FileDiff, Hunk
 
 _TRIVIAL = {"", "{", "}", "};", "else", "else{", "}else{", "}else", "return;", "break;", "returnNULL;",
@@ -74,14 +74,13 @@ def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport) -> list
     return lines
 
 
-_PARSER = Parser(C_LANGUAGE)
 _PREPROC_BLOCKS = {"preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"}
 
 
 def _whole_items(texts: list[str]) -> bool:
     """Lines appended at the end of the file run only when they are whole top-level items (functions,
     declarations, preprocessor lines); statements or part of a body would sit where nothing runs."""
-    root = _PARSER.parse(("\n".join(texts) + "\n").encode("utf-8", "replace")).root_node
+    root = parse_c("\n".join(texts) + "\n").root_node
 
     def top_level_ok(node: Node) -> bool:  # errors inside an item (container_of's type) are fine
         for child in node.children:

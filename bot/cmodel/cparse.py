@@ -15,11 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import tree_sitter_c as tsc
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Node
 
-C_LANGUAGE = Language(tsc.language())
-_PARSER = Parser(C_LANGUAGE)
+from bot.csource import parse_c
 
 # Macros that take a type or member name as an argument: their arguments are kept as text.
 _TYPE_ARG_CALLS = {"container_of", "list_first_entry", "list_entry", "list_last_entry", "offsetof",
@@ -53,7 +51,7 @@ def _line(n: Node) -> int:
 
 
 def parse_unit(text: str) -> CUnit:
-    tree = _PARSER.parse(text.encode("utf-8", "replace"))
+    tree = parse_c(text)
     unit = CUnit()
     _walk_top(tree.root_node, unit)
     return unit
@@ -337,7 +335,7 @@ def _type_args(args: Node) -> list[tuple]:
 
 
 def parse_expr_text(text: str) -> tuple:
-    tree = _PARSER.parse(f"void __f(void) {{ __x = ({text}); }}".encode())
+    tree = parse_c(f"void __f(void) {{ __x = ({text}); }}")
     root = tree.root_node
     for node in _iter(root):
         if node.type == "assignment_expression":

@@ -11,11 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import tree_sitter_c
-from tree_sitter import Language, Node, Parser, Tree
+from tree_sitter import Node, Tree
 
-C_LANGUAGE = Language(tree_sitter_c.language())
-_PARSER = Parser(C_LANGUAGE)
+from bot.csource import parse_c
 
 FILE_SCOPE = ""  # name of the pseudo-function holding file-scope code of a file
 _SECTION_FN = re.compile(r"([A-Za-z_]\w*)\s*\(")
@@ -179,8 +177,7 @@ def snippet(path: str, hunk_lines: list, section: str, side: str = "new") -> Sni
     # close what the hunk leaves open, so a function cut off by the hunk's end still parses as one
     bal, open_comment = _scan(allrows)
     allrows += [Row("*/", None, "")] * open_comment + [Row("}", None, "")] * max(0, sum(bal))
-    src = "\n".join(r.text for r in allrows).encode("utf-8", "replace")
-    tree = _PARSER.parse(src)
+    tree = parse_c("\n".join(r.text for r in allrows))
     return Snippet(path, side, allrows, tree, wrapper, _code_rows(tree, allrows))
 
 
