@@ -8,7 +8,6 @@ traceback only with --debug), 3 with --strict: a relevant patch was not judged.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -155,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--mbox", metavar="FILE", help="an mbox archive (.mbox, .gz, .xz) or maildir")
     scan.add_argument("--lore-url", metavar="URL", help="a public-inbox base; fetches the result of --query")
     scan.add_argument(
+        "--details", action="store_true",
+        help="with --format text: after the table, each relevant posting's verdict and findings in full",
+    )
+    scan.add_argument(
         "--query",
         metavar="Q",
         default="s:PATCH d:1.week.ago..",
@@ -270,33 +273,13 @@ def _need_revisions(tree: str, postings: list[Any]) -> None:
                              "leave out --tree")
 
 
-def _render(report: Any, fmt: str) -> str:
-    try:
-        from bot.report import render
-    except ImportError:
-        if fmt == "json":
-            return json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
-        if fmt == "text":
-            return _plain_text(report)
-        raise UsageError(
-            f"--format {fmt} needs the report stage (bot.report), which is not installed"
-        ) from None
-    out = render(report, fmt)
+def _render(args: argparse.Namespace, report: Any, fmt: str) -> str:
+    from bot.report import render
+
+    on_terminal = not args.output and sys.stdout.isatty()
+    out = render(report, fmt, details=getattr(args, "details", True), width=_terminal_width(),
+                 fit=on_terminal)
     return out if out.endswith("\n") or not out else out + "\n"
-
-
-def _plain_text(report: Any) -> str:
-    """A minimal text report, used only while bot.report is absent."""
-    lines = []
-    for r in report.reviews:
-        state = "relevant" if r.relevant else "not relevant"
-        lines.append(f"{r.subject} <{r.msgid}>: {state}, {len(r.findings)} finding(s)")
-        for f in r.findings:
-            lines.append(f"  {f.cls}: {f.hazard} at {f.file}:{f.line} ({f.function})")
-    lines.append(
-        f"{report.messages} message(s), {len(report.reviews)} review(s), {len(report.skipped)} skipped"
-    )
-    return "\n".join(lines) + "\n"
 
 
 def _write(path: str, text: str) -> None:
@@ -316,8 +299,8 @@ def _emit(args: argparse.Namespace, text: str) -> None:
 
 def _finish(args: argparse.Namespace, report: Any) -> int:
     if getattr(args, "sarif", None):
-        _write(args.sarif, _render(report, "sarif"))
-    _emit(args, _render(report, args.format))
+        _write(args.sarif, _render(args, report, "sarif"))
+    _emit(args, _render(args, report, args.format))
     return int(report.exit_code(strict=bool(getattr(args, "strict", False))))
 
 

@@ -84,8 +84,8 @@ def bundled() -> list[Bundled]:
 _LIST_HEADS = {
     "scenario": "Litmus scenarios (review-bot explore NAME):",
     "design": "Designs the thread weighed (review-bot explore NAME):",
-    "model scenario": "Model scenarios, run on a patch's code "
-                      "(review-bot explore --mbox FILE --msgid ID --scenario NAME):",
+    "model scenario": "Model scenarios, run on a patch's own code "
+                      "(review-bot explore MSGID --scenario NAME, or --mbox FILE --msgid ID --scenario NAME):",
 }
 
 

@@ -36,7 +36,7 @@ def test_text_and_sarif_from_one_run(repo: Path, tmp_path: Path) -> None:
     out = tmp_path / "review.sarif"
     res = run_cli("check", "--git", "HEAD~1..HEAD", "--repo", str(repo), "--sarif", str(out))
     assert res.returncode == 1, res.stderr
-    assert "RCU_HEAD_SHARED" in res.stdout and res.stdout.rstrip().splitlines()[-1].startswith("review-bot: ")
+    assert "RCU_HEAD_SHARED" in res.stdout and res.stdout.splitlines()[0].startswith("review-bot: ")
     sarif = json.loads(out.read_text())
     alone = json.loads(run_cli("check", "--git", "HEAD~1..HEAD", "--repo", str(repo), "--format", "sarif").stdout)
     assert sarif == alone  # the same report, not a second review of another kind

@@ -1,4 +1,5 @@
-"""scan's status line: it advances on a terminal while the year is judged, and is absent on a pipe."""
+"""scan on the 2023 year: the status line advances on a terminal while the postings are judged (and is
+absent on a pipe), and the text output is one line per relevant posting."""
 
 from __future__ import annotations
 
@@ -19,21 +20,25 @@ from tests.conftest import REPO, run_cli
 JUDGING = re.compile(r"scan: judging (\d+)/(\d+) postings \[[#-]+\] (\d+) relevant, \S+ elapsed(?:, ETA (\S+))?")
 
 
-def test_progress_advances_on_a_terminal_while_the_year_is_judged() -> None:
+FINAL = re.compile(r"scan: (\d+) messages, (\d+) postings judged, (\d+) relevant in \S+\r?\n")
+ROW = re.compile(r"^  \d{4}-\d\d-\d\d  .+  (findings: [A-Z_]+.*|judged clean.*|not judged: .+)$")
+
+
+def test_scan_of_the_year_on_a_terminal(tmp_path) -> None:  # noqa: ANN001
     year = corpus.year()
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "scan", "--mbox", str(year), "--format", "json"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave, env=env, cwd=REPO)
+    out = (tmp_path / "scan.txt").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "scan", "--mbox", str(year)],
+                            stdin=subprocess.DEVNULL, stdout=out, stderr=slave, env=env, cwd=REPO)
     os.close(slave)
     seen: list[tuple[float, int, int, int, str | None]] = []  # (time, judged, total, relevant, eta)
     buf = ""
-    deadline = time.monotonic() + 240
+    tail = ""
+    deadline = time.monotonic() + 400
     try:
-        # read redraws until the judging phase has been shown advancing for a while (then stop early:
-        # the rest of the year adds nothing to what this test shows)
-        while time.monotonic() < deadline and not (len(seen) >= 12 and seen[-1][0] - seen[0][0] >= 1.0):
+        while time.monotonic() < deadline:
             ready, _, _ = select.select([master], [], [], 1.0)
             if not ready:
                 if proc.poll() is not None:
@@ -44,6 +49,7 @@ def test_progress_advances_on_a_terminal_while_the_year_is_judged() -> None:
             except OSError:  # EIO: the child closed the terminal
                 break
             buf += chunk
+            tail = (tail + chunk)[-400:]
             *frames, buf = buf.split("\r")
             for frame in frames:
                 m = JUDGING.search(frame)
@@ -55,6 +61,8 @@ def test_progress_advances_on_a_terminal_while_the_year_is_judged() -> None:
             proc.kill()
         proc.wait(timeout=30)
         os.close(master)
+        out.close()
+    assert proc.returncode == 1, tail  # the year has correctness findings
     assert len(seen) >= 12, (seen, buf[-500:])
     judged = [s[1] for s in seen]
     assert judged == sorted(judged) and judged[-1] > judged[0] + 10, judged
@@ -62,6 +70,19 @@ def test_progress_advances_on_a_terminal_while_the_year_is_judged() -> None:
     assert all(s[4] for s in seen if 0 < s[1] < s[2])  # an ETA while judging
     rate = (len(seen) - 1) / (seen[-1][0] - seen[0][0])
     assert 2 <= rate <= 12, rate  # live (several redraws a second), never a flood
+    final = FINAL.search(tail)
+    assert final, tail  # the status ends in one kept line with the totals
+    assert int(final[2]) == seen[0][2]
+    relevant = int(final[3])
+    # stdout: the counts, then exactly one line per relevant posting, with its verdict
+    lines = (tmp_path / "scan.txt").read_text().splitlines()
+    assert lines[0].startswith(f"review-bot: {final[1]} messages: ") and lines[1] == ""
+    assert lines[2].split() == ["date", "posting", "verdict"]
+    rows = lines[3:]
+    assert len(rows) == relevant > 50, (len(rows), relevant)
+    assert all(ROW.match(r) for r in rows), [r for r in rows if not ROW.match(r)][:3]
+    counted = re.search(r"\((\d+) with correctness findings, (\d+) judged clean, (\d+) not judged", lines[0])
+    assert counted and sum(map(int, counted.groups())) == relevant, lines[0]
 
 
 def test_no_progress_on_a_pipe() -> None:

@@ -91,7 +91,7 @@ def test_pre_push_hook_refuses_a_hazard_and_lets_a_clean_push_through(tmp_path: 
     ci_repo.git(work, "commit", "-q", "-m", "docs: a README")
     new = sh(["git", "push", "origin", "topic"], work, env)
     assert new.returncode == 0, new.stdout + new.stderr
-    assert "1 review" in new.stdout + new.stderr
+    assert "1 patch reviewed" in new.stdout + new.stderr
 
 
 def test_pre_push_hook_protocol_directly(repos: tuple[Path, str, str, str], env: dict[str, str]) -> None:

@@ -14,6 +14,7 @@ from bot.report.textutil import oneline, shell_wrap, wrap
 from tests.test_report_fixtures import (
     CALL_RCU_LINE,
     PATCH_MSGID,
+    make_posting,
     make_report,
     make_review,
     mmgrab_cost,
@@ -36,15 +37,43 @@ def test_text_has_one_block_per_relevant_review() -> None:
     assert "other@example.org" not in out
     assert "> +\tcall_rcu(&page->rcu_head, pte_free_now);" in out
     assert "From:" not in out and "Subject:" not in out  # no headers on a terminal
-    assert (
-        out.rstrip().splitlines()[-1]
-        == "review-bot: 63 messages, 3 reviews, 1 finding (1 correctness), 1 skipped."
-    )
+    lines = out.splitlines()
+    assert lines[0] == ("review-bot: 63 messages: 3 patches reviewed (1 with correctness findings, "
+                        "1 judged clean, 1 not relevant), 59 other messages not reviewed, 1 skipped.")
+    # the summary block: one line per relevant posting, before the details
+    assert lines[2].split() == ["date", "posting", "verdict"]
+    assert lines[3].startswith("  2023-05-28  [PATCH 07/12] s390: add pte_free_defer()")
+    assert lines[3].endswith("  findings: RCU_HEAD_SHARED")
+    assert lines[4].endswith("  judged clean") and lines[5] == ""
+    assert out.index("findings: RCU_HEAD_SHARED") < out.index("==> ")
 
 
 def test_text_nothing_relevant_is_one_line() -> None:
     report = Report(messages=4, skipped=[], reviews=[make_review([], relevant=False)] * 2)
-    assert render(report, "text") == "review-bot: 4 messages, 2 reviews, no findings.\n"
+    assert render(report, "text") == ("review-bot: 4 messages: 2 patches reviewed (2 not relevant), 2 other "
+                                      "messages not reviewed.\n")
+
+
+def test_summary_counts_patches_and_reply_diffs_apart() -> None:
+    from bot.report.summary import summary_line
+
+    reply = make_review([])
+    reply.posting = make_posting(is_reply=True)
+    report = Report(messages=40, skipped=[], reviews=[make_review(), reply])
+    assert summary_line(report) == ("40 messages: 1 patch and 1 diff in a reply reviewed (1 with correctness "
+                                    "findings, 1 judged clean), 38 other messages not reviewed.")
+
+
+def test_table_fits_the_width_on_a_terminal_and_keeps_the_verdict_on_a_pipe() -> None:
+    from bot.report.triage import triage_table
+
+    review = make_review([], judged=False, not_judged=["a reason long enough to pass the edge of any "
+                                                       "table that is only sixty columns wide, and more"])
+    report = Report(messages=1, skipped=[], reviews=[review])
+    fitted = triage_table(report, width=60, fit=True)
+    assert all(len(ln) <= 60 for ln in fitted) and fitted[1].endswith("…")
+    full = triage_table(report, width=60, fit=False)
+    assert full[1].endswith("and more") and "not judged: a reason" in full[1]
 
 
 def test_text_not_judged_says_why_in_every_line_of_its_block() -> None:
@@ -54,7 +83,8 @@ def test_text_not_judged_says_why_in_every_line_of_its_block() -> None:
     assert ("Verdict: not judged: s390-2k-fragments/defer-both-halves: its setup does not complete "
             "(and 1 more reason)") in out
     assert "  - no model covers kernel/fork.c" in out
-    assert out.rstrip().splitlines()[-1] == "review-bot: 1 message, 1 review, no findings, 1 not judged."
+    assert out.splitlines()[0] == "review-bot: 1 message: 1 patch reviewed (1 not judged)."
+    assert "  not judged: s390-2k-fragments/defer-both-halves: its setup does not complete (+1 more)" in out
 
 
 def test_checkpatch_lines_by_class_and_preexisting() -> None:

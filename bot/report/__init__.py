@@ -18,13 +18,18 @@ from bot.report.reply import as_text, render_email
 from bot.report.sarif import to_sarif
 from bot.report.summary import summary_line
 from bot.report.textutil import json_text
+from bot.report.triage import summary_block
 from bot.report.view import report_views
 
 FORMATS = ("text", "email", "json", "sarif", "html", "checkpatch", "b4-review")
 
 
-def render_text(report: Report) -> str:
-    return render_template("text.txt.j2", views=report_views(report), summary=summary_line(report))
+def render_text(report: Report, *, details: bool = True, width: int = 100, fit: bool = False) -> str:
+    """The summary block (bot.report.triage), then each relevant review in full unless not `details`;
+    `width` and `fit` lay out the block (fit: cut its lines to the width, for a terminal)."""
+    out = render_template("text.txt.j2", views=report_views(report) if details else [], details=details,
+                          block=summary_block(report, width, fit))
+    return out.rstrip("\n") + "\n"
 
 
 DEFAULT_SENDER = "review-bot <review-bot@localhost>"
@@ -41,11 +46,13 @@ def render_emails(report: Report, *, sender: str | None = None, policy: dict[str
 
 
 def render(
-    report: Report, fmt: str, *, sender: str | None = None, policy: dict[str, Any] | None = None
+    report: Report, fmt: str, *, sender: str | None = None, policy: dict[str, Any] | None = None,
+    details: bool = True, width: int = 100, fit: bool = False,
 ) -> str:
-    """The report in one of FORMATS; ValueError for any other name (sender/policy: email only)."""
+    """The report in one of FORMATS; ValueError for any other name (sender/policy: email only;
+    details/width/fit: text only)."""
     if fmt == "text":
-        return render_text(report)
+        return render_text(report, details=details, width=width, fit=fit)
     if fmt == "email":
         return render_emails(report, sender=sender, policy=policy)
     if fmt == "json":

@@ -9,7 +9,7 @@ from typing import Any
 from bot.findings import Finding, Report, Review
 from bot.mail.addr import parse_mailbox
 from bot.report.env import CLASS_ORDER
-from bot.report.quote import Quote, quote_for
+from bot.report.quote import Quote, hunk_key, quote_for, quote_group
 from bot.report.table import contexts, interleaving_table
 from bot.report.textutil import oneline
 from bot.report.timeline import Timeline
@@ -32,6 +32,15 @@ class FindingView:
 
 
 @dataclass
+class QuoteGroup:
+    """Findings about one hunk, under one quote of it (text and email quote each hunk once)."""
+
+    quote: Quote
+    views: list[FindingView]
+    show_file: bool = True
+
+
+@dataclass
 class ReviewView:
     review: Review
     subject: str
@@ -42,6 +51,8 @@ class ReviewView:
     state: str = ""  # "not relevant" | "findings" | "judged" | "not judged"
     introduced: list[FindingView] = field(default_factory=list)
     preexisting: list[FindingView] = field(default_factory=list)
+    introduced_groups: list[QuoteGroup] = field(default_factory=list)
+    preexisting_groups: list[QuoteGroup] = field(default_factory=list)
 
     @property
     def findings(self) -> list[FindingView]:
@@ -124,7 +135,21 @@ def review_view(review: Review, public: bool = False) -> ReviewView:
     for v in rv.findings:  # name the file only when the quote moves to another file
         v.show_file = v.quote.from_diff and v.quote.file != last_file
         last_file = v.quote.file if v.quote.from_diff else last_file
+    rv.introduced_groups = group_by_hunk(rv.introduced, posting)
+    rv.preexisting_groups = group_by_hunk(rv.preexisting, posting)
+    last_file = None
+    for g in rv.introduced_groups + rv.preexisting_groups:
+        g.show_file = g.quote.from_diff and g.quote.file != last_file
+        last_file = g.quote.file if g.quote.from_diff else last_file
     return rv
+
+
+def group_by_hunk(views: list[FindingView], posting: Any) -> list[QuoteGroup]:
+    """Findings in the order given, those about the same hunk gathered under its first one."""
+    keyed: dict[Any, list[FindingView]] = {}
+    for n, v in enumerate(views):
+        keyed.setdefault(hunk_key(v.f, posting) or n, []).append(v)
+    return [QuoteGroup(quote_group([v.f for v in group], posting), group) for group in keyed.values()]
 
 
 def report_views(report: Report) -> list[ReviewView]:
