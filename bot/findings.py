@@ -23,6 +23,7 @@ class TraceStep:
     op: str  # what happened, in kernel words
     at: str = ""  # "file:line" of the code that ran, when known
     violation: bool = False  # the step that breaks the invariant
+    decides: bool = False  # the branch whose outcome leads to the violation (the finding's line)
 
 
 @dataclass
@@ -67,14 +68,18 @@ def hazard_finding(hazard: str, *, cls: str, introduced: bool, file: str, line: 
         invariant=str(text["invariant"]) or invariant, replay=replay, unmodeled=unmodeled or [])
 
 
-def trace_steps(cx: Counterexample) -> list[TraceStep]:
+def trace_steps(cx: Counterexample, decided: tuple[int, TraceStep] | None = None) -> list[TraceStep]:
     """A counterexample as trace steps, the breaking one marked; a violation found at quiescence (a
-    leak) breaks at no step of its own, so an "end" step states it."""
+    leak, a cost seen at the end) breaks at no step of its own, so an "end" step states it. `decided`
+    is the branch that decides it, inserted where it ran (an index into the counterexample's events)."""
     trace = [TraceStep(e.ctx, e.op, e.at) for e in cx.trace]
-    if cx.violation.kind == "leak" or not trace:
-        trace.append(TraceStep("end", cx.violation.detail, "", True))
-    else:
+    at_end = cx.violation.kind in ("leak", "cost") or not trace
+    if not at_end:
         trace[-1].violation = True
+    if decided is not None:
+        trace.insert(min(decided[0], len(trace)), decided[1])
+    if at_end:
+        trace.append(TraceStep("end", cx.violation.detail, "", True))
     return trace
 
 

@@ -14,22 +14,26 @@ from typing import Any
 
 from bot.callers import caller_findings, coverage
 from bot.classify import class_of, hazard_class, hazard_of
+from bot.cmodel.decide import Decision, deciding_branch
+from bot.cmodel.machine import Machine
 from bot.cmodel.models import (
     Bound,
     ModelSpec,
     SetupError,
+    Tree,
     build_program,
+    cost_counterexample,
     load_models,
     run_scenario,
     scenario_runnable,
 )
 from bot.commands import replay_commands
-from bot.findings import Finding, Review, hazard_finding, trace_steps
+from bot.findings import Finding, Review, TraceStep, hazard_finding, trace_steps
 from bot.options import Options
 from bot.patch import FileDiff, Posting
 from bot.sim.core import CheckResult, Counterexample
 from bot.sites import analyze
-from bot.tree import base_revision, file_at, resolve
+from bot.tree import base_revision, resolve, tree_reader
 from bot.verdict import ModelOutcome, ScenarioFailure, decide
 
 log = logging.getLogger(__name__)
@@ -47,6 +51,7 @@ class ModelRun:
     failed: dict[str, ScenarioFailure] = field(default_factory=dict)  # scenarios that prove nothing
     scenario_ran: dict[str, set[str]] = field(default_factory=dict)  # completed scenario → functions
     problems: list[str] = field(default_factory=list)  # why the code under review is not what ran
+    machines: dict[str, Machine] = field(default_factory=dict)  # scenario → its machine, for replays
 
     def hazards(self) -> set[str]:
         return {h for r in self.results.values() for c in r.counterexamples if (h := hazard_of(c.violation))}
@@ -102,13 +107,12 @@ class Judge:
     def bind(self, spec: ModelSpec, layers: list[Posting | None], rev: str | None) -> Bound:
         """The model's program with the layers' diffs applied, on the tree at rev when there is one."""
         diffs: list[list[FileDiff]] = [q.files for q in layers if q is not None]
-        tree_files: dict[str, str] = {}
+        tree = None
         if rev and self.opts.tree:
-            for kpath in spec.files:
-                text = file_at(self.opts.tree, rev, kpath)
-                if text is not None:
-                    tree_files[kpath] = text
-        return build_program(spec, diffs, tree_files, rev or "")
+            reader = tree_reader(self.opts.tree, rev)
+            if reader.ok:
+                tree = Tree(reader, rev, (self.opts.tree, reader.commit))
+        return build_program(spec, diffs, tree)
 
     # ---- running models ---------------------------------------------------------------------
     # The ladder of outcomes of one scenario run (not runnable, out of time, too deep, setup broken,
@@ -166,6 +170,7 @@ class Judge:
                 mr.failed[sc.name] = ScenarioFailure(f"inconclusive ({res.reason})", None)
             else:
                 mr.scenario_ran[sc.name] = set(m.obs.ran)
+            mr.machines[sc.name] = m
             for k, v in m.obs.costs.items():
                 mr.costs.setdefault(k, v)
                 mr.cost_scenario.setdefault(k, sc.name)
@@ -267,32 +272,41 @@ class Judge:
         for cost, where in sorted(cur.costs.items()):
             if cost in base.costs:
                 continue
-            file, line, fn = self._locate_cost(cur, where, added)
+            file, line, fn, trace = self._locate_cost(p, spec, cur, cost, where, added)
             sc_name = cur.cost_scenario.get(cost, "")
             out.append(self._with_replay(hazard_finding(
                 cost, cls=hazard_class(cost) if hazard_class(cost) != "correctness" else "cost",
-                introduced=True, file=file, line=line, function=fn, evidence=self._evidence(cur, file, line)),
-                p, f"{spec.name}/{sc_name}" if sc_name else ""))
+                introduced=True, file=file, line=line, function=fn, evidence=self._evidence(cur, file, line),
+                trace=trace), p, f"{spec.name}/{sc_name}" if sc_name else ""))
         return out
 
     def _finding(self, p: Posting, spec: ModelSpec, run: ModelRun, hz: str, sc_name: str, cx: Counterexample,
                  added: set, introduced: bool) -> Finding:
-        file, line = self._anchor(cx, added, run)
+        m = run.machines.get(sc_name)
+        decision = deciding_branch(m, cx, lambda f, n: (f, n) in added) if m is not None else None
+        file, line = self._anchor(cx, added, run, decision)
         sc = next(s for s in spec.scenarios if s.name == sc_name)
         return self._with_replay(hazard_finding(
             hz, cls=class_of(cx.violation), introduced=introduced, file=file, line=line,
             function=self._function_at(run, file, line), evidence=self._evidence(run, file, line),
-            lead=f"Scenario {spec.name}/{sc.name}: {sc.about}. {cx.violation.detail}.", trace=trace_steps(cx),
+            lead=f"Scenario {spec.name}/{sc.name}: {sc.about}. {cx.violation.detail}.",
+            trace=trace_steps(cx, _decision_step(decision)),
             invariant=cx.violation.detail, unmodeled=self._unmodeled(run)), p, f"{spec.name}/{sc_name}")
 
-    def _anchor(self, cx: Counterexample, added: set, run: ModelRun) -> tuple[str, int]:
-        """Where to point: the violating step if it is a line the patch adds, else the latest step of
-        the trace on an added line, else any patch line, else the first changed function."""
+
+    def _anchor(self, cx: Counterexample, added: set, run: ModelRun,
+                decision: Decision | None = None) -> tuple[str, int]:
+        """Where to point: the violating step if it is a line the patch adds, else the branch that
+        decides the violation, else the latest step of the trace on an added line, else any patch
+        line, else the first changed function."""
         def split(at: str) -> tuple[str, int] | None:
             if ":" not in at:
                 return None
             f, n = at.rsplit(":", 1)
             return (f, int(n)) if n.isdigit() else None
+        direct = split(cx.violation.attr("at") or "")
+        if decision is not None and not (direct is not None and direct in added):
+            return decision.branch.file, decision.branch.line
         cands = [cx.violation.attr("at")] + [e.at for e in reversed(cx.trace)]
         for want_added in (True, False):
             for at in cands:
@@ -318,13 +332,31 @@ class Judge:
                     return [sl.text.strip()]
         return []
 
-    def _locate_cost(self, run: ModelRun, where: str, added: set) -> tuple[str, int, str]:
+    def _locate_cost(self, p: Posting, spec: ModelSpec, run: ModelRun, cost: str, where: str,
+                     added: set) -> tuple[str, int, str, list[TraceStep]]:
+        """The statement that incurs a cost: the call or lock that did, or for a cost seen only at the
+        end of a run, the branch on an added line that decides it (found on a shortest path to it)."""
         if ":" in where and where.rsplit(":", 1)[1].isdigit():
             f, n = where.rsplit(":", 1)
-            return f, int(n), self._function_at(run, f, int(n))
+            return f, int(n), self._function_at(run, f, int(n)), []
+        sc = next((s for s in spec.scenarios if s.name == run.cost_scenario.get(cost)), None)
+        got = cost_counterexample(spec, run.bound, sc, cost, self.opts.budget_states,
+                                  self.opts.budget_seconds) if sc is not None else None
+        if got is not None:
+            cx, m = got
+            decision = deciding_branch(m, cx, lambda f, n: (f, n) in added)
+            trace = trace_steps(cx, _decision_step(decision))
+            if decision is not None:
+                b = decision.branch
+                return b.file, b.line, self._function_at(run, b.file, b.line), trace
+            for e in reversed(cx.trace):
+                f, _, n = e.at.rpartition(":")
+                if n.isdigit() and (f, int(n)) in added:
+                    return f, int(n), self._function_at(run, f, int(n)), trace
         fn = next(iter(sorted(run.bound.changed)), "")
         span = run.bound.spans.get(fn, ("", 0, 0))
-        return span[0], span[1], fn
+        return span[0], span[1], fn, []
+
 
     def _unmodeled(self, run: ModelRun) -> list[str]:
         out = []
@@ -343,6 +375,15 @@ class Judge:
         f.replay, f.replay_public = local.line, public.line
         f.replay_why_not = public.why_not or local.why_not
         return f
+
+
+def _decision_step(decision: Decision | None) -> tuple[int, TraceStep] | None:
+    """The deciding branch as a trace step, shown with the values its condition read."""
+    if decision is None:
+        return None
+    b = decision.branch
+    return b.at_event, TraceStep(b.ctx, f"{b.text}  [{b.describe()}: this decides it]", f"{b.file}:{b.line}",
+                                 decides=True)
 
 
 def _sites(p: Posting) -> tuple[Any, list[str]]:

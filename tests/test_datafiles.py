@@ -47,7 +47,7 @@ CASES: list[tuple[str, Path, str, str, Callable[[Path], object], str]] = [
      'effect = "synchronize_rcu"\nmay_sleep = "yes"', primitives.load,
      "[synchronize_rcu] key 'may_sleep' must be true or false, not 'yes'"),
     ("primitive choice", RULES / "primitives.toml", 'op = "xor"', 'op = "xr"', primitives.load,
-     "[atomic_xor_bits] key 'op' must be one of xor, add, sub, store, load, not 'xr' (did you mean 'xor'?)"),
+     "[atomic_xor_bits] key 'op' must be one of xor, add, sub, store, load, cmpxchg, not 'xr' (did you mean 'xor'?)"),
     ("callsite key", RULES / "callsites.toml", "relevance = ", "relevnce = ", callsites.load,
      "unknown key 'relevnce' (did you mean 'relevance'?)"),
     ("classify kind", RULES / "classify.toml", 'kind = "list_double_add"', 'kind = "list_double_ad"',

@@ -188,3 +188,40 @@ def new_file_lines(fd: FileDiff) -> list[SourceLine]:
         out.extend(SourceLine(fd.path, ln.new_no or 0, ln.text, True, ln.tag == "+") for ln in h.lines
                    if ln.tag != "-")
     return out
+
+
+def apply_exact(lines: list[SourceLine], fd: FileDiff) -> list[SourceLine] | None:
+    """The hunks applied the way `git apply` does to the file they were made against: each hunk's
+    pre-image must match at its line (allowing a constant offset, as `git am -3` does), and every
+    line comes out with its post-image number. None when a hunk does not match exactly (the caller
+    then aligns, as for the reference model)."""
+    out: list[SourceLine] = []
+    pos = 0  # next unconsumed index of lines
+    offset = 0
+    for h in fd.hunks:
+        pre = [ln.text.rstrip() for ln in h.lines if ln.tag != "+"]
+        at = _find_exact(lines, pre, h.old_start - 1 + offset, pos)
+        if at is None:
+            return None
+        offset = at - (h.old_start - 1)
+        out.extend(lines[pos:at])
+        for ln in h.lines:
+            if ln.tag == "-":
+                continue
+            out.append(SourceLine(fd.path, 0, ln.text, True, ln.tag == "+"))
+        pos = at + len(pre)
+    out.extend(lines[pos:])
+    return [SourceLine(sl.file, i + 1, sl.text, sl.from_patch, sl.added) for i, sl in enumerate(out)]
+
+
+def _find_exact(lines: list[SourceLine], pre: list[str], want: int, lo: int) -> int | None:
+    """The index nearest `want` (not before `lo`) where `pre` matches line for line."""
+    def matches(i: int) -> bool:
+        return i + len(pre) <= len(lines) and all(lines[i + k].text.rstrip() == pre[k] for k in range(len(pre)))
+    for d in range(0, 2000):
+        for i in (want - d, want + d) if d else (want,):
+            if i >= lo and matches(i):
+                return i
+        if want - d < lo and want + d > len(lines):
+            break
+    return None

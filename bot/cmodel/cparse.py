@@ -191,7 +191,8 @@ def _stmt_at(n: Node) -> list[tuple]:  # noqa: C901
     if t == "while_statement":
         return [("while", expr(n.child_by_field_name("condition")), _stmt(n.child_by_field_name("body")), ln)]
     if t == "do_statement":
-        return [("do", _stmt(n.child_by_field_name("body")), expr(n.child_by_field_name("condition")), ln)]
+        cond = n.child_by_field_name("condition")  # the loop's test is on its `while` line
+        return [("do", _stmt(n.child_by_field_name("body")), expr(cond), _line(cond) if cond is not None else ln)]
     if t == "for_statement":
         init = n.child_by_field_name("initializer")
         init_s = _stmt(init) if init is not None and init.type == "declaration" else (

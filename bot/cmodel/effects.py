@@ -164,8 +164,9 @@ _ATOMIC_OPS = {"xor": lambda a, b: a ^ b, "add": lambda a, b: a + b, "sub": lamb
                "store": lambda a, b: b, "load": lambda a, b: a}
 
 
-@effect("atomic", op=Param(str, choices=tuple(_ATOMIC_OPS)), ptr_arg=Param(int, 0), val_arg=Param(int, 1),
+@effect("atomic", op=Param(str, choices=(*_ATOMIC_OPS, "cmpxchg")), ptr_arg=Param(int, 0), val_arg=Param(int, 1),
         const=Param(int, None, doc="the operand, when it is not an argument"),
+        old_arg=Param(int, 1, doc="cmpxchg: the value expected (val_arg is then the new value)"),
         returns=Param(str, "new", choices=("new", "old", "zero", "none")))
 def atomic(c: Call) -> int | None:
     rule, w = c.rule.params, c.w
@@ -174,7 +175,10 @@ def atomic(c: Call) -> int | None:
     c.alive(ptr, f"does {c.name}() on")
     old = w.mem.get(ptr, 0)
     op = rule["op"]
-    new = _ATOMIC_OPS[op](old, val) & 0xFFFF_FFFF
+    if op == "cmpxchg":  # stores only when the word holds the expected value
+        new = val if (old ^ c.arg(rule["old_arg"])) & 0xFFFF_FFFF == 0 else old & 0xFFFF_FFFF
+    else:
+        new = _ATOMIC_OPS[op](old, val) & 0xFFFF_FFFF
     if new & 0x8000_0000:
         new -= 1 << 32
     if op != "load":

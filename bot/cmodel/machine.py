@@ -56,6 +56,7 @@ class Machine:
         self._types: dict[str, str] = {}
         self._roles: dict[str, int] = {}
         self.table_size = 4096  # bytes of one page table; the model sets its fragment size
+        self.branch_probe = None  # bot.cmodel.decide sets it while replaying a counterexample
 
     # ---- Model protocol -----------------------------------------------------------------------
     def init_states(self) -> list[Hashable]:
@@ -146,7 +147,8 @@ class Machine:
         elif kind == "deadlock":
             t = w.running(action[1])  # type: ignore[index]
             lock = self._next_lock(w, t)
-            where = self.where(t)
+            f = t.frames[-1]  # it spins at the lock call it is about to make, not the statement before
+            where = self.where_at(f.fn, self.program.functions[f.fn].code[f.pc].line)
             lock_name = self.lock_name(lock or 0)
             events.append(Event(t.name, f"spins on {lock_name}, held by {w.locks.get(lock or 0, ('?',))[0]}"
                                 + (" which it interrupted" if action[2] == "softirq_reentry" else ""),  # type: ignore[index]
@@ -290,7 +292,10 @@ class Machine:
             if self._is_shared(f.fn, f.pc - 1):
                 events.append(Event(t.name, self.source(f.fn, ins.line), self.where_at(f.fn, ins.line)))
         elif op == "jf":
-            if not self.eval(w, t, ins.cond):
+            taken = bool(self.eval(w, t, ins.cond))
+            if self.branch_probe is not None:  # a replay that records (or flips) branch outcomes
+                taken = self.branch_probe(w, t, f, ins, taken, events)
+            if not taken:
                 f.pc = ins.target
         elif op == "jmp":
             f.pc = ins.target

@@ -7,15 +7,20 @@ pte_free_defer() is not asked to run a deferral scenario) and the tables still h
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from bot.cmodel.bind import BindReport, apply_hunks, new_file_lines, reference_lines
+from bot.cmodel.bind import BindReport, apply_exact, apply_hunks, new_file_lines, reference_lines
 from bot.cmodel.costs import cost_on, cost_rules
+from bot.cmodel.cpp import Config, Reader
 from bot.cmodel.effect_api import Abort
+from bot.cmodel.kconfig import load_config
 from bot.cmodel.layout import load_layout
 from bot.cmodel.machine import Machine
+from bot.cmodel.preprocess import HeaderLibrary, kept_macros, prepare
+from bot.cmodel.primitives import primitives
 from bot.cmodel.program import Program, SourceLine, program_from_text
 from bot.cmodel.world import (
     DATA_BASE,
@@ -31,7 +36,7 @@ from bot.cmodel.world import (
 from bot.datafile import Fields, display, read_toml
 from bot.patch import FileDiff
 from bot.paths import models_dir
-from bot.sim.core import CheckResult, Violation, check
+from bot.sim.core import CheckResult, Counterexample, Violation, check
 
 
 class SetupError(Exception):
@@ -79,6 +84,7 @@ class ModelSpec:
     fragment_reuse: bool
     known_bad: KnownBad | None = None
     scenarios: list[Scenario] = field(default_factory=list)
+    config: Config | None = None  # config.toml: the kernel configuration its code runs under
 
 
 @lru_cache(maxsize=1)
@@ -113,6 +119,8 @@ def load_model(path: Path) -> ModelSpec:
     for env in spec.env:
         if not (path.parent / env).is_file():
             raise f.error(f"env: no file {env!r} in the model directory")
+    if (path.parent / "config.toml").exists():
+        spec.config = load_config(path.parent / "config.toml")
     scen_path = path.parent / "scenarios.toml"
     if scen_path.exists():
         spec.scenarios.extend(load_scenarios(scen_path, spec.known_bad is not None))
@@ -146,23 +154,37 @@ class Bound:
     patched: dict[str, str]  # function → file, for functions that contain any patch line
     spans: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # function → (file, first, last)
     base: str = "the reference model"  # where the code the patch does not show comes from
+    filled: list[str] = field(default_factory=list)  # functions the tree lacks, run from the reference model
+    helpers: list[str] = field(default_factory=list)  # header inlines run as real code ("path:function")
+    notes: list[str] = field(default_factory=list)  # what preprocessing could not do
 
 
-def build_program(spec: ModelSpec, layers: list[list[FileDiff]],
-                  tree_files: dict[str, str] | None = None, tree_label: str = "") -> Bound:
+@dataclass
+class Tree:
+    """A kernel tree at one revision, as the preprocessor and the binder read it."""
+
+    read: Reader  # kernel path → text, or None when the tree has no such file
+    label: str  # "REV" for the review's words
+    key: tuple = ()  # identifies the revision, for caching the headers' macros
+
+
+def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | None = None) -> Bound:
     """The model's sources with each layer of diffs applied in order; the last layer is under review.
-    tree_files (kernel path → text) replaces the reference model with the real file of a tree."""
+    With a tree, the real file at its revision replaces the reference model, its #includes are read
+    from the tree, and the functions the scenarios call that the tree lacks come from the reference."""
     prog = Program(consts=dict(spec.consts), types=dict(spec.types), params=dict(spec.params),
                    layout=load_layout(spec.directory.name))
     report = BindReport()
-    changed: dict[str, str] = {}
-    patched: dict[str, str] = {}
-    spans: dict[str, tuple[str, int, int]] = {}
+    bound = Bound(prog, report, {}, {}, {}, f"the kernel tree at {tree.label}" if tree else "the reference model")
+    opaque = _opaque(spec, prog)
+    libraries: list[HeaderLibrary] = []
+    from_tree: set[str] = set()
     for kpath in spec.files:
         ref_name = spec.references.get(kpath)
         lines: list[SourceLine] = []
-        if tree_files and kpath in tree_files:
-            lines = [SourceLine(kpath, i + 1, t, False, False) for i, t in enumerate(tree_files[kpath].splitlines())]
+        text = tree.read(kpath) if tree else None
+        if text is not None:
+            lines = [SourceLine(kpath, i + 1, t, False, False) for i, t in enumerate(text.splitlines())]
         elif ref_name:
             rel = f"models/{spec.directory.name}/{ref_name}"
             lines = reference_lines(rel, (spec.directory / ref_name).read_text())
@@ -170,22 +192,35 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]],
             fd = next((f for f in layer if f.path == kpath), None)
             if fd is None:
                 continue
-            lines = apply_hunks(lines, fd, report) if lines else new_file_lines(fd)
+            exact = apply_exact(lines, fd) if text is not None and lines else None
+            lines = exact if exact is not None else apply_hunks(lines, fd, report) if lines else new_file_lines(fd)
             if i < len(layers) - 1:  # only the last layer's "+" lines are the change under review
                 lines = [SourceLine(sl.file, sl.line, sl.text, sl.from_patch, False) for sl in lines]
         if not lines:
             continue
-        unit, lines = program_from_text("\n".join(sl.text for sl in lines), lines)
+        parsed = "\n".join(sl.text for sl in lines)
+        if spec.config is not None:
+            prep = prepare(lines, kpath, spec.config, tree.read if text is not None and tree else None, opaque,
+                           tree.key if tree else ())
+            parsed = prep.text
+            bound.notes += prep.notes
+            if prep.library is not None:
+                libraries.append(prep.library)
+        unit, lines = program_from_text(parsed, lines)
         prog.add_unit(unit, lines)
+        if text is not None:
+            from_tree |= set(unit.functions)
         for name, fn in unit.functions.items():
             span = lines[fn.line - 1: fn.end_line]
             if any(sl.from_patch for sl in span):
-                patched[name] = kpath
+                bound.patched[name] = kpath
             if any(sl.added for sl in span):
-                changed[name] = kpath
+                bound.changed[name] = kpath
             pl = [sl.line for sl in span if sl.file == kpath]
             if pl:
-                spans[name] = (kpath, min(pl), max(pl))
+                bound.spans[name] = (kpath, min(pl), max(pl))
+        if text is not None and ref_name:
+            _fill_from_reference(spec, kpath, ref_name, prog, bound)
     for env in spec.env:
         rel = f"models/{spec.directory.name}/{env}"
         text = (spec.directory / env).read_text()
@@ -194,15 +229,76 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]],
             if name in prog.functions:
                 del unit.functions[name]  # the code under review wins over the environment
         prog.add_unit(unit, lines)
-    return Bound(prog, report, changed, patched, spans,
-                 f"the kernel tree at {tree_label}" if tree_files else "the reference model")
+    if libraries:
+        _link_helpers(spec, prog, libraries, bound)
+    return bound
+
+
+def _opaque(spec: ModelSpec, prog: Program) -> frozenset[str]:
+    """Names the preprocessor leaves alone: the primitives, the model's constants (its geometry, which
+    a tree's headers would change), and the struct and field names of its layout (`rcu_head`, which
+    a header defines as `callback_head`)."""
+    names = set(primitives()) | set(spec.consts) | set(spec.types) | set(kept_macros())
+    for sname, fields in prog.layout.structs.items():
+        names |= set(fields) | set(sname.split())
+    for ty in prog.layout.sizes:
+        names |= set(ty.split())
+    return frozenset(names - {"struct", "union", "unsigned", "signed", "long", "int", "char", "void"})
+
+
+def _fill_from_reference(spec: ModelSpec, kpath: str, ref_name: str, prog: Program, bound: Bound) -> None:
+    """Functions of the reference model that the tree's file does not define (a scenario may call
+    them): run from the reference, and said so."""
+    rel = f"models/{spec.directory.name}/{ref_name}"
+    text = (spec.directory / ref_name).read_text()
+    lines = reference_lines(rel, text)
+    if spec.config is not None:
+        text = prepare(lines, rel, spec.config, None, _opaque(spec, prog)).text
+    unit, lines = program_from_text(text, lines)
+    missing = [n for n in unit.functions if n not in prog.functions]
+    if not missing:
+        return
+    unit.functions = {n: unit.functions[n] for n in missing}
+    prog.add_unit(unit, lines)
+    bound.filled += sorted(missing)
+
+
+def _called(prog: Program) -> set[str]:
+    out: set[str] = set()
+    for fn in prog.functions.values():
+        for ins in fn.code:
+            if ins[0] == "call" and ins[2]:
+                out.add(ins[2])
+    return out
+
+
+def _link_helpers(spec: ModelSpec, prog: Program, libraries: list[HeaderLibrary], bound: Bound) -> None:
+    """Header inlines the code calls, transitively, unless a primitive or the model defines them."""
+    prims = primitives()
+    scen_calls = set()
+    for sc in spec.scenarios:
+        scen_calls |= set(re.findall(r"([A-Za-z_]\w*)\s*\(", sc.setup + " ".join(c for _n, _c, c in sc.threads)))
+    tried: set[str] = set()
+    for _round in range(8):
+        want = sorted((_called(prog) | scen_calls) - set(prog.functions) - set(prims) - tried)
+        if not want:
+            return
+        for name in want:
+            tried.add(name)
+            for lib in libraries:
+                got = lib.find(name)
+                if got is not None:
+                    unit, lines = got
+                    prog.add_unit(unit, lines)
+                    bound.helpers.append(f"{lines[0].file}:{name}")
+                    break
 
 
 def scenario_runnable(sc: Scenario, prog: Program) -> bool:
     return all(n in prog.functions for n in sc.needs)
 
 
-def make_machine(spec: ModelSpec, prog: Program, sc: Scenario) -> Machine:
+def make_machine(spec: ModelSpec, prog: Program, sc: Scenario, cost_as_violation: str = "") -> Machine:
     rel = f"models/{spec.directory.name}/scenarios.toml"
     texts = [("setup", -1, sc.setup)] + list(sc.threads)
     for tname, _cpu, code in texts:
@@ -246,11 +342,11 @@ def make_machine(spec: ModelSpec, prog: Program, sc: Scenario) -> Machine:
         w.threads.append(t)
         m._settle(w, t, events, violations)
     m.init = w
-    m.quiescence = [_quiescence_check(spec, sc.live, vars_)]
+    m.quiescence = [_quiescence_check(spec, sc.live, vars_, cost_as_violation)]
     return m
 
 
-def _quiescence_check(spec: ModelSpec, live_names: list[str], setup_vars: dict[str, int]):
+def _quiescence_check(spec: ModelSpec, live_names: list[str], setup_vars: dict[str, int], cost_as_violation: str = ""):
     waste = cost_on("unlisted_fragment")
 
     def checkq(m: Machine, w: World) -> list[Violation]:
@@ -277,8 +373,25 @@ def _quiescence_check(spec: ModelSpec, live_names: list[str], setup_vars: dict[s
             elif held and len(held) < len(slots) and spec.fragment_reuse and not listed:
                 if waste:
                     m.obs.costs.setdefault(waste, f"page#{page_index(base)}")
+                    if waste == cost_as_violation:  # asked for a path to it (see cost_counterexample)
+                        out.append(Violation("cost", f"{name} has a free half that no list finds again",
+                                             (("object", "page"), ("owner", name), ("cost", waste))))
         return out
     return checkq
+
+
+def cost_counterexample(spec: ModelSpec, bound: Bound, sc: Scenario, cost: str, budget_states: int,
+                        budget_seconds: float) -> tuple[Counterexample, Machine] | None:
+    """A shortest path to a cost the scenario observed only at its end (no step of its own incurs
+    it), so that the statement deciding it can be found like a violation's."""
+    import copy
+    prog = copy.copy(bound.program)
+    prog.functions = dict(bound.program.functions)
+    prog.origin = dict(bound.program.origin)
+    m = make_machine(spec, prog, sc, cost_as_violation=cost)
+    res = check(m, budget_states, budget_seconds, stop_at_first=True)
+    cx = next((c for c in res.counterexamples if c.violation.attr("cost") == cost), None)
+    return (cx, m) if cx is not None else None
 
 
 def run_scenario(spec: ModelSpec, bound: Bound, sc: Scenario, budget_states: int,

@@ -64,6 +64,7 @@ class Model(Protocol):
 class Counterexample:
     violation: Violation
     trace: list[Event]
+    schedule: list[Hashable] = field(default_factory=list)  # the actions that lead to it, in order
 
 
 @dataclass
@@ -101,30 +102,33 @@ def check(  # noqa: C901
     start = time.monotonic()
     ample = getattr(model, "ample", None) if reduce else None
     pruned = 0
-    parents: dict[Hashable, tuple[Hashable | None, tuple[Event, ...]]] = {}
+    parents: dict[Hashable, tuple[Hashable | None, tuple[Event, ...], Hashable]] = {}
     queue: deque[Hashable] = deque()
     for s in model.init_states():
         if s not in parents:
-            parents[s] = (None, ())
+            parents[s] = (None, (), None)
             queue.append(s)
     found: dict[tuple[str, str], Counterexample] = {}
     transitions = 0
 
-    def trace_to(state: Hashable, last: tuple[Event, ...]) -> list[Event]:
+    def trace_to(state: Hashable, last: tuple[Event, ...], action: Hashable) -> tuple[list[Event], list[Hashable]]:
         chunks = [last]
+        acts = [action] if action is not None else []
         cur = state
         while True:
-            parent, events = parents[cur]
+            parent, events, act = parents[cur]
             if parent is None:
                 break
             chunks.append(events)
+            acts.append(act)
             cur = parent
-        return [e for chunk in reversed(chunks) for e in chunk]
+        return [e for chunk in reversed(chunks) for e in chunk], acts[::-1]
 
-    def record(v: Violation, state: Hashable, last: tuple[Event, ...]) -> None:
+    def record(v: Violation, state: Hashable, last: tuple[Event, ...], action: Hashable = None) -> None:
         key = (v.kind, v.attr("object"))
         if key not in found:
-            found[key] = Counterexample(v, trace_to(state, last))
+            trace, schedule = trace_to(state, last, action)
+            found[key] = Counterexample(v, trace, schedule)
 
     n = 0
     while queue:
@@ -161,13 +165,13 @@ def check(  # noqa: C901
             transitions += 1
             if st.violations:
                 for v in st.violations:
-                    record(v, state, st.events)
+                    record(v, state, st.events, a)
                 # A "soft" violation (attr soft=1) breaks an invariant without stopping the system:
                 # exploring on finds what else goes wrong on the same path.
                 if not all(v.attr("soft") == "1" for v in st.violations):
                     continue
             if st.state not in parents:
-                parents[st.state] = (state, st.events)
+                parents[st.state] = (state, st.events, a)
                 queue.append(st.state)
     verdict = "unsafe" if found else "safe"
     return CheckResult(
