@@ -361,8 +361,21 @@ class Judge:
     def _unmodeled(self, run: ModelRun) -> list[str]:
         out = []
         ref = sorted(f for f in run.ran if not f.startswith(("scenario:", "$")) and f not in run.bound.patched)
-        if ref:
-            out.append(f"not in the patch, run from {run.bound.base}: " + ", ".join(ref))
+        origin = run.bound.program.origin
+        by_source: dict[str, list[str]] = {}
+        for f in ref:
+            src = origin[f][0].file if origin.get(f) else ""
+            if src.startswith("models/"):
+                what = f"the reference model ({src})"
+            elif src in run.bound.spans.get(f, ("",))[:1]:
+                what = run.bound.base
+            else:
+                what = f"the tree's header {src}" if src else run.bound.base
+            by_source.setdefault(what, []).append(f)
+        for what, fns in by_source.items():
+            out.append(f"not in the patch, run from {what}: " + ", ".join(fns))
+        if run.bound.filled:
+            out.append("the tree's file lacks, run from the reference model instead: " + ", ".join(run.bound.filled))
         if run.unknown:
             out.append("unknown calls treated as no-ops: " + ", ".join(sorted(run.unknown)))
         if run.bound.report.failed:

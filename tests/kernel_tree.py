@@ -78,17 +78,21 @@ def build(deb: Path, dest: Path) -> Path:
     return repo
 
 
-_SUBJECT_07 = re.compile(r"^\[PATCH(?: v(\d+))? 07/\d+\]")
+def series_patch(version: int, number: int) -> bytes:
+    """Patch `number` of the pte-free-defer series revision `version` (not a "fix" follow-up), as
+    the corpus thread has it."""
+    want = re.compile(rf"^\[PATCH(?: v(\d+))? {number:02d}/\d+\]")
+    for msg in mailbox.mbox(str(corpus.thread(version)), factory=None):
+        subject = " ".join(str(msg.get("Subject", "")).split())
+        m = want.match(subject)
+        if m and int(m.group(1) or 1) == version:
+            return msg.as_bytes(policy=email.policy.compat32)
+    raise LookupError(f"no patch {number:02d} in the v{version} thread")
 
 
 def patch_07(version: int) -> bytes:
-    """The real 07 patch of the pte-free-defer series revision `version`, from the corpus thread."""
-    for msg in mailbox.mbox(str(corpus.thread(version)), factory=None):
-        subject = " ".join(str(msg.get("Subject", "")).split())
-        m = _SUBJECT_07.match(subject)
-        if m and int(m.group(1) or 1) == version:
-            return msg.as_bytes(policy=email.policy.compat32)
-    raise LookupError(f"no 07 patch in the v{version} thread")
+    """The real 07 patch (s390) of the pte-free-defer series revision `version`."""
+    return series_patch(version, 7)
 
 
 @dataclass

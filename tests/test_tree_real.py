@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from tests.conftest import run_cli
-from tests.kernel_tree import KernelTree, git
+from tests.kernel_tree import KernelTree, git, series_patch
 
 PGALLOC = "arch/s390/mm/pgalloc.c"
 
@@ -146,3 +146,14 @@ def test_a_function_that_cannot_run_leaves_the_scenario_not_judged(kernel_tree: 
     _rc, review = check_git(tree)
     notes = " ".join(review["notes"] + review.get("not_judged", []))
     assert "not judged" in notes and "asm" in notes, review["notes"]
+
+
+def test_the_powerpc_file_runs_from_the_tree_too(kernel_tree: KernelTree) -> None:
+    """The same machinery on another architecture's real file: v1 05/12 on pgtable-frag.c."""
+    tree = kernel_tree.apply("v1-05", series_patch(1, 5), include="arch/powerpc/*")
+    rc, review = check_git(tree)
+    assert rc == 1
+    shared = correctness(review)["RCU_HEAD_SHARED"]
+    frag = "arch/powerpc/mm/pgtable-frag.c"
+    lines = (tree / frag).read_text().splitlines()
+    assert shared["file"] == frag and "call_rcu(" in lines[shared["line"] - 1]
