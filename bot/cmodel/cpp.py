@@ -521,102 +521,65 @@ class Preprocessor:
     def run(self, text: str, path: str, depth: int = 0, header: bool = False) -> list[str]:
         """Preprocess one file. For the file under review the active lines come out expanded; for a
         header they come out as they are (expanded later, only where a helper is needed)."""
-        n_lines = text.count("\n") + 1
-        out = [""] * n_lines
+        out = [""] * (text.count("\n") + 1)
         outer, self.current = self.current, path
-        stack: list[list[bool]] = []  # [active, taken, parent_active]
-        active = True
-        pending_code: list[tuple[int, int, str]] = []
-
-        def flush() -> None:
-            if not pending_code:
-                return
-            if header:
-                for first, _count, t in pending_code:
-                    out[first - 1] = t
-            else:
-                self._expand_into(pending_code, out)
-            pending_code.clear()
-
-        guard, guard_open, seen = "", False, False  # #ifndef G … #endif around the whole file?
+        conds = _Conditionals()
+        guard = _Guard()
+        pending: list[tuple[int, int, str]] = []
         for first, count, raw in logical_lines(strip_comments(text)):
             s = raw.lstrip()
             if not s:
                 continue
-            if seen and not guard_open:
-                guard = ""  # something after the guard's #endif
-            if not s.startswith(("#", "%:")):
-                if not seen:
-                    seen, guard = True, ""
-                if active:
-                    pending_code.append((first, count, raw))
+            directive = s.startswith(("#", "%:"))
+            guard.line(s, directive)
+            if not directive:
+                if conds.active:
+                    pending.append((first, count, raw))
                 continue
-            if not seen:
-                seen = True
-                g = re.match(r"#\s*(?:ifndef\s+(\w+)|if\s+!\s*defined\s*\(?\s*(\w+)\s*\)?\s*$)", s)
-                guard, guard_open = ((g.group(1) or g.group(2)), True) if g else ("", False)
-            flush()
-            s = s[1:] if s.startswith("#") else s[2:]
-            m = re.match(r"\s*(\w+)(.*)", s, re.S)
+            self._flush(pending, out, header)
+            m = re.match(r"\s*(\w+)(.*)", s[1:] if s.startswith("#") else s[2:], re.S)
             if not m:
                 continue
             d, rest = m.group(1), m.group(2)
-            if d in ("if", "ifdef", "ifndef"):
-                if not active:
-                    stack.append([False, True, False])
-                    continue
-                if d == "if":
-                    val = self.eval_if(rest)
-                else:
-                    name = rest.strip().split()[0] if rest.strip() else ""
-                    val = (name in self.macros) == (d == "ifdef")
-                stack.append([val, val, True])
-                active = val
-            elif d == "elif" or d in ("elifdef", "elifndef"):
-                if not stack:
-                    continue
-                top = stack[-1]
-                if not top[2] or top[1]:
-                    top[0] = False
-                else:
-                    if d == "elif":
-                        val = self.eval_if(rest)
-                    else:
-                        nm = rest.strip().split()[0] if rest.strip() else ""
-                        val = (nm in self.macros) == (d == "elifdef")
-                    top[0] = val
-                    top[1] = val
-                active = top[0]
-            elif d == "else":
-                if not stack:
-                    continue
-                top = stack[-1]
-                top[0] = top[2] and not top[1]
-                top[1] = True
-                active = top[0]
-            elif d == "endif":
-                if stack:
-                    stack.pop()
-                    if not stack:
-                        guard_open = False
-                active = all(x[0] for x in stack)
-            elif not active:
-                continue
-            elif d == "define":
-                self._directive_define(rest, f"{path}:{first}")
-            elif d == "undef":
-                self.macros.pop(rest.strip().split()[0] if rest.strip() else "", None)
-            elif d in ("include", "include_next"):
-                self._directive_include(rest, path, depth)
-            elif d == "pragma" and rest.strip() == "once":
-                self._once.add(path)
-            # #error, #warning, #line and other pragmas change nothing the interpreter runs
-            if stack:
-                active = all(x[0] for x in stack)
-        flush()
+            if d in _CONDITIONALS:
+                conds.directive(d, rest, self)
+                if not conds.depth:
+                    guard.closed()
+            elif conds.active:
+                self._directive(d, rest, path, depth, first)
+        self._flush(pending, out, header)
         self.current = outer
-        self._last_guard = guard if header and not guard_open else ""
+        self._last_guard = guard.name if header else ""
         return out
+
+    def _flush(self, pending: list[tuple[int, int, str]], out: list[str], header: bool) -> None:
+        if not pending:
+            return
+        if header:
+            for first, _count, t in pending:
+                out[first - 1] = t
+        else:
+            self._expand_into(pending, out)
+        pending.clear()
+
+    def _directive(self, d: str, rest: str, path: str, depth: int, line: int) -> None:
+        """An active directive other than a conditional; #error, #warning, #line and other pragmas
+        change nothing the interpreter runs."""
+        if d == "define":
+            self._directive_define(rest, f"{path}:{line}")
+        elif d == "undef":
+            self.macros.pop(rest.strip().split()[0] if rest.strip() else "", None)
+        elif d in ("include", "include_next"):
+            self._directive_include(rest, path, depth)
+        elif d == "pragma" and rest.strip() == "once":
+            self._once.add(path)
+
+    def defined_test(self, d: str, rest: str) -> bool:
+        """#if/#elif expression, or #ifdef/#ifndef/#elifdef/#elifndef NAME."""
+        if d in ("if", "elif"):
+            return self.eval_if(rest)
+        name = rest.strip().split()[0] if rest.strip() else ""
+        return (name in self.macros) == d.endswith("ifdef")
 
     def _directive_include(self, rest: str, path: str, depth: int) -> None:
         rest = rest.strip()
@@ -668,6 +631,62 @@ _HAS_TESTS = frozenset({"__has_attribute", "__has_builtin", "__has_include", "__
 
 
 _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include(?:_next)?[ \t]*([<"])([^>"\n]+)[>"]', re.M)
+_CONDITIONALS = frozenset({"if", "ifdef", "ifndef", "elif", "elifdef", "elifndef", "else", "endif"})
+
+
+class _Conditionals:
+    """The #if stack: each level is [this branch active, some branch taken, parent active]."""
+
+    def __init__(self) -> None:
+        self.stack: list[list[bool]] = []
+        self.active = True
+
+    @property
+    def depth(self) -> int:
+        return len(self.stack)
+
+    def directive(self, d: str, rest: str, pp: Preprocessor) -> None:
+        if d in ("if", "ifdef", "ifndef"):
+            if not self.active:
+                self.stack.append([False, True, False])
+            else:
+                val = pp.defined_test(d, rest)
+                self.stack.append([val, val, True])
+        elif not self.stack:
+            return  # a stray #elif/#else/#endif: ignored
+        elif d == "endif":
+            self.stack.pop()
+        else:
+            top = self.stack[-1]
+            if d == "else":
+                top[0], top[1] = top[2] and not top[1], True
+            elif not top[2] or top[1]:
+                top[0] = False
+            else:
+                top[0] = top[1] = pp.defined_test(d, rest)
+        self.active = all(x[0] for x in self.stack)
+
+
+class _Guard:
+    """Whether a file is `#ifndef G` … `#endif` around everything (its include guard is G)."""
+
+    def __init__(self) -> None:
+        self.name = ""
+        self.open = False
+        self.seen = False
+
+    def line(self, s: str, directive: bool) -> None:
+        if self.seen and not self.open:
+            self.name = ""  # something after the guard's #endif
+        if not self.seen:
+            self.seen = True
+            g = re.match(r"#\s*(?:ifndef\s+(\w+)|if\s+!\s*defined\s*\(?\s*(\w+)\s*\)?\s*$)", s) if directive else None
+            self.name, self.open = ((g.group(1) or g.group(2)), True) if g else ("", False)
+
+    def closed(self) -> None:
+        self.open = False
+
+
 def _stringize(arg: list[Tok]) -> str:
     text = "".join(t.text for t in arg).strip()
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

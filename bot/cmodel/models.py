@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.cmodel.bind import BindReport, apply_exact, apply_hunks, new_file_lines, reference_lines
 from bot.cmodel.costs import cost_on, cost_rules
+from bot.cmodel.cparse import CUnit
 from bot.cmodel.cpp import Config, Reader
 from bot.cmodel.effect_api import Abort
 from bot.cmodel.kconfig import load_config
@@ -174,28 +175,12 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | No
     from the tree, and the functions the scenarios call that the tree lacks come from the reference."""
     prog = Program(consts=dict(spec.consts), types=dict(spec.types), params=dict(spec.params),
                    layout=load_layout(spec.directory.name))
-    report = BindReport()
-    bound = Bound(prog, report, {}, {}, {}, f"the kernel tree at {tree.label}" if tree else "the reference model")
+    bound = Bound(prog, BindReport(), {}, {}, {}, f"the kernel tree at {tree.label}" if tree else "the reference model")
     opaque = _opaque(spec, prog)
     libraries: list[HeaderLibrary] = []
-    from_tree: set[str] = set()
     for kpath in spec.files:
-        ref_name = spec.references.get(kpath)
-        lines: list[SourceLine] = []
         text = tree.read(kpath) if tree else None
-        if text is not None:
-            lines = [SourceLine(kpath, i + 1, t, False, False) for i, t in enumerate(text.splitlines())]
-        elif ref_name:
-            rel = f"models/{spec.directory.name}/{ref_name}"
-            lines = reference_lines(rel, (spec.directory / ref_name).read_text())
-        for i, layer in enumerate(layers):
-            fd = next((f for f in layer if f.path == kpath), None)
-            if fd is None:
-                continue
-            exact = apply_exact(lines, fd) if text is not None and lines else None
-            lines = exact if exact is not None else apply_hunks(lines, fd, report) if lines else new_file_lines(fd)
-            if i < len(layers) - 1:  # only the last layer's "+" lines are the change under review
-                lines = [SourceLine(sl.file, sl.line, sl.text, sl.from_patch, False) for sl in lines]
+        lines = _code_under_review(spec, kpath, text, layers, bound.report)
         if not lines:
             continue
         parsed = "\n".join(sl.text for sl in lines)
@@ -208,19 +193,9 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | No
                 libraries.append(prep.library)
         unit, lines = program_from_text(parsed, lines)
         prog.add_unit(unit, lines)
-        if text is not None:
-            from_tree |= set(unit.functions)
-        for name, fn in unit.functions.items():
-            span = lines[fn.line - 1: fn.end_line]
-            if any(sl.from_patch for sl in span):
-                bound.patched[name] = kpath
-            if any(sl.added for sl in span):
-                bound.changed[name] = kpath
-            pl = [sl.line for sl in span if sl.file == kpath]
-            if pl:
-                bound.spans[name] = (kpath, min(pl), max(pl))
-        if text is not None and ref_name:
-            _fill_from_reference(spec, kpath, ref_name, prog, bound)
+        _record_provenance(unit, lines, kpath, bound)
+        if text is not None and spec.references.get(kpath):
+            _fill_from_reference(spec, kpath, spec.references[kpath], prog, bound)
     for env in spec.env:
         rel = f"models/{spec.directory.name}/{env}"
         text = (spec.directory / env).read_text()
@@ -232,6 +207,41 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | No
     if libraries:
         _link_helpers(spec, prog, libraries, bound)
     return bound
+
+
+def _code_under_review(spec: ModelSpec, kpath: str, tree_text: str | None, layers: list[list[FileDiff]],
+                       report: BindReport) -> list[SourceLine]:
+    """The file's lines (the tree's, else the reference model's) with each layer's hunks applied:
+    exactly where they match the tree, by alignment otherwise."""
+    lines: list[SourceLine] = []
+    ref_name = spec.references.get(kpath)
+    if tree_text is not None:
+        lines = [SourceLine(kpath, i + 1, t, False, False) for i, t in enumerate(tree_text.splitlines())]
+    elif ref_name:
+        rel = f"models/{spec.directory.name}/{ref_name}"
+        lines = reference_lines(rel, (spec.directory / ref_name).read_text())
+    for i, layer in enumerate(layers):
+        fd = next((f for f in layer if f.path == kpath), None)
+        if fd is None:
+            continue
+        exact = apply_exact(lines, fd) if tree_text is not None and lines else None
+        lines = exact if exact is not None else apply_hunks(lines, fd, report) if lines else new_file_lines(fd)
+        if i < len(layers) - 1:  # only the last layer's "+" lines are the change under review
+            lines = [SourceLine(sl.file, sl.line, sl.text, sl.from_patch, False) for sl in lines]
+    return lines
+
+
+def _record_provenance(unit: CUnit, lines: list[SourceLine], kpath: str, bound: Bound) -> None:
+    """Which functions the patch touches or changes, and each function's span in the file."""
+    for name, fn in unit.functions.items():
+        span = lines[fn.line - 1: fn.end_line]
+        if any(sl.from_patch for sl in span):
+            bound.patched[name] = kpath
+        if any(sl.added for sl in span):
+            bound.changed[name] = kpath
+        pl = [sl.line for sl in span if sl.file == kpath]
+        if pl:
+            bound.spans[name] = (kpath, min(pl), max(pl))
 
 
 def _opaque(spec: ModelSpec, prog: Program) -> frozenset[str]:
