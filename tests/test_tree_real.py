@@ -62,7 +62,7 @@ def test_v1_07_is_rcu_head_shared_at_the_trees_call_rcu(kernel_tree: KernelTree)
     shared = found["RCU_HEAD_SHARED"]
     assert (shared["file"], shared["line"]) == (PGALLOC, line_of(tree, r"call_rcu\(&page->rcu_head", "pte_free_defer"))
     assert shared["function"] == "pte_free_defer"
-    assert review.get("judged", True) is True
+    assert review["judged"] is True and not review["not_judged"]
     assert f"{PGALLOC}:pte_free_defer" in review["modeled"]
     # the code around the patch ran from the tree, not from the reference model
     assert any("kernel tree at" in u for u in shared["unmodeled"])
@@ -83,7 +83,7 @@ def test_v2_07_leak_is_decided_by_the_unshifted_mask_test(kernel_tree: KernelTre
     m = re.search(r"mask = (0x[0-9a-f]+); \(mask & 0x0CU\) is false", decides[0]["op"])
     assert m and int(m.group(1), 16) > 0xFF and int(m.group(1), 16) >> 24 & 0x0C, decides[0]["op"]
     assert leak["trace"][-1]["violation"] and leak["trace"].index(decides[0]) < len(leak["trace"]) - 1
-    assert review.get("judged", True) is True
+    assert review["judged"] is True and not review["not_judged"]
     assert_steps_quote_the_tree(tree, review)
 
 
@@ -93,7 +93,7 @@ def test_v3_07_has_no_correctness_finding(kernel_tree: KernelTree) -> None:
     assert rc == 0
     assert not correctness(review)
     assert review["relevant"] and f"{PGALLOC}:pte_free_defer" in review["modeled"]
-    assert review.get("judged", True) is True
+    assert review["judged"] is True and not review["not_judged"]
     # a cost seen only at the end of a run is anchored on the statement that incurs it, not a brace
     for f in review["findings"]:
         assert f["evidence"] and f["evidence"][0].strip() not in ("{", "}", "};"), f
@@ -144,7 +144,7 @@ def test_a_function_that_cannot_run_leaves_the_scenario_not_judged(kernel_tree: 
     edited = text.replace(marker, "+\tpage = virt_to_page(pgtable);\n+\tasm volatile(\"\" ::: \"memory\");\n")
     tree = kernel_tree.apply("v3-07-asm", edited.encode())
     _rc, review = check_git(tree)
-    notes = " ".join(review["notes"] + review.get("not_judged", []))
+    notes = " ".join(review["notes"] + review["not_judged"])
     assert "not judged" in notes and "asm" in notes, review["notes"]
 
 
