@@ -144,8 +144,8 @@ def test_a_function_that_cannot_run_leaves_the_scenario_not_judged(kernel_tree: 
     edited = text.replace(marker, "+\tpage = virt_to_page(pgtable);\n+\tasm volatile(\"\" ::: \"memory\");\n")
     tree = kernel_tree.apply("v3-07-asm", edited.encode())
     _rc, review = check_git(tree)
-    notes = " ".join(review["notes"] + review["not_judged"])
-    assert "not judged" in notes and "asm" in notes, review["notes"]
+    assert review["judged"] is False
+    assert any("pte_free_defer() evaluates code the model cannot read: asm" in r for r in review["not_judged"]), review
 
 
 def test_the_powerpc_file_runs_from_the_tree_too(kernel_tree: KernelTree) -> None:
