@@ -213,25 +213,31 @@ class HeaderLibrary:
         return unit, lines
 
 
+def _matching(text: str, at: int, open_: str, close: str) -> int:
+    """The offset of the bracket closing the one at `at`, or -1."""
+    depth = 0
+    for i in range(at, len(text)):
+        c = text[i]
+        if c == open_:
+            depth += 1
+        elif c == close:
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
 def _definition_at(text: str, name_at: int, paren_at: int) -> tuple[int, int] | None:
     """(start, end) offsets of a function definition whose name is at name_at, or None when the
     name is a call, a prototype or a macro use: its parameter list must be followed by `{` and the
     name must start a declaration at file scope (after `;`, `}` or a blank line)."""
-    depth, i = 0, paren_at
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                break
-        i += 1
+    i = _matching(text, paren_at, "(", ")")
+    if i < 0:
+        return None
     j = i + 1
-    while j < n and text[j] in " \t\n":
+    while j < len(text) and text[j] in " \t\n":
         j += 1
-    if j >= n or text[j] != "{":
+    if j >= len(text) or text[j] != "{":
         return None
     before = text[:name_at]
     if before.count("{") != before.count("}"):
@@ -242,15 +248,5 @@ def _definition_at(text: str, name_at: int, paren_at: int) -> tuple[int, int] | 
         if text[k] == "\n" and k > 0 and text[k - 1] == "\n":
             break
         k -= 1
-    start = k + 1
-    depth, e = 0, j
-    while e < n:
-        c = text[e]
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return start, e
-        e += 1
-    return None
+    end = _matching(text, j, "{", "}")
+    return (k + 1, end) if end >= 0 else None
