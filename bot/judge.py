@@ -293,7 +293,6 @@ class Judge:
             trace=trace_steps(cx, _decision_step(decision)),
             invariant=cx.violation.detail, unmodeled=self._unmodeled(run)), p, f"{spec.name}/{sc_name}")
 
-
     def _anchor(self, cx: Counterexample, added: set, run: ModelRun,
                 decision: Decision | None = None) -> tuple[str, int]:
         """Where to point: the violating step if it is a line the patch adds, else the branch that
