@@ -58,6 +58,9 @@ INVARIANTS: tuple[Invariant, ...] = (
               "ends", "", "effects page_dtor (soft: exploration goes on)"),
     Invariant("flag_set_at_free", "a page is freed with none of the flags its free primitive checks still set",
               "", "effects free_page (flags_checked_at_free)"),
+    Invariant("cost", "a cost seen only at quiescence (a free fragment no list finds again) is reached by a "
+              "path: raised only when that path is asked for, to find the statement that incurs it", "",
+              "models.cost_counterexample at quiescence"),
     Invariant("nontermination", "thread-local code reaches a shared access within a bounded number of steps "
               "(a modelling limit, not a kernel rule)", "", "Machine._settle"),
 )
