@@ -59,6 +59,12 @@ def _common(debug_default: Any, formats: Sequence[str] = FORMATS) -> argparse.Ar
     g.add_argument(
         "--budget-seconds", metavar="S", type=_positive_float, help="simulator time budget per scenario"
     )
+    g.add_argument(
+        "-j", "--jobs", metavar="N", type=_positive_int, help="judge on N processes (default: one per core)"
+    )
+    g.add_argument(
+        "--no-cache", action="store_true", help="judge everything again: no verdict cache lookups or stores"
+    )
     g.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     g.add_argument(
         "--verbose", action="store_true", default=debug_default,
@@ -216,6 +222,9 @@ def _options(args: argparse.Namespace, tree: str | None = None) -> Any:
         kw["budget_states"] = args.budget_states
     if args.budget_seconds is not None:
         kw["budget_seconds"] = args.budget_seconds
+    if args.jobs is not None:
+        kw["jobs"] = args.jobs
+    kw["cache"] = not args.no_cache
     return Options(**kw)
 
 

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import cache
 from bot.callers import caller_findings, coverage
 from bot.classify import class_of, hazard_class, hazard_of
 from bot.cmodel.decide import Decision, deciding_branch
@@ -24,7 +25,6 @@ from bot.cmodel.models import (
     build_program,
     cost_counterexample,
     load_models,
-    run_scenario,
     scenario_runnable,
 )
 from bot.commands import replay_commands
@@ -63,6 +63,7 @@ class Judge:
         self.context = context
         self.by_id = {p.msgid: p for p in context}
         self._runs: dict[tuple, ModelRun] = {}
+        self.cache = cache.for_options(options)
 
     # ---- series structure -------------------------------------------------------------------
     def base_of(self, p: Posting) -> list[Posting]:
@@ -142,7 +143,8 @@ class Judge:
                     f"not run: the review's time budget ({self.opts.review_seconds:g} s) is spent", None)
                 continue
             try:
-                res, m = run_scenario(spec, bound, sc, self.opts.budget_states, self.opts.budget_seconds)
+                res, m = cache.run_scenario(spec, bound, sc, self.opts.budget_states, self.opts.budget_seconds,
+                                            self.cache)
             except RecursionError:
                 mr.failed[sc.name] = ScenarioFailure("the code is too deeply nested to model", None)
                 continue

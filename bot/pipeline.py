@@ -2,19 +2,29 @@
 
 The mail stage (bot.mail: messages → postings, each with its series position) runs before this
 and the report stage (bot.report) after it; review_posting() composes the judgement stages of one
-posting in order. review_postings() is what check, scan, watch and the CI hook call.
+posting in order. review_postings() is what check, scan, watch and the CI hook call: each posting's
+review is looked up in the verdict cache first (bot/cache.py), the others are judged across cores
+(bot/pool.py) and stored.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from bot import cache, pool
 from bot.findings import Review
-from bot.judge import Judge  # the judgement stage: call sites → model → scenarios → findings
 from bot.options import Options
 from bot.patch import Posting
 
+if TYPE_CHECKING:
+    from bot.judge import Judge
+
 __all__ = ["Options", "review_posting", "review_postings"]
+
+log = logging.getLogger(__name__)
+DIGESTS_PER_FORK = 1000  # hashing fewer postings than this in-process is faster than forking for it
 
 
 def review_postings(postings: list[Posting], options: Options | None = None,
@@ -23,13 +33,31 @@ def review_postings(postings: list[Posting], options: Options | None = None,
     """Review each posting. `context` holds every posting of the source (the earlier patches of a
     series are the base of a later one); irrelevant postings come back with relevant=False.
     `on_review` sees each review as soon as it is done (scan's progress line)."""
-    judge = Judge(options or Options(), context if context is not None else postings)  # the series
-    reviews = []
-    for p in postings:
-        reviews.append(review_posting(judge, p))
-        if on_review is not None:
-            on_review(reviews[-1])
-    return reviews
+    options = options or Options()
+    context = context if context is not None else postings
+    store = cache.for_options(options)
+    keys: list[str | None] = [None] * len(postings)
+    reviews: list[Review | None] = [None] * len(postings)
+    # A verbose run shows the judge's decisions, so it judges (each scenario may still be a lookup).
+    if store is not None and not log.isEnabledFor(logging.INFO):
+        keys = cache.review_keys(postings, context, options, _digests(context, options))
+        reviews = store.get_many("review", keys)
+    todo = [i for i, r in enumerate(reviews) if r is None]
+    if on_review is not None:
+        for r in reviews:
+            if r is not None:
+                on_review(r)
+    judged = _judge([postings[i] for i in todo], context, options, on_review)
+    for i, r in zip(todo, judged):
+        reviews[i] = r
+    if store is not None and any(keys):
+        store.put_many("review", [(keys[i], reviews[i]) for i in todo if keys[i] is not None])
+    out: list[Review] = []
+    for p, r in zip(postings, reviews):
+        assert r is not None
+        r.posting = p
+        out.append(r)
+    return out
 
 
 def review_posting(judge: Judge, p: Posting) -> Review:
@@ -40,3 +68,44 @@ def review_posting(judge: Judge, p: Posting) -> Review:
     outcomes = [judge.judge_model(p, spec, review)  # scenarios on the base and with the patch → findings
                 for spec in judge.models_for(p, review)]  # model: those covering the changed files
     return judge.finish(p, review, sitemap, site_note, outcomes)  # verdict, findings in report order
+
+
+def _judge(postings: list[Posting], context: list[Posting], options: Options,
+           on_review: Callable[[Review], None] | None) -> list[Review]:
+    """review_posting() over postings, across cores; the reviews come back without their posting.
+    Postings of one series revision are judged in one process (they share their base's runs)."""
+    import bot.judge  # noqa: F401 - imported here once, before the workers fork (and not at all on a hit)
+
+    jobs = pool.jobs_for(options, len(postings))
+    weights = [1 + sum(len(h.lines) for fd in p.files for h in fd.hunks) for p in postings]
+    groups = [f"{p.series.key}\0{p.series.revision}" if p.series is not None and p.series.key else p.msgid
+              for p in postings]
+    parts = pool.chunks(weights, groups, jobs)
+    try:
+        return pool.run(_review_part, (postings, context, options), parts, jobs, on_review)
+    finally:
+        _JUDGE.clear()  # the serial path ran in this process: drop what its judge holds
+
+
+def _digests(context: list[Posting], options: Options) -> dict[int, str]:
+    jobs = pool.jobs_for(options, len(context)) if len(context) >= DIGESTS_PER_FORK else 1
+    parts = pool.chunks([1] * len(context), [str(i) for i in range(len(context))], jobs)
+    return {id(q): d for q, d in zip(context, pool.run(_digest_part, context, parts, jobs))}
+
+
+def _digest_part(context: list[Posting], part: list[int]) -> list[str]:
+    return [cache.digest(context[i]) for i in part]
+
+
+_JUDGE: dict[int, Judge] = {}  # one judge per process and input: its model runs serve every part
+
+
+def _review_part(data: tuple[list[Posting], list[Posting], Options], part: list[int]) -> list[Review]:
+    from bot.judge import Judge
+
+    postings, context, options = data
+    judge = _JUDGE.get(id(data))
+    if judge is None or judge.context is not context:
+        _JUDGE.clear()
+        judge = _JUDGE[id(data)] = Judge(options, context)
+    return [cache.detach(review_posting(judge, postings[i])) for i in part]

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,22 @@ import pytest
 from tests import corpus
 from tests.kernel_tree import KernelTree, kernel_tree_fixture
 from tests.pinbox import PublicInbox, missing_tools
+from tests.throughput import inputs, review_json
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+_CACHE_HOME = tempfile.mkdtemp(prefix="review-bot-tests-cache-")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The verdict cache of the whole session (every CLI subprocess too) is a fresh directory,
+    never the user's own cache."""
+    os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_CACHE_HOME, ignore_errors=True)
 
 V1_COVER = "35e983f5-7ed3-b310-d949-9ae8b130cdab@google.com"
 V1_PATCH_07 = "6dd63b39-e71f-2e8b-7e0-83e02f3bcb39@google.com"
@@ -108,3 +123,16 @@ def pinbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublicInbox]:
 def kernel_tree(tmp_path_factory: pytest.TempPathFactory) -> KernelTree:
     """Debian's linux-source-6.1 (a subset) as a git repository, built once per test run."""
     return kernel_tree_fixture(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def throughput_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The three threads and a slice of the 2023 year (tests/throughput.py)."""
+    return inputs(tmp_path_factory.mktemp("throughput"))
+
+
+@pytest.fixture(scope="session")
+def serial_uncached(throughput_inputs: dict[str, Path]) -> dict[str, str]:
+    """Every throughput input judged in-process without the verdict cache, as JSON: what every
+    other way of running (cached, across cores) must give."""
+    return {name: review_json(path, cache=False, jobs=1) for name, path in throughput_inputs.items()}

@@ -16,6 +16,7 @@ from bot.sites.rules import CallsiteRules
 
 _IDENT = re.compile(r"^[A-Za-z_]\w*$")
 _IDENTS = re.compile(r"[A-Za-z_]\w*")
+_SPLIT = re.compile(r"[(\[{)\]},]")
 _COND = ("if_statement", "while_statement", "do_statement", "for_statement", "switch_statement")
 
 
@@ -50,19 +51,18 @@ def split_args(arglist: Node) -> tuple[str, ...]:
     s = arglist.text.decode("utf-8", "replace").strip()
     if s.startswith("(") and s.endswith(")"):
         s = s[1:-1]
-    out, depth, cur = [], 0, []
-    for ch in s:
+    out, depth, start = [], 0, 0
+    for m in _SPLIT.finditer(s):  # only brackets and commas decide where an argument ends
+        ch = m.group()
         if ch in "([{":
             depth += 1
         elif ch in ")]}":
             depth -= 1
-        if ch == "," and depth == 0:
-            out.append(norm("".join(cur)))
-            cur = []
-        else:
-            cur.append(ch)
-    if "".join(cur).strip():
-        out.append(norm("".join(cur)))
+        elif depth == 0:
+            out.append(norm(s[start:m.start()]))
+            start = m.end()
+    if s[start:].strip():
+        out.append(norm(s[start:]))
     return tuple(out)
 
 
@@ -106,6 +106,9 @@ class _Walker:
     def children(self, kids: list[Node], path: tuple[str, ...]) -> None:
         loop_head: str | None = None
         for k in kids:
+            if k.child_count == 0 and k.type not in _HANDLED:
+                loop_head = None  # a token holds no op, and a loop macro's body is what follows it
+                continue
             if loop_head is not None and k.type != "comment":
                 self.visit(k, path + (loop_head,))
                 loop_head = None
@@ -291,14 +294,51 @@ def _access(n: Node) -> str:
     return "read"
 
 
+PART_MEMO = 4096  # parts whose ops are kept: a part of a shared snippet is walked once
+
+
 def extract(img: FunctionImage, rules: CallsiteRules, local: frozenset[str] = frozenset()) -> list[Op]:
     """Ops of every part of a function image, parts in hunk order."""
     ops: list[Op] = []
     for part in img.parts:
-        w = _Walker(img, part.snippet, rules, local)
-        if img.name == FILE_SCOPE:
-            w.children(part.node.children, ())
-        else:
-            w.visit(part.node, ())
-        ops += w.ops
+        ops += _part_ops(img, part.snippet, part.node, rules, local)
     return ops
+
+
+_PARTS: dict[tuple, tuple[Snippet, CallsiteRules, tuple[Op, ...]]] = {}
+_MENTIONS: dict[int, tuple[Snippet, frozenset[str]]] = {}
+
+
+def _mentions(sn: Snippet) -> frozenset[str]:
+    """Every identifier of a snippet's text."""
+    hit = _MENTIONS.get(id(sn))
+    if hit is not None and hit[0] is sn:
+        return hit[1]
+    if len(_MENTIONS) >= PART_MEMO:
+        _MENTIONS.clear()
+    found = frozenset(_IDENTS.findall("\n".join(r.text for r in sn.rows)))
+    _MENTIONS[id(sn)] = (sn, found)
+    return found
+
+
+def _part_ops(img: FunctionImage, sn: Snippet, node: Node, rules: CallsiteRules,
+              local: frozenset[str]) -> tuple[Op, ...]:
+    # What a walk reads: the function's name, the part of the snippet, the rules, and of the
+    # posting's own function names only those the snippet mentions.
+    mentioned = local & _mentions(sn) if local else local
+    key = (img.name, id(sn), node.start_byte, node.end_byte, node.type, id(rules), mentioned)
+    hit = _PARTS.get(key)
+    if hit is not None and hit[0] is sn and hit[1] is rules:
+        return hit[2]
+    w = _Walker(img, sn, rules, local)
+    if img.name == FILE_SCOPE:
+        w.children(node.children, ())
+    else:
+        w.visit(node, ())
+    if len(_PARTS) >= PART_MEMO:
+        _PARTS.clear()
+    _PARTS[key] = (sn, rules, tuple(w.ops))
+    return _PARTS[key][2]
+
+
+_HANDLED = frozenset(name[2:] for name in vars(_Walker) if name.startswith("v_"))

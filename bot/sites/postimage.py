@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from tree_sitter import Node, Tree
 
@@ -36,6 +37,7 @@ class Snippet:
     tree: Tree
     wrapper: str | None  # the function whose body the hunk starts in, if any
     code_rows: frozenset[int] = frozenset()  # rows holding C tokens (not only comments/blanks)
+    functions: tuple[Node, ...] = ()  # its function_definition nodes, outermost only, in order
 
     def changed(self, row: int) -> bool:
         return self.rows[row].tag in ("+", "-")
@@ -76,7 +78,7 @@ class FunctionImage:
 def _function_rows(img: FunctionImage) -> set[tuple[int, int]]:
     out = set()
     for p in img.parts:
-        for fn in _definitions(p.node):
+        for fn in p.snippet.functions if p.node == p.snippet.tree.root_node else _definitions(p.node):
             out |= {(id(p.snippet), r) for r in range(fn.start_point[0], fn.end_point[0] + 1)}
     return out
 
@@ -158,14 +160,26 @@ def _code_rows(tree: Tree, rows: list[Row]) -> frozenset[int]:
         n = stack.pop()
         if n.type == "comment" or n.is_missing:
             continue
+        first, last = n.start_point[0], n.end_point[0]
+        if first == last and first in found:
+            continue  # its tokens can only mark a row already marked
         if n.child_count == 0:
-            found.update(range(n.start_point[0], n.end_point[0] + 1))
+            found.update(range(first, last + 1))
         else:
             stack.extend(n.children)
     return frozenset(r for r in found if r < len(rows) and rows[r].tag)
 
 
+SNIPPET_MEMO = 1024  # hunks kept parsed: reposts and unchanged hunks of later revisions are parsed once
+
+
 def snippet(path: str, hunk_lines: list, section: str, side: str = "new") -> Snippet:
+    """One hunk as a parsed C snippet (shared: callers never change it)."""
+    return _snippet(path, tuple(hunk_lines), section, side)
+
+
+@lru_cache(maxsize=SNIPPET_MEMO)
+def _snippet(path: str, hunk_lines: tuple, section: str, side: str) -> Snippet:
     keep = " +" if side == "new" else " -"
     rows = [Row(ln.text, ln.new_no if side == "new" else ln.old_no, ln.tag)
             for ln in hunk_lines if ln.tag in keep]
@@ -178,7 +192,7 @@ def snippet(path: str, hunk_lines: list, section: str, side: str = "new") -> Sni
     bal, open_comment = _scan(allrows)
     allrows += [Row("*/", None, "")] * open_comment + [Row("}", None, "")] * max(0, sum(bal))
     tree = parse_c("\n".join(r.text for r in allrows))
-    return Snippet(path, side, allrows, tree, wrapper, _code_rows(tree, allrows))
+    return Snippet(path, side, allrows, tree, wrapper, _code_rows(tree, allrows), tuple(_definitions(tree.root_node)))
 
 
 def _after_comment(rows: list[Row]) -> list[Row]:
@@ -244,7 +258,7 @@ def file_images(fd, side: str = "new") -> list[FunctionImage]:
         if side == "old" and not any(ln.tag == "-" for ln in h.lines):
             continue  # the pre-image only matters where something was removed
         sn = snippet(path, h.lines, h.section, side)
-        for fn in _definitions(sn.tree.root_node):
+        for fn in sn.functions:
             synthetic = sn.rows[fn.start_point[0]].tag == ""
             name = sn.wrapper if synthetic and sn.wrapper else function_name(fn)
             if not name:

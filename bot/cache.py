@@ -1,0 +1,412 @@
+"""The verdict cache: what was judged once is looked up, never judged again.
+
+Two kinds of entry, in one sqlite file (under the user's cache directory, or a path the caller
+gives, e.g. beside the list bot's state):
+
+  scenario  one scenario's exploration (the checker's result and what it observed), keyed by what
+            decides it: the compiled code of every function the scenario can reach from its own
+            code (plus the program's constants, types and defines), the scenario, the model, the
+            budgets, and the environment below. The code under review is keyed as compiled, with
+            the source lines it maps to, so a repost or an unchanged patch in a later revision costs
+            a lookup, and so does every scenario a patch does not reach.
+  review    one posting's whole review, keyed by the posting, every posting of its context, the
+            options, and the environment: a second run over the same input is a lookup.
+
+The environment is a hash of the package version, the engine's own source (bot/), rules/ and
+models/, and the C grammar: any change to one of them makes every older entry unreachable.
+
+Entries are pickles read back through an unpickler that builds nothing but bot's own dataclasses
+and plain data; a corrupt or foreign file is a miss (and is rebuilt), never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import logging
+import os
+import pickle
+import re
+import sqlite3
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import fields, is_dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SCHEMA = 1
+MAX_BLOB = 64 << 20  # a larger entry is never written, nor read back
+MAX_DB_BYTES = 1 << 30  # past this the least recently used half is dropped on open
+STALE_SECONDS = 86_400  # entries of another environment older than this are dropped on open
+# Options fields that decide how a review is computed, not what it says.
+NOT_VERDICT_OPTIONS = frozenset({"jobs", "cache", "cache_path"})
+
+
+# ---- where, and under which environment ------------------------------------------------------
+
+def default_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "review-bot" / "verdicts.sqlite"
+
+
+@lru_cache(maxsize=1)
+def environment() -> str:
+    """Hash of everything besides the input that can change a verdict."""
+    from bot import __version__
+    from bot.paths import models_dir, rules_dir
+
+    h = hashlib.sha256(f"schema {SCHEMA}\0version {__version__}\0python {sys.version}\0".encode())
+    pkg = Path(__file__).resolve().parent
+    for root, suffix in ((pkg, ".py"), (rules_dir(), ""), (models_dir(), "")):
+        for rel, path in _files(root, suffix):
+            h.update(f"{rel}\0".encode())
+            with open(path, "rb") as f:
+                h.update(f.read())
+    for mod in ("tree_sitter", "tree_sitter_c"):  # the C parser decides what the code compiles to
+        spec = importlib.util.find_spec(mod)
+        for loc in (spec.submodule_search_locations or []) if spec else []:
+            for rel, path in _files(Path(loc), ""):
+                st = os.stat(path)
+                h.update(f"{mod}/{rel}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return h.hexdigest()
+
+
+def _files(root: Path, suffix: str) -> list[tuple[str, str]]:
+    """(relative path, path) of every file under root whose name ends with suffix, sorted."""
+    out = []
+    for d, dirs, names in os.walk(root):
+        dirs[:] = [x for x in dirs if x != "__pycache__"]
+        for n in names:
+            if n.endswith(suffix):
+                path = os.path.join(d, n)
+                out.append((os.path.relpath(path, root), path))
+    return sorted(out)
+
+
+def digest(obj: Any) -> str:
+    """A content hash of plain data or bot dataclasses (equal pickles mean equal objects)."""
+    return hashlib.sha256(pickle.dumps(obj, protocol=5)).hexdigest()
+
+
+def options_digest(options: Any) -> str:
+    return digest([(f.name, getattr(options, f.name)) for f in fields(options) if f.name not in NOT_VERDICT_OPTIONS])
+
+
+# ---- reading entries back safely -------------------------------------------------------------
+
+class _Unpickler(pickle.Unpickler):
+    """Builds bot's own dataclasses and builtin containers only: a hostile blob cannot name a callable."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "builtins" and name in ("set", "frozenset"):
+            return getattr(__import__("builtins"), name)
+        if module == "bot" or module.startswith("bot."):
+            mod = sys.modules.get(module) or __import__(module, fromlist=["_"])
+            obj = getattr(mod, name, None)
+            if isinstance(obj, type) and is_dataclass(obj):
+                return obj
+        raise pickle.UnpicklingError(f"{module}.{name} is not a bot dataclass")
+
+
+def _load(blob: bytes) -> Any:
+    if len(blob) > MAX_BLOB:
+        raise pickle.UnpicklingError("entry too large")
+    return _Unpickler(io.BytesIO(blob)).load()
+
+
+# ---- the store ---------------------------------------------------------------------------------
+
+class VerdictCache:
+    """One sqlite file; one connection per process (a pool worker opens its own)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.env = environment()
+        self.hits = 0
+        self.misses = 0
+        self.db: sqlite3.Connection | None = None
+        try:
+            self.db = self._open()
+        except (sqlite3.Error, OSError) as e:
+            log.info("verdict cache %s unreadable (%s): rebuilding it", path, e)
+            self._rebuild()
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        if version != SCHEMA:
+            db.execute("DROP TABLE IF EXISTS entry")
+            db.execute("CREATE TABLE entry (key TEXT PRIMARY KEY, env TEXT NOT NULL, used REAL NOT NULL, "
+                       "value BLOB NOT NULL)")
+            db.execute("CREATE INDEX entry_env ON entry (env, used)")
+            db.execute(f"PRAGMA user_version={SCHEMA}")
+        db.execute("SELECT count(*) FROM entry WHERE key = ''").fetchone()  # a corrupt file fails here
+        self._prune(db)
+        return db
+
+    def _prune(self, db: sqlite3.Connection) -> None:
+        db.execute("DELETE FROM entry WHERE env != ? AND used < ?", (self.env, time.time() - STALE_SECONDS))
+        (pages,) = db.execute("PRAGMA page_count").fetchone()
+        (size,) = db.execute("PRAGMA page_size").fetchone()
+        if pages * size > MAX_DB_BYTES:
+            db.execute("DELETE FROM entry WHERE key IN (SELECT key FROM entry ORDER BY used LIMIT "
+                       "(SELECT count(*) / 2 FROM entry))")
+            db.execute("VACUUM")
+
+    def _rebuild(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.unlink(f"{self.path}{suffix}")
+            except OSError:
+                pass
+        try:
+            self.db = self._open()
+        except (sqlite3.Error, OSError) as e:
+            log.warning("verdict cache %s unusable (%s): judging without it", self.path, e)
+            self.db = None
+
+    def _key(self, kind: str, key: str) -> str:
+        return hashlib.sha256(f"{kind}\0{self.env}\0{key}".encode()).hexdigest()
+
+    def get(self, kind: str, key: str) -> Any | None:
+        return self.get_many(kind, [key])[0]
+
+    def get_many(self, kind: str, keys: list[str]) -> list[Any | None]:
+        out: list[Any | None] = [None] * len(keys)
+        if self.db is None or not keys:
+            return out
+        full = [self._key(kind, k) for k in keys]
+        found: dict[str, bytes] = {}
+        try:
+            for i in range(0, len(full), 500):
+                part = full[i:i + 500]
+                q = f"SELECT key, value FROM entry WHERE key IN ({','.join('?' * len(part))})"
+                found.update(self.db.execute(q, part).fetchall())
+        except sqlite3.Error as e:
+            log.info("verdict cache read failed (%s): rebuilding it", e)
+            self._rebuild()
+            return out
+        used = []
+        for i, fk in enumerate(full):
+            blob = found.get(fk)
+            if blob is None:
+                continue
+            try:
+                out[i] = _load(blob)
+                used.append(fk)
+            except Exception as e:  # noqa: BLE001 - any unreadable entry is a miss, and is overwritten
+                log.info("verdict cache entry unreadable (%s): judging again", e)
+        self.hits += len(used)
+        self.misses += len(keys) - len(used)
+        return out
+
+    def put(self, kind: str, key: str, value: Any) -> None:
+        self.put_many(kind, [(key, value)])
+
+    def put_many(self, kind: str, items: Iterable[tuple[str, Any]]) -> None:
+        if self.db is None:
+            return
+        now = time.time()
+        rows = []
+        for key, value in items:
+            blob = pickle.dumps(value, protocol=5)
+            if len(blob) <= MAX_BLOB:
+                rows.append((self._key(kind, key), self.env, now, blob))
+        if not rows:
+            return
+        try:
+            self.db.execute("BEGIN")
+            self.db.executemany("INSERT OR REPLACE INTO entry (key, env, used, value) VALUES (?, ?, ?, ?)", rows)
+            self.db.execute("COMMIT")
+        except sqlite3.Error as e:
+            log.info("verdict cache write failed (%s): not cached", e)
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+
+
+_OPEN: dict[tuple[int, str], VerdictCache] = {}
+
+
+def for_options(options: Any) -> VerdictCache | None:
+    """The cache the options ask for (None with --no-cache), one connection per process."""
+    if not getattr(options, "cache", True):
+        return None
+    path = Path(getattr(options, "cache_path", "") or default_path())
+    key = (os.getpid(), str(path))
+    if key not in _OPEN:
+        _OPEN[key] = VerdictCache(path)
+    return _OPEN[key]
+
+
+# ---- reviews ------------------------------------------------------------------------------------
+
+def review_keys(postings: list[Any], context: list[Any], options: Any,
+                digests: dict[int, str] | None = None) -> list[str | None]:
+    """One key per posting (None: not cacheable). A review may read any posting of its context, so
+    the key holds all of them. With a kernel tree the tree is input too: such reviews are judged
+    again (their scenarios still hit the scenario cache, which is keyed by the tree's code)."""
+    if getattr(options, "tree", None):
+        return [None] * len(postings)
+    digests = digests if digests is not None else {}
+    for p in list(postings) + list(context):
+        if id(p) not in digests:
+            digests[id(p)] = digest(p)
+    ctx = hashlib.sha256("\0".join(digests[id(q)] for q in context).encode()).hexdigest()
+    opts = options_digest(options)
+    return [f"{opts}\0{ctx}\0{digests[id(p)]}" for p in postings]
+
+
+def detach(review: Any) -> Any:
+    """The review without its posting (the posting is the caller's, and is input, not verdict)."""
+    import copy
+
+    out = copy.copy(review)
+    out.posting = None
+    return out
+
+
+# ---- scenarios ------------------------------------------------------------------------------------
+
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+
+
+class Replayed:
+    """What a cached exploration gives back in place of the machine: its observations."""
+
+    def __init__(self, obs: Any) -> None:
+        self.obs = obs
+
+
+def run_scenario(spec: Any, bound: Any, sc: Any, budget_states: int, budget_seconds: float,
+                 cache: VerdictCache | None) -> tuple[Any, Any]:
+    """models.run_scenario, looked up first. A run stopped by its time budget is not stored: what
+    it found depends on the machine's speed."""
+    from bot.cmodel.models import run_scenario as explore
+
+    if cache is None:
+        return explore(spec, bound, sc, budget_states, budget_seconds)
+    key = scenario_key(spec, bound, sc, budget_states, budget_seconds)
+    hit = cache.get("scenario", key)
+    if hit is not None:
+        res, obs = hit
+        log.debug("%s/%s: the same code was explored before: its result is reused", spec.name, sc.name)
+        return res, Replayed(obs)
+    res, m = explore(spec, bound, sc, budget_states, budget_seconds)
+    stopped_by_time = res.verdict == "inconclusive" and res.states <= budget_states
+    if not stopped_by_time:
+        cache.put("scenario", key, (res, m.obs))
+    return res, m
+
+
+def scenario_key(spec: Any, bound: Any, sc: Any, budget_states: int, budget_seconds: float) -> str:
+    prog = bound.program
+    fps, names = _fingerprints(prog)
+    reach = reached(spec, prog, sc)
+    program_data = [(f.name, getattr(prog, f.name)) for f in fields(prog) if f.name not in ("functions", "origin")]
+    h = hashlib.sha256()
+    # Every function's name counts: a function pointer's value is its place among them.
+    for part in (spec.name, repr(sc), f"{budget_states}\0{budget_seconds!r}", repr(program_data),
+                 "\0".join(sorted(names))):
+        h.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    for n in sorted(reach):
+        h.update(f"{n}\0{fps[n]}\0".encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def reached(spec: Any, prog: Any, sc: Any) -> set[str]:
+    """The functions of prog a scenario can run: those its code, the rules, the model's files or
+    the program's defines name, and every function those name, as a call or as a pointer."""
+    names = frozenset(prog.functions)
+    roots = {n for n in _IDENT.findall(" ".join([sc.setup] + [t[2] for t in sc.threads])) if n in names}
+    roots |= {n for n in sc.needs if n in names} | (_named_outside_code(spec.directory) & names)
+    for text in prog.defines.values():
+        roots |= {n for n in _IDENT.findall(str(text)) if n in names}
+    return _reachable(prog, roots, names)
+
+
+_FP: dict[int, tuple[Any, tuple[dict[str, str], frozenset[str]]]] = {}
+
+
+def _fingerprints(prog: Any) -> tuple[dict[str, str], frozenset[str]]:
+    """Per function, a hash of its compiled code and of the source lines that code maps to (a trace
+    quotes them)."""
+    hit = _FP.get(id(prog))
+    if hit is not None and hit[0] is prog:
+        return hit[1]
+    fps = {}
+    for name, fn in prog.functions.items():
+        origin = prog.origin.get(name) or []
+        lines = [_line_of(ins) for ins in fn.code]
+        if all(isinstance(n, int) for n in lines):  # else keep every line: a trace may quote any
+            lines.append(getattr(fn, "line", 1))
+            lo, hi = max(1, min(lines)), max(lines)
+            origin = origin[lo - 1:hi]
+        fps[name] = hashlib.sha256(repr((fn, origin)).encode("utf-8", "surrogatepass")).hexdigest()
+    if len(_FP) > 64:
+        _FP.clear()
+    out = (fps, frozenset(prog.functions))
+    _FP[id(prog)] = (prog, out)
+    return out
+
+
+def _line_of(ins: Any) -> int | None:
+    """The source line of an instruction (the last field of the tuple, or its `line`)."""
+    line = ins[-1] if isinstance(ins, tuple) and ins else getattr(ins, "line", None)
+    return line if isinstance(line, int) else None
+
+
+def _strings(x: Any, out: set[str]) -> None:
+    if isinstance(x, str):
+        out.add(x)
+    elif isinstance(x, (tuple, list, set, frozenset)):
+        for y in x:
+            _strings(y, out)
+    elif isinstance(x, dict):
+        for k, v in x.items():
+            _strings(k, out)
+            _strings(v, out)
+    elif is_dataclass(x) and not isinstance(x, type):
+        for f in fields(x):
+            _strings(getattr(x, f.name), out)
+
+
+def _reachable(prog: Any, roots: set[str], names: frozenset[str]) -> set[str]:
+    """Every function a name in the code can lead to, as a call or as a function pointer."""
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        found: set[str] = set()
+        _strings(prog.functions[n], found)
+        todo += [m for m in found & names if m not in seen]
+    return seen
+
+
+@lru_cache(maxsize=8)
+def _named_outside_code(model_dir: Path) -> frozenset[str]:
+    """Every identifier of what the interpreter reads besides the code (the primitives, which may
+    run a function they name as a callback; the layouts; the model's model.toml) and of the
+    interpreter's source. Other rules (call sites, costs, hazard texts) start no function."""
+    from bot.paths import models_dir, rules_dir
+
+    pkg = Path(__file__).resolve().parent
+    files = [rules_dir() / "primitives.toml", *(models_dir() / "common").glob("*.toml"), Path(model_dir) / "model.toml"]
+    files += [f for d in ("cmodel", "sim") for f in (pkg / d).glob("*.py")]
+    found: set[str] = set()
+    for f in files:
+        if f.is_file():
+            found.update(_IDENT.findall(f.read_text("utf-8", "replace")))
+    return frozenset(found)

@@ -1,0 +1,99 @@
+"""Judgement of independent postings across cores: a pool of forked worker processes.
+
+The workers are forked after the input is loaded, so each one already holds every posting (nothing
+is sent to them but lists of indices); each returns its reviews without the posting, and the caller
+puts every result back in input order, so the output is the same as a serial run's. Postings of one
+series revision go to the same worker (their base is judged once there). A worker is replaced after a number
+of tasks, which bounds what its caches hold; below MIN_PARALLEL postings everything runs in-process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Sequence
+from typing import Any
+
+MIN_PARALLEL = 2  # fewer postings than this are judged in-process: forking costs more than it saves
+TASKS_PER_WORKER = 256  # then the worker is replaced, and whatever it cached in memory with it
+CHUNKS_PER_JOB = 32  # many chunks per worker balance uneven postings
+CHUNK_MAX = 8  # postings in a chunk (unless one series has more): results, and progress, keep coming
+
+_SHARED: Any = None  # what the workers inherit at fork: (task, data)
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def jobs_for(options: Any, n: int) -> int:
+    """How many processes to use for n postings (1: in-process)."""
+    jobs = int(getattr(options, "jobs", 0) or 0) or default_jobs()
+    if n < MIN_PARALLEL or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(jobs, n))
+
+
+def chunks(weights: Sequence[int], groups: Sequence[str], jobs: int) -> list[list[int]]:
+    """Indices in chunks of about equal weight (at most CHUNK_MAX of them), a group never split."""
+    by_group: dict[str, list[int]] = {}
+    for i, g in enumerate(groups):
+        by_group.setdefault(g, []).append(i)
+    target = max(1, sum(weights) // max(1, jobs * CHUNKS_PER_JOB))
+    out: list[list[int]] = []
+    cur: list[int] = []
+    for members in by_group.values():
+        cur += members
+        if sum(weights[i] for i in cur) >= target or len(cur) >= CHUNK_MAX:
+            out.append(cur)
+            cur = []
+    if cur:
+        out.append(cur)
+    return out
+
+
+def run(task: Callable[[Any, list[int]], list[Any]], data: Any, parts: list[list[int]], jobs: int,
+        on_result: Callable[[Any], None] | None = None) -> list[Any]:
+    """task(data, indices) → one result per index, for every part; results in index order
+    (on_result sees each as it arrives).
+
+    data reaches the workers by fork, never by pickling; only the results are pickled back."""
+    n = sum(len(p) for p in parts)
+    out: list[Any] = [None] * n
+
+    def place(part: list[int], results: list[Any]) -> None:
+        for i, r in zip(part, results):
+            out[i] = r
+            if on_result is not None:
+                on_result(r)
+
+    if jobs <= 1 or len(parts) <= 1:
+        for part in parts:
+            place(part, task(data, part))
+        return out
+    global _SHARED
+    _SHARED = (task, data)
+    try:
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(min(jobs, len(parts)), initializer=_worker_init, maxtasksperchild=TASKS_PER_WORKER) as pool:
+            for k, results in pool.imap_unordered(_run_part, list(enumerate(parts))):
+                place(parts[k], results)
+    finally:
+        _SHARED = None
+    return out
+
+
+def _worker_init() -> None:
+    # ^C reaches the whole process group: the parent alone answers it (and ends the pool); the
+    # parent's own SIGTERM handling is not the worker's, which just ends when the pool ends it
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _run_part(job: tuple[int, list[int]]) -> tuple[int, list[Any]]:
+    task, data = _SHARED
+    return job[0], task(data, job[1])

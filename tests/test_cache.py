@@ -1,0 +1,198 @@
+"""The verdict cache: a hit gives the same verdict as judging again, and only the same code hits."""
+
+from __future__ import annotations
+
+import pickle
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot import cache
+from bot.cmodel import models
+from bot.cmodel.models import build_program, load_models
+from bot.mail import load
+from bot.options import Options
+from tests import corpus
+from tests.throughput import review_json
+
+
+def test_cold_warm_and_uncached_runs_agree(throughput_inputs: dict[str, Path], serial_uncached: dict[str, str],
+                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = str(tmp_path / "verdicts.sqlite")
+    for name, path in throughput_inputs.items():
+        cold = review_json(path, cache_path=db)
+        assert cold == serial_uncached[name], f"{name}: cold cache differs from an uncached run"
+        hits = cache.for_options(Options(cache_path=db)).hits
+        warm = review_json(path, cache_path=db)
+        assert warm == serial_uncached[name], f"{name}: warm cache differs from an uncached run"
+        assert cache.for_options(Options(cache_path=db)).hits > hits, f"{name}: the warm run looked nothing up"
+    assert '"relevant": true' in serial_uncached["2023-slice"]  # the slice has judged postings
+
+
+def test_scenarios_hit_without_the_review_cache(throughput_inputs: dict[str, Path], serial_uncached: dict[str, str],
+                                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reviews judged again (as for a repost) explore nothing twice: every scenario is a lookup."""
+    db = str(tmp_path / "verdicts.sqlite")
+    monkeypatch.setattr(cache, "review_keys", lambda postings, *a, **k: [None] * len(postings))
+    path = throughput_inputs["v1"]
+    assert review_json(path, cache_path=db, jobs=1) == serial_uncached["v1"]
+
+    def explored(*a: object, **k: object) -> None:
+        raise AssertionError("a scenario already explored was explored again")
+
+    monkeypatch.setattr(models, "run_scenario", explored)
+    assert review_json(path, cache_path=db, jobs=1) == serial_uncached["v1"]
+
+
+def _v1_07_program(text_edit: tuple[str, str] | None = None) -> tuple[models.ModelSpec, models.Bound]:
+    res = load(str(corpus.thread(1)))
+    p = next(p for p in res.postings if p.subject.startswith("[PATCH 07/12]"))
+    spec = next(s for s in load_models() if set(s.files) & {fd.path for fd in p.files})
+    files = p.files
+    if text_edit is not None:
+        import copy
+
+        files = copy.deepcopy(p.files)
+        old, new = text_edit
+        for fd in files:
+            for h in fd.hunks:
+                h.lines = [type(ln)(ln.tag, ln.text.replace(old, new), ln.old_no, ln.new_no) for ln in h.lines]
+    return spec, build_program(spec, [files])
+
+
+def test_the_key_is_the_code_a_scenario_reaches() -> None:
+    spec, bound = _v1_07_program()
+    _, again = _v1_07_program()
+    sc = next(s for s in spec.scenarios if models.scenario_runnable(s, bound.program))
+    key = cache.scenario_key(spec, bound, sc, 1000, 5.0)
+    assert key == cache.scenario_key(spec, again, sc, 1000, 5.0), "the same code must give the same key"
+    assert key != cache.scenario_key(spec, bound, sc, 1001, 5.0), "budgets decide verdicts too"
+    assert key != cache.scenario_key(spec, bound, sc, 1000, 6.0)
+    # an edit to code the scenario runs changes the key
+    _, edited = _v1_07_program(("mmgrab(", "mmget("))
+    assert cache.scenario_key(spec, edited, sc, 1000, 5.0) != key
+
+
+def test_a_scenario_not_reaching_an_edit_keeps_its_key() -> None:
+    spec, bound = _v1_07_program()
+    _, edited = _v1_07_program(("mmgrab(", "mmget("))
+    changed = {n for n in bound.program.functions
+               if repr(bound.program.functions[n]) != repr(edited.program.functions.get(n))}
+    assert changed, "the edit changed no function"
+    reaching = 0
+    for sc in spec.scenarios:
+        if not models.scenario_runnable(sc, bound.program):
+            continue
+        k1, k2 = (cache.scenario_key(spec, b, sc, 1000, 5.0) for b in (bound, edited))
+        if cache.reached(spec, bound.program, sc) & changed:
+            reaching += 1
+            assert k1 != k2, f"{sc.name} reaches {sorted(changed)}: its key must change"
+        else:
+            assert k1 == k2, f"{sc.name} does not reach {sorted(changed)} but its key changed"
+    assert reaching, "no scenario reaches the edited function"
+
+
+def test_what_runs_is_always_within_what_the_key_holds() -> None:
+    """Soundness of the key: every function a scenario enters is one the key hashes."""
+    programs = [(spec, build_program(spec, [])) for spec in load_models()]
+    for n in (1, 3):
+        for p in load(str(corpus.thread(n))).postings:
+            paths = {fd.path for fd in p.files}
+            programs += [(spec, build_program(spec, [p.files])) for spec in load_models()
+                         if not p.is_reply and paths & set(spec.files)]
+    checked = 0
+    for spec, bound in programs:
+        for sc in spec.scenarios:
+            if not models.scenario_runnable(sc, bound.program):
+                continue
+            try:
+                _res, m = models.run_scenario(spec, bound, sc, 20_000, 10.0)
+            except models.SetupError:
+                continue
+            ran = {f for f in m.obs.ran if f in bound.program.functions}
+            assert ran <= cache.reached(spec, bound.program, sc), (spec.name, sc.name)
+            checked += 1
+    assert checked >= 20, checked
+
+
+def test_environment_covers_rules_models_and_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    import bot.paths
+
+    rules, mdls = tmp_path / "rules", tmp_path / "models"
+    shutil.copytree(bot.paths.rules_dir(), rules)
+    shutil.copytree(bot.paths.models_dir(), mdls)
+    monkeypatch.setattr(bot.paths, "rules_dir", lambda: rules)
+    monkeypatch.setattr(bot.paths, "models_dir", lambda: mdls)
+    cache.environment.cache_clear()
+    try:
+        base = cache.environment()
+        for f in (rules / "primitives.toml", next(mdls.glob("*/scenarios.toml"))):
+            text = f.read_text()
+            f.write_text(text + "\n# edited\n")
+            cache.environment.cache_clear()
+            assert cache.environment() != base, f"an edit of {f.name} must invalidate the cache"
+            f.write_text(text)
+        cache.environment.cache_clear()
+        assert cache.environment() == base
+    finally:
+        cache.environment.cache_clear()
+
+
+def test_a_corrupt_cache_file_is_rebuilt(tmp_path: Path) -> None:
+    db = tmp_path / "verdicts.sqlite"
+    db.write_bytes(b"this is not a database\0" * 100)
+    vc = cache.VerdictCache(db)
+    vc.put("review", "k", {"a": 1})
+    assert vc.get("review", "k") == {"a": 1}
+    assert cache.VerdictCache(db).get("review", "k") == {"a": 1}
+
+
+class _Exploit:
+    def __reduce__(self) -> tuple:
+        import os
+
+        return (os.system, ("touch exploited",))
+
+
+def test_a_hostile_entry_is_a_miss_and_runs_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "verdicts.sqlite"
+    vc = cache.VerdictCache(db)
+    vc.put("review", "k", "placeholder")
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE entry SET value = ?", (pickle.dumps(_Exploit()),))
+    assert vc.get("review", "k") is None
+    assert not (tmp_path / "exploited").exists()
+    vc.put("review", "k", "judged again")  # the entry is overwritten by the next store
+    assert vc.get("review", "k") == "judged again"
+
+
+def test_a_run_stopped_by_time_is_not_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec, bound = _v1_07_program()
+    sc = next(s for s in spec.scenarios if models.scenario_runnable(s, bound.program))
+    vc = cache.VerdictCache(tmp_path / "verdicts.sqlite")
+    res, _m = cache.run_scenario(spec, bound, sc, 1_000_000, 1e-9, vc)
+    assert res.verdict == "inconclusive"
+    assert vc.get("scenario", cache.scenario_key(spec, bound, sc, 1_000_000, 1e-9)) is None
+    res, _m = cache.run_scenario(spec, bound, sc, 50_000, 10.0, vc)
+    assert res.verdict != "inconclusive"
+    hit, obs = vc.get("scenario", cache.scenario_key(spec, bound, sc, 50_000, 10.0))
+    assert hit.verdict == res.verdict and [c.violation for c in hit.counterexamples] == \
+        [c.violation for c in res.counterexamples]
+
+
+def test_no_cache_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import run_cli
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
+    example = str(Path(__file__).resolve().parent.parent / "examples" / "rcu-head-shared.patch")
+    off = run_cli("check", "--mbox", example, "--no-cache", "--format", "json")
+    assert not (tmp_path / "home-cache").exists()
+    on = run_cli("check", "--mbox", example, "--format", "json")
+    assert (tmp_path / "home-cache" / "review-bot" / "verdicts.sqlite").is_file()
+    again = run_cli("check", "--mbox", example, "--format", "json")
+    assert off.returncode == on.returncode == again.returncode == 1
+    assert off.stdout == on.stdout == again.stdout

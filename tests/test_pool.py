@@ -1,0 +1,78 @@
+"""Judgement across cores: the same reviews, in the same order, as one process gives."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bot import pool
+from bot.mail import load
+from bot.options import Options
+from bot.pipeline import review_postings
+from tests.conftest import run_cli
+from tests.throughput import review_json
+
+
+def test_parallel_verdicts_equal_serial(throughput_inputs: dict[str, Path],
+                                        serial_uncached: dict[str, str]) -> None:
+    for name, path in throughput_inputs.items():
+        assert review_json(path, cache=False, jobs=2) == serial_uncached[name], name
+    path = throughput_inputs["2023-slice"]
+    assert review_json(path, cache=False, jobs=3) == serial_uncached["2023-slice"]
+
+
+def test_every_review_is_reported_once_and_in_input_order(throughput_inputs: dict[str, Path]) -> None:
+    res = load(str(throughput_inputs["v2"]))
+    seen: list[str] = []
+    reviews = review_postings(res.postings, Options(cache=False, jobs=2), context=res.postings,
+                              on_review=lambda r: seen.append(r.msgid))
+    assert [r.msgid for r in reviews] == [p.msgid for p in res.postings]
+    assert sorted(seen) == sorted(p.msgid for p in res.postings)
+    assert all(r.posting is p for r, p in zip(reviews, res.postings))
+
+
+def test_chunks_cover_every_index_once_and_keep_groups_whole() -> None:
+    weights = [1, 50, 1, 1, 7, 1, 1, 30, 2, 2]
+    groups = ["a", "b", "a", "c", "c", "d", "e", "f", "a", "g"]
+    parts = pool.chunks(weights, groups, 2)
+    flat = sorted(i for p in parts for i in p)
+    assert flat == list(range(len(weights)))
+    where = {i: k for k, p in enumerate(parts) for i in p}
+    for g in set(groups):
+        assert len({where[i] for i, x in enumerate(groups) if x == g}) == 1, g
+    assert len(parts) > 2  # several chunks per worker
+    many = pool.chunks([1] * 100, [str(i // 3) for i in range(100)], 2)
+    assert all(len(p) <= pool.CHUNK_MAX + 2 for p in many)  # a chunk ends with the group that fills it
+
+
+def _square_or_fail(data: list[int], part: list[int]) -> list[int]:
+    if any(data[i] < 0 for i in part):
+        raise ValueError("negative input")
+    return [data[i] * data[i] + os.getpid() * 0 for i in part]
+
+
+def test_workers_return_in_order_and_raise_like_serial() -> None:
+    data = list(range(40))
+    parts = [list(range(i, min(i + 3, 40))) for i in range(0, 40, 3)]
+    assert pool.run(_square_or_fail, data, parts, 2) == [x * x for x in data]
+    assert pool.run(_square_or_fail, data, parts, 1) == [x * x for x in data]
+    with pytest.raises(ValueError, match="negative input"):
+        pool.run(_square_or_fail, data[:-1] + [-1], parts, 2)
+
+
+def test_tiny_inputs_stay_in_process() -> None:
+    assert pool.jobs_for(Options(jobs=8), 1) == 1
+    assert pool.jobs_for(Options(jobs=1), 500) == 1
+    assert pool.jobs_for(Options(jobs=2), 500) == 2
+    assert pool.jobs_for(Options(), 500) == min(500, pool.default_jobs())
+
+
+def test_jobs_option_on_the_command_line(throughput_inputs: dict[str, Path]) -> None:
+    path = str(throughput_inputs["v3"])
+    one = run_cli("check", "--mbox", path, "--format", "json", "-j", "1", "--no-cache")
+    two = run_cli("check", "--mbox", path, "--format", "json", "--jobs", "2", "--no-cache")
+    assert one.returncode == two.returncode and one.stdout == two.stdout and one.stdout
+    bad = run_cli("check", "--mbox", path, "-j", "0")
+    assert bad.returncode == 2 and len(bad.stderr_lines) == 1
