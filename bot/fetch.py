@@ -13,23 +13,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mailbox
 import os
 import re
 import socket
-import ssl
-import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
-import requests
-
 from bot import __version__
+
+if TYPE_CHECKING:  # requests, ssl, mailbox are imported where used: most commands use none of them
+    import requests
 
 DEFAULT_LORE = "https://lore.kernel.org/all"
 MAX_COMPRESSED = 64 << 20  # a whole busy thread is a few MB; refuse anything absurd
@@ -117,6 +115,8 @@ class Http:
 
     def __init__(self, politeness: Politeness | None = None, session: requests.Session | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
+        import requests
+
         self.polite = politeness or Politeness()
         self.session = session or requests.Session()
         self.sleep = sleep
@@ -167,6 +167,8 @@ class Http:
     def _request(self, method: str, url: str, extra: dict[str, str],
                  data: dict[str, str] | None) -> tuple[int, bytes, dict[str, str]]:
         headers = {"User-Agent": self.polite.user_agent, "Accept-Encoding": "gzip, deflate", **extra}
+        import requests
+
         attempt = 0
         while True:
             attempt += 1
@@ -240,6 +242,8 @@ class Http:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -322,6 +326,10 @@ def _first_line(s: str) -> str:
 
 def network_error(e: BaseException, url: str) -> str:
     """A failed request in the user's terms: which host, and what went wrong (never urllib3's chain)."""
+    import ssl
+
+    import requests
+
     host = urlsplit(url).netloc or url
     if isinstance(e, requests.Timeout) and not isinstance(e, requests.ConnectTimeout):
         return f"{host} did not answer within {TIMEOUT[1]:g} s ({url})"
@@ -353,6 +361,8 @@ def _ids(value: str | None) -> list[str]:
 def thread_parents(mbox_path: Path) -> dict[str, str | None]:
     """Message-ID → parent Message-ID (In-Reply-To, else last of References), for every message."""
     parents: dict[str, str | None] = {}
+    import mailbox
+
     box = mailbox.mbox(str(mbox_path), create=False)
     try:
         for msg in box:
@@ -452,6 +462,8 @@ def revisions(postings: list[Any]) -> list[int]:
 
 def load_thread(fetched: Fetched, revision: int | None = None) -> Selection:
     """Parse a fetched thread with bot.mail and select what its Message-ID names."""
+    import tempfile
+
     from bot import mail  # built by the mail stage; imported late so the CLI starts without it
 
     with tempfile.TemporaryDirectory(prefix="review-bot-") as tmp:

@@ -47,7 +47,7 @@ def review_postings(postings: list[Posting], options: Options | None = None,
         for r in reviews:
             if r is not None:
                 on_review(r)
-    judged = _judge([postings[i] for i in todo], context, options, on_review)
+    judged = _judge([postings[i] for i in todo], context, options, on_review) if todo else []
     for i, r in zip(todo, judged):
         reviews[i] = r
     if store is not None and any(keys):

@@ -9,7 +9,6 @@ of tasks, which bounds what its caches hold; below MIN_PARALLEL postings everyth
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Sequence
@@ -33,7 +32,11 @@ def default_jobs() -> int:
 def jobs_for(options: Any, n: int) -> int:
     """How many processes to use for n postings (1: in-process)."""
     jobs = int(getattr(options, "jobs", 0) or 0) or default_jobs()
-    if n < MIN_PARALLEL or "fork" not in multiprocessing.get_all_start_methods():
+    if n < MIN_PARALLEL or jobs <= 1:
+        return 1
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
         return 1
     return max(1, min(jobs, n))
 
@@ -75,6 +78,8 @@ def run(task: Callable[[Any, list[int]], list[Any]], data: Any, parts: list[list
         for part in parts:
             place(part, task(data, part))
         return out
+    import multiprocessing
+
     global _SHARED
     _SHARED = (task, data)
     try:
