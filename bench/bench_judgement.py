@@ -139,7 +139,7 @@ def review_thread(n: int) -> tuple[list[Review], float, set[str]]:
     t = time.perf_counter()
     res = load(str(path))
     formal = [p for p in res.postings if not p.is_reply]
-    out = review_postings(formal, Options(origin=Origin("mbox", path=str(path))), context=res.postings)
+    out = review_postings(formal, Options(origin=Origin("mbox", path=str(path)), cache=False, jobs=1), context=res.postings)
     return out, time.perf_counter() - t, {p.msgid for p in res.postings}
 
 
@@ -271,7 +271,7 @@ def year_false_alarms(labelled: set[str], filtered: bool, in_threads: set[str],
         selection = ("formal postings that touch a model's files or that bot.sites.analyze calls relevant "
                      "(false alarms: those not labelled)")
     t = time.perf_counter()
-    all_reviews = review_postings(todo, Options(origin=Origin("mbox", path=str(path))), context=res.postings)
+    all_reviews = review_postings(todo, Options(origin=Origin("mbox", path=str(path)), cache=False, jobs=1), context=res.postings)
     t_review = time.perf_counter() - t
     reviews = [r for r in all_reviews if r.msgid not in labelled]
     alarms = []

@@ -54,7 +54,7 @@ def review_series(path: Path) -> dict[str, Any]:
     # to see where the time goes, and the whole call as the figure.
     from bot.judge import Judge
 
-    judge = Judge(Options(origin=Origin("mbox", path=str(path))), res.postings)
+    judge = Judge(Options(origin=Origin("mbox", path=str(path)), cache=False, jobs=1), res.postings)
     t = time.perf_counter()
     for p in formal:
         tp = time.perf_counter()
@@ -69,7 +69,7 @@ def check_same_as_pipeline(path: Path) -> float:
     """The plain pipeline call, once, to make sure the per-posting loop above measures the same work."""
     t = time.perf_counter()
     res = load(str(path))
-    review_postings([p for p in res.postings if not p.is_reply], Options(origin=Origin("mbox", path=str(path))), context=res.postings)
+    review_postings([p for p in res.postings if not p.is_reply], Options(origin=Origin("mbox", path=str(path)), cache=False, jobs=1), context=res.postings)
     return time.perf_counter() - t
 
 

@@ -54,6 +54,7 @@ def benches(quick: bool) -> list[Bench]:
         Bench("scan", "bench_scan.py", [], "scan.json", 240, False),
         Bench("sim", "bench_sim.py", [], "sim.json", 240, True),
         Bench("sites", "bench_sites.py", ["--repeat", "5"], "sites.json", 120, True),
+        Bench("throughput", "bench_throughput.py", ["--quick"] if quick else [], "throughput.json", 480, True),
     ]
     return [b for b in all_ if b.quick or not quick]
 
@@ -206,6 +207,27 @@ def figures(res: dict[str, dict[str, Any]], quick: bool) -> list[Figure]:
     if si:
         figs.append(Figure("call sites, v1 series (12 patches)", si["series_seconds_min"] * 1000, "ms", None, "",
                            f"{si['relevant']} relevant, best of {si['repeat']}"))
+    tp = (res.get("throughput") or {}).get("data")
+    if tp:
+        y = tp["year"]
+        same = "outputs identical" if y["outputs_identical"] else "OUTPUTS DIFFER"
+        figs.append(Figure("year scan+judgement / parse, cold", y["cold_ratio"], "x", 2.0, "<=",
+                           f"{y['cold_seconds']} s vs {y['stdlib_parse_seconds']} s; {same}"))
+        figs.append(Figure("year scan+judgement / parse, warm", y["warm_ratio"], "x", 1.2, "<=",
+                           f"{y['warm_seconds']} s"))
+        if "serial_ratio" in y:
+            figs.append(Figure("year, serial and uncached / parse", y["serial_ratio"], "x", None, "",
+                               f"{y['serial_seconds']} s: the path before the cache and the pool"))
+        k = tp["kernel"]
+        if "stdin" in k:
+            st = k["stdin"]
+            figs.append(Figure("check --stdin / checkpatch.pl, warm", st["warm_ratio"], "x", 1.0, "<=",
+                               f"{st['warm_seconds']} s vs {st['checkpatch_seconds']} s, best of {st['repeat']}"))
+            figs.append(Figure("check --stdin / checkpatch.pl, cold", st["cold_ratio"], "x", 1.0, "<=",
+                               f"{st['cold_seconds']} s, empty verdict cache"))
+            g = k["check_git"]
+            figs.append(Figure("check --git v1 series, real tree", g["cold_seconds"], "s", None, "",
+                               f"warm {g['warm_seconds']} s; {k['v1_patches_applied']} of 12 apply to 6.1"))
     rss = [r["peak_rss_mb"] for r in res.values()]
     if rss:
         worst_name = max(res, key=lambda k: res[k]["peak_rss_mb"])

@@ -58,10 +58,11 @@ def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
                           check=check, timeout=300)
 
 
-def build(deb: Path, dest: Path) -> Path:
-    """Extract SUBSET of the tree from the .deb into dest/linux and commit it; returns the repo."""
+def build(deb: Path, dest: Path, extra: tuple[str, ...] = ()) -> Path:
+    """Extract SUBSET (and `extra` paths, e.g. scripts/checkpatch.pl) of the tree from the .deb into
+    dest/linux and commit it; returns the repo."""
     dest.mkdir(parents=True, exist_ok=True)
-    members = [f"{TOP}/{p}" for p in SUBSET]
+    members = [f"{TOP}/{p}" for p in SUBSET + tuple(extra)]
     # dpkg-deb's data tar holds the source tarball: stream one into the other, nothing large on disk.
     pipeline = (f"dpkg-deb --fsys-tarfile '{deb}' | tar -xO '{TARBALL}' | "
                 f"tar -xJ -C '{dest}' " + " ".join(f"'{m}'" for m in members))

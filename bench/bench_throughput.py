@@ -1,0 +1,229 @@
+"""Benchmark: throughput (every core, never the same code twice), as ratios measured in one run.
+
+  year scan      `review-bot scan` of the linux-s390 2023 year (8,638 messages) with judgement, cold
+                 cache and warm cache, and judged serially without the cache (as before the cache and
+                 the pool), each over the stdlib's plain `mailbox.mbox` parse of the same file
+                 (targets: cold <= 2.0x, warm <= 1.2x); the three JSON outputs must be identical
+  series         `check --mbox` of each pte-free-defer thread as a whole process, cold and warm
+  check --git    of the 12-patch v1 series on a real kernel tree (Debian's linux-source-6.1, built
+                 with tests/kernel_tree.py), cold and warm
+  check --stdin  of the real v1 07/12 as a whole process (the b4 per-patch protocol), cold and warm
+                 cache, against checkpatch.pl --no-tree (from the same linux-source-6.1) on the same
+                 file, interleaved, best of N each (target: <= checkpatch.pl's time)
+  peak RSS       of every process tree (wait4: a pool's workers count), target < 300 MB
+
+Every review-bot run is a subprocess with its own cache directory (XDG_CACHE_HOME): cold means an
+empty one, warm the same one again. The kernel parts need the .deb ($LINUX_SOURCE_DEB, .ci/cache/,
+or /work/cache/) and perl; without them they are reported as skipped. Writes
+bench/results/throughput.json. Run from the repo root:
+    .venv/bin/python bench/bench_throughput.py [--quick] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import lzma
+import mailbox
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests import kernel_tree  # noqa: E402 - the real-tree builder the tests use
+
+CORPUS = REPO.parent / "shared" / "corpus"
+YEAR = CORPUS / "lists" / "linux-s390-2023.mbox.xz"
+THREADS = CORPUS / "threads"
+RESULTS = REPO / "bench" / "results"
+CHECKPATCH = ("scripts/checkpatch.pl", "scripts/spelling.txt", "scripts/const_structs.checkpatch")
+PYCACHE = Path(tempfile.gettempdir()) / "review-bot-bench-pycache"
+TARGETS = {"year_cold": 2.0, "year_warm": 1.2, "rss_mb": 300.0, "stdin_vs_checkpatch": 1.0}
+
+
+def run(argv: list[str], cache_home: Path | None = None, cwd: Path = REPO,
+        stdin: bytes | None = None, out: Path | None = None) -> dict[str, Any]:
+    """One process (tree): wall seconds, peak RSS of the tree, exit code."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # compiled modules, as an installed package has them
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    if cache_home is not None:
+        env["XDG_CACHE_HOME"] = str(cache_home)
+    t = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                            stdout=open(out, "wb") if out else subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if stdin is not None:
+        assert proc.stdin is not None
+        proc.stdin.write(stdin)
+        proc.stdin.close()
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise RuntimeError(f"{' '.join(argv)}: exit {code}: {err.decode(errors='replace')[-800:]}")
+    return {"seconds": seconds, "rss_mb": usage.ru_maxrss / 1024, "exit": code}
+
+
+def bot(*args: str) -> list[str]:
+    return [sys.executable, "-m", "bot", *args]
+
+
+def stdlib_parse(path: Path) -> float:
+    t = time.perf_counter()
+    for msg in mailbox.mbox(str(path)):
+        msg["subject"]
+    return time.perf_counter() - t
+
+
+def year_scan(tmp: Path, quick: bool) -> dict[str, Any]:
+    mbox = tmp / "year.mbox"
+    with lzma.open(YEAR) as src, mbox.open("wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    home = tmp / "year-cache"
+    outs = {k: tmp / f"year-{k}.json" for k in ("cold", "warm", "serial")}
+    parse = [stdlib_parse(mbox)]
+    runs = {"cold": run(bot("scan", "--mbox", str(mbox), "--format", "json"), home, out=outs["cold"])}
+    parse.append(stdlib_parse(mbox))
+    runs["warm"] = run(bot("scan", "--mbox", str(mbox), "--format", "json"), home, out=outs["warm"])
+    if not quick:
+        runs["serial"] = run(bot("scan", "--mbox", str(mbox), "--format", "json", "-j", "1", "--no-cache"),
+                             tmp / "unused-cache", out=outs["serial"])
+        parse.append(stdlib_parse(mbox))
+    base = min(parse)
+    texts = {k: p.read_bytes() for k, p in outs.items() if k in runs}
+    return {"stdlib_parse_seconds": round(base, 3), "stdlib_parse_runs": [round(x, 3) for x in parse],
+            **{f"{k}_seconds": round(r["seconds"], 3) for k, r in runs.items()},
+            **{f"{k}_ratio": round(r["seconds"] / base, 3) for k, r in runs.items()},
+            "peak_rss_mb": round(max(r["rss_mb"] for r in runs.values()), 1),
+            "outputs_identical": len(set(texts.values())) == 1}
+
+
+def series(tmp: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for n in (1, 2, 3):
+        path = THREADS / f"pte-free-defer-v{n}.mbox"
+        home = tmp / f"series-v{n}"
+        cold = run(bot("check", "--mbox", str(path), "--format", "json"), home)
+        warm = run(bot("check", "--mbox", str(path), "--format", "json"), home)
+        out[f"v{n}"] = {"cold_seconds": round(cold["seconds"], 3), "warm_seconds": round(warm["seconds"], 3),
+                        "peak_rss_mb": round(max(cold["rss_mb"], warm["rss_mb"]), 1)}
+    return out
+
+
+def v1_series_patches() -> list[bytes]:
+    """The 12 patches of the v1 series, in order, as mails."""
+    import email.policy
+    import re
+
+    found: dict[int, bytes] = {}
+    for msg in mailbox.mbox(str(THREADS / "pte-free-defer-v1.mbox"), factory=None):
+        m = re.match(r"^\[PATCH (\d+)/12\]", " ".join(str(msg.get("Subject", "")).split()))
+        if m and int(m.group(1)) > 0:
+            found.setdefault(int(m.group(1)), msg.as_bytes(policy=email.policy.compat32))
+    return [found[i] for i in sorted(found)]
+
+
+def kernel_parts(tmp: Path, repeat: int) -> dict[str, Any]:
+    deb = kernel_tree.find_deb() or next(iter(sorted(Path("/work/cache").glob("linux-source-6.1_*_all.deb"))), None)
+    if deb is None or shutil.which("perl") is None:
+        return {"skipped": "linux-source-6.1 .deb or perl absent"}
+    t = time.perf_counter()
+    repo = kernel_tree.build(deb, tmp / "kernel", extra=CHECKPATCH)
+    built = time.perf_counter() - t
+    tree = kernel_tree.KernelTree(repo, tmp / "kernel" / "worktrees",
+                                  kernel_tree.git(repo, "rev-parse", "HEAD").stdout.strip())
+    tree.work.mkdir()
+    # check --git of the v1 series: each patch applied with git am -3 where it applies to 6.1
+    work = tree.worktree("v1-series")
+    applied = 0
+    for i, patch in enumerate(v1_series_patches(), 1):
+        mbox = tmp / f"v1-{i:02d}.mbox"
+        mbox.write_bytes(patch if patch.startswith(b"From ") else b"From bench Mon Sep 17 00:00:00 2001\n" + patch)
+        res = kernel_tree.git(work, "am", "-3", "-q", str(mbox), check=False)
+        if res.returncode != 0:
+            kernel_tree.git(work, "am", "--abort", check=False)
+            continue
+        applied += 1
+    home = tmp / "git-cache"
+    rng = f"{tree.base}..HEAD"
+    git_cold = run(bot("check", "--git", rng, "--repo", str(work), "--format", "json"), home)
+    git_warm = run(bot("check", "--git", rng, "--repo", str(work), "--format", "json"), home)
+    # check --stdin of v1 07/12 against checkpatch.pl, interleaved
+    patch = kernel_tree.patch_07(1)
+    eml = tmp / "v1-07.eml"
+    eml.write_bytes(patch)
+    checkpatch = repo / "scripts" / "checkpatch.pl"
+    cp, cold, warm = [], [], []
+    warm_home = tmp / "stdin-warm"
+    run(bot("check", "--stdin", "--format", "checkpatch"), warm_home, stdin=patch)  # fills it
+    for k in range(repeat):
+        cp.append(run(["perl", str(checkpatch), "--no-tree", str(eml)], cwd=repo)["seconds"])
+        cold.append(run(bot("check", "--stdin", "--format", "checkpatch"), tmp / f"stdin-cold-{k}", stdin=patch)["seconds"])
+        warm.append(run(bot("check", "--stdin", "--format", "checkpatch"), warm_home, stdin=patch)["seconds"])
+    best = min(cp)
+    return {"deb": deb.name, "tree_build_seconds": round(built, 1), "v1_patches_applied": applied,
+            "check_git": {"cold_seconds": round(git_cold["seconds"], 3), "warm_seconds": round(git_warm["seconds"], 3),
+                          "peak_rss_mb": round(max(git_cold["rss_mb"], git_warm["rss_mb"]), 1)},
+            "stdin": {"checkpatch_seconds": round(best, 3), "cold_seconds": round(min(cold), 3),
+                      "warm_seconds": round(min(warm), 3), "cold_ratio": round(min(cold) / best, 3),
+                      "warm_ratio": round(min(warm) / best, 3), "repeat": repeat,
+                      "all_runs": {"checkpatch": [round(x, 3) for x in cp], "cold": [round(x, 3) for x in cold],
+                                   "warm": [round(x, 3) for x in warm]}}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="without the serial, uncached year scan")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of each per-patch check (best is kept)")
+    a = ap.parse_args(argv)
+    if not YEAR.exists():
+        print(f"corpus file {YEAR} is absent", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmpdir:
+        tmp = Path(tmpdir)
+        run([sys.executable, "-m", "compileall", "-q", str(REPO / "bot")])  # bytecode before any timing
+        out: dict[str, Any] = {"year": year_scan(tmp, a.quick), "series": series(tmp),
+                               "kernel": kernel_parts(tmp, a.repeat)}
+    rss = [out["year"]["peak_rss_mb"]] + [s["peak_rss_mb"] for s in out["series"].values()]
+    if "check_git" in out["kernel"]:
+        rss.append(out["kernel"]["check_git"]["peak_rss_mb"])
+    out["peak_rss_mb"] = max(rss)
+    out["targets"] = TARGETS
+    out["nproc"] = len(os.sched_getaffinity(0))
+    out["python"] = sys.version.split()[0]
+    out["bench_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    y = out["year"]
+    print(f"stdlib mailbox parse of the year: {y['stdlib_parse_seconds']:.2f} s")
+    for k in ("cold", "warm", "serial"):
+        if f"{k}_seconds" in y:
+            print(f"year scan, {k:6}: {y[k + '_seconds']:6.2f} s = {y[k + '_ratio']:.2f}x the parse")
+    print(f"year outputs identical (cold, warm, serial uncached): {y['outputs_identical']}")
+    for n, s in out["series"].items():
+        print(f"check --mbox {n}: cold {s['cold_seconds']:.2f} s, warm {s['warm_seconds']:.2f} s")
+    k = out["kernel"]
+    if "skipped" in k:
+        print(f"kernel tree parts skipped: {k['skipped']}")
+    else:
+        g, s = k["check_git"], k["stdin"]
+        print(f"check --git of the v1 series ({k['v1_patches_applied']} of 12 apply to 6.1): "
+              f"cold {g['cold_seconds']:.2f} s, warm {g['warm_seconds']:.2f} s")
+        print(f"check --stdin v1 07/12: cold {s['cold_seconds']:.3f} s ({s['cold_ratio']:.2f}x), warm "
+              f"{s['warm_seconds']:.3f} s ({s['warm_ratio']:.2f}x); checkpatch.pl {s['checkpatch_seconds']:.3f} s")
+    print(f"peak RSS of any process tree: {out['peak_rss_mb']:.0f} MB (target < 300 MB)")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "throughput.json").write_text(json.dumps(out, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
