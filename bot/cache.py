@@ -281,10 +281,31 @@ _IDENT = re.compile(r"[A-Za-z_]\w*")
 
 
 class Replayed:
-    """What a cached exploration gives back in place of the machine: its observations."""
+    """What a cached exploration gives back in place of the machine: its observations, and the
+    machine itself (set up, never explored) built on first use, for a replay of a counterexample."""
 
-    def __init__(self, obs: Any) -> None:
+    _OWN = frozenset({"obs", "_build", "_machine"})
+
+    def __init__(self, obs: Any, build: Any) -> None:
         self.obs = obs
+        self._build = build
+        self._machine: Any = None
+
+    def _real(self) -> Any:
+        if self._machine is None:
+            self._machine = self._build()
+        return self._machine
+
+    def __getattr__(self, name: str) -> Any:  # anything but obs is the machine's
+        if name in Replayed._OWN:
+            raise AttributeError(name)
+        return getattr(self._real(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in Replayed._OWN:
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._real(), name, value)
 
 
 def run_scenario(spec: Any, bound: Any, sc: Any, budget_states: int, budget_seconds: float,
@@ -300,12 +321,24 @@ def run_scenario(spec: Any, bound: Any, sc: Any, budget_states: int, budget_seco
     if hit is not None:
         res, obs = hit
         log.debug("%s/%s: the same code was explored before: its result is reused", spec.name, sc.name)
-        return res, Replayed(obs)
+        return res, Replayed(obs, lambda: _fresh_machine(spec, bound, sc))
     res, m = explore(spec, bound, sc, budget_states, budget_seconds)
     stopped_by_time = res.verdict == "inconclusive" and res.states <= budget_states
     if not stopped_by_time:
         cache.put("scenario", key, (res, m.obs))
     return res, m
+
+
+def _fresh_machine(spec: Any, bound: Any, sc: Any) -> Any:
+    """The machine models.run_scenario explores, set up and not run."""
+    import copy
+
+    from bot.cmodel.models import make_machine
+
+    prog = copy.copy(bound.program)
+    prog.functions = dict(bound.program.functions)
+    prog.origin = dict(bound.program.origin)
+    return make_machine(spec, prog, sc)
 
 
 def scenario_key(spec: Any, bound: Any, sc: Any, budget_states: int, budget_seconds: float) -> str:
