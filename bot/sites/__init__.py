@@ -1,6 +1,6 @@
 """C-aware call-site mapping: the lifetime-relevant operations of a patch, with file:line evidence.
 
-    analyze(posting) -> SiteMap
+    analyze(posting) -> SiteMap    (of the C diffs that can hold a site that counts: bot/sites/needs.py)
         .functions   name -> FunctionSites (post-image ops in program order, callbacks, unknown calls)
         .relevant    whether the patch's added/removed code touches modeled call sites
         .reasons     why, one line each, "file:line: ..." evidence
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from bot.patch import FileDiff, Posting
 from bot.sites.extract import Op, extract
+from bot.sites.needs import site_files
 from bot.sites.postimage import FILE_SCOPE, FunctionImage, file_images
 from bot.sites.rules import CallsiteRules, load
 
@@ -101,7 +102,10 @@ def analyze_files(files: list[FileDiff], rules: CallsiteRules | None = None) -> 
 
 
 def analyze(posting: Posting, rules: CallsiteRules | None = None) -> SiteMap:
-    return analyze_files(posting.files, rules)
+    """The call-site map a review reads: of the posting's C diffs that can hold a site that counts
+    (bot/sites/needs.py); the others are not parsed. analyze_files() maps every file it is given."""
+    rules = rules or load()
+    return analyze_files(site_files(posting.files, rules), rules)
 
 
 def _counts(op: Op, fs: FunctionSites, rules: CallsiteRules) -> bool:
