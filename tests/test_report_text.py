@@ -177,3 +177,18 @@ def test_review_without_posting_renders_from_evidence() -> None:
     assert "RCU_HEAD_SHARED: Two tables" in out
     assert "<h4>Evidence</h4>" in render(report, "html")
     assert json.loads(render(report, "sarif"))["runs"][0]["results"][0]["ruleId"] == "RCU_HEAD_SHARED"
+
+
+def test_text_lays_the_interleaving_out_on_the_terminal_width() -> None:
+    long_ops = [TraceStep(ctx, f"{ctx}: a step whose text is long enough to need more than one line at 72 "
+                               "columns", "", n == 3) for n, ctx in enumerate(["CPU0", "CPU1", "RCU", "CPU0"])]
+    report = make_report([make_review([rcu_head_shared(trace=long_ops)])])
+
+    def table(out: str) -> list[str]:
+        lines = out.splitlines()
+        start = lines.index('Interleaving ("!" marks the step that breaks the invariant):') + 2
+        return lines[start:lines.index("", start)]
+
+    narrow, wide = table(render(report, "text", width=72)), table(render(report, "text", width=140))
+    assert max(map(len, narrow)) <= 72 < max(map(len, wide)) <= 140
+    assert len(wide) < len(narrow)  # fewer wrapped lines on a wide terminal

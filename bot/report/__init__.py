@@ -21,7 +21,7 @@ def render_text(report: Report, *, details: bool = True, width: int = 100, fit: 
     from bot.report.triage import summary_block
     from bot.report.view import report_views
 
-    out = render_template("text.txt.j2", views=report_views(report) if details else [], details=details,
+    out = render_template("text.txt.j2", views=report_views(report, width) if details else [], details=details,
                           block=summary_block(report, width, fit))
     return out.rstrip("\n") + "\n"
 

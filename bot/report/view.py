@@ -11,7 +11,7 @@ from bot.mail.addr import parse_mailbox
 from bot.report.env import CLASS_ORDER
 from bot.report.quote import Quote, hunk_key, quote_for, quote_group
 from bot.report.table import contexts, interleaving_table
-from bot.report.textutil import oneline
+from bot.report.textutil import WIDTH, oneline
 from bot.report.timeline import Timeline
 from bot.report.verdict import verdict_line, verdict_state
 
@@ -101,14 +101,15 @@ def attribution(author: str, date: str) -> str:
     return f"On {date}, {name} wrote:" if date else f"On the list, {name} wrote:"
 
 
-def finding_view(f: Finding, posting: Any, public: bool = False) -> FindingView:
-    """public: the view goes to the list (a reply), so its command never names a local path."""
+def finding_view(f: Finding, posting: Any, public: bool = False, table_width: int = WIDTH) -> FindingView:
+    """public: the view goes to the list (a reply), so its command never names a local path;
+    table_width: a terminal lays the interleaving out on its own width, mail on 72 columns."""
     command = f.replay_public if public else f.replay
     return FindingView(
         f=f,
         title=oneline(f.title) or oneline(f.hazard),
         quote=quote_for(f, posting),
-        table=interleaving_table(f.trace),
+        table=interleaving_table(f.trace, table_width),
         contexts=contexts(f.trace),
         code_run=_code_run(f),
         command=command,
@@ -116,7 +117,7 @@ def finding_view(f: Finding, posting: Any, public: bool = False) -> FindingView:
     )
 
 
-def review_view(review: Review, public: bool = False) -> ReviewView:
+def review_view(review: Review, public: bool = False, table_width: int = WIDTH) -> ReviewView:
     posting = review.posting
     rv = ReviewView(
         review=review,
@@ -127,10 +128,10 @@ def review_view(review: Review, public: bool = False) -> ReviewView:
         verdict=verdict_line(review),
         state=verdict_state(review),
     )
-    rv.introduced = [finding_view(f, posting, public) for f in order([f for f in review.findings if f.introduced])]
-    rv.preexisting = [
-        finding_view(f, posting, public) for f in order([f for f in review.findings if not f.introduced])
-    ]
+    rv.introduced = [finding_view(f, posting, public, table_width)
+                     for f in order([f for f in review.findings if f.introduced])]
+    rv.preexisting = [finding_view(f, posting, public, table_width)
+                      for f in order([f for f in review.findings if not f.introduced])]
     last_file = None
     for v in rv.findings:  # name the file only when the quote moves to another file
         v.show_file = v.quote.from_diff and v.quote.file != last_file
@@ -152,5 +153,5 @@ def group_by_hunk(views: list[FindingView], posting: Any) -> list[QuoteGroup]:
     return [QuoteGroup(quote_group([v.f for v in group], posting), group) for group in keyed.values()]
 
 
-def report_views(report: Report) -> list[ReviewView]:
-    return [review_view(r) for r in report.reviews]
+def report_views(report: Report, table_width: int = WIDTH) -> list[ReviewView]:
+    return [review_view(r, table_width=table_width) for r in report.reviews]
