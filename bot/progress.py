@@ -1,18 +1,25 @@
 """A one-line status on a terminal while a long command runs (scan): redrawn in place, never on a pipe.
 
 The line is rewritten with "\\r" at most RATE times a second and cut to the terminal's width, so it
-never wraps (a wrapped line could not be redrawn). Log records printed meanwhile go through
-StatusAwareHandler, which erases the line first and redraws it after, so the two never mix.
+never wraps (a wrapped line could not be redrawn). While judging, a SIGALRM interval timer
+redraws it every TICK seconds too: postings judged on other cores come back in batches, and the
+elapsed time and the estimate must not freeze in between. (A timer, not a thread: the judging
+pool forks, and a child must not inherit a lock a thread held; a forked child has no timer.)
+Log records printed meanwhile go through StatusAwareHandler,
+which erases the line first and redraws it after, so the two never mix.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 RATE = 10  # redraws per second at most
+TICK = 0.5  # seconds between redraws while nothing arrives
 _ERASE = "\r\x1b[K"
 
 
@@ -34,6 +41,8 @@ class Status:
         self.last_draw = 0.0
         self.text = ""
         self.draws = 0  # how many times the line was redrawn (for the rate the tests measure)
+        self._busy = 0  # drawing now (nesting depth): a tick that lands meanwhile is skipped
+        self._old_alarm: Any = None
 
     # ---- phases -------------------------------------------------------------------------------
     def reading(self, messages: int) -> None:
@@ -45,6 +54,29 @@ class Status:
         self.relevant = 0
         self.judge_start = time.monotonic()
         self._show(self._judging(), force=True)
+        if self.enabled and threading.current_thread() is threading.main_thread():
+            self._old_alarm = signal.signal(signal.SIGALRM, self._tick)
+            signal.setitimer(signal.ITIMER_REAL, TICK, TICK)
+
+    def _tick(self, _signum: int, _frame: Any) -> None:
+        if not self._busy and time.monotonic() - self.last_draw >= TICK:
+            try:
+                self._show(self._judging(), force=True)
+            except (RuntimeError, OSError):  # stderr was mid-write elsewhere (reentrant) or is gone
+                pass
+
+    def stop(self) -> None:
+        """End the timer and take the line off the screen (an error or ^C ends the command)."""
+        self._stop_ticking()
+        self.erase()
+        if Status.active is self:
+            Status.active = None
+
+    def _stop_ticking(self) -> None:
+        if self._old_alarm is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._old_alarm)
+            self._old_alarm = None
 
     def judged_one(self, relevant: bool) -> None:
         self.judged += 1
@@ -77,6 +109,13 @@ class Status:
     def redraw(self) -> None:
         if not self.enabled or not self.text:
             return
+        self._busy += 1
+        try:
+            self._draw()
+        finally:
+            self._busy -= 1
+
+    def _draw(self) -> None:
         try:
             cols = os.get_terminal_size(self.out.fileno()).columns or 100
         except (OSError, ValueError, AttributeError):
@@ -89,13 +128,18 @@ class Status:
 
     def erase(self) -> None:
         if self.enabled and Status.active is self:
-            self.out.write(_ERASE)
-            self.out.flush()
+            self._busy += 1
+            try:
+                self.out.write(_ERASE)
+                self.out.flush()
+            finally:
+                self._busy -= 1
 
     def finish(self, summary: str) -> None:
         """Replace the status with one final line (kept on screen), or nothing when not a terminal."""
         if not self.enabled:
             return
+        self._stop_ticking()
         self.erase()
         self.out.write(f"{self.label}: {summary} in {_duration(time.monotonic() - self.start)}\n")
         self.out.flush()
@@ -109,8 +153,12 @@ class StatusAwareHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def emit(self, record: logging.LogRecord) -> None:
         status = Status.active
         if status is not None and status.out is self.stream:
-            status.erase()
-            super().emit(record)
-            status.redraw()
+            status._busy += 1  # no tick between the erase, the record and the redraw
+            try:
+                status.erase()
+                super().emit(record)
+                status.redraw()
+            finally:
+                status._busy -= 1
         else:
             super().emit(record)

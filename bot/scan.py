@@ -32,9 +32,14 @@ def scan_full(path: str, progress: bool = False, options: Options | None = None,
     With `progress`, a status line on stderr when it is a terminal (reading, then judging)."""
     res = LoadResult()
     status = Status(sys.stderr, "scan") if progress else None
-    for _ in iter_load(path, res, status.reading if status else None):
-        pass  # series (and so SeriesInfo) are complete only at the end of the input
-    reviews = review(res.postings, origin or Origin("mbox", path=path), status, options)
+    try:
+        for _ in iter_load(path, res, status.reading if status else None):
+            pass  # series (and so SeriesInfo) are complete only at the end of the input
+        reviews = review(res.postings, origin or Origin("mbox", path=path), status, options)
+    except BaseException:
+        if status is not None:
+            status.stop()  # the error, not a stale status line, is the last thing on the screen
+        raise
     if status is not None:
         relevant = sum(1 for r in reviews if r.relevant)
         status.finish(f"{res.messages} messages, {len(reviews)} postings judged, {relevant} relevant")

@@ -8,6 +8,7 @@ import os
 import pty
 import re
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -28,7 +29,8 @@ def test_scan_of_the_year_on_a_terminal(tmp_path) -> None:  # noqa: ANN001
     year = corpus.year()
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # a cache of its own: judged for real, whatever the session's cache already holds of the year
+    env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     out = (tmp_path / "scan.txt").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "bot", "scan", "--mbox", str(year)],
                             stdin=subprocess.DEVNULL, stdout=out, stderr=slave, env=env, cwd=REPO)
@@ -89,3 +91,23 @@ def test_no_progress_on_a_pipe() -> None:
     res = run_cli("scan", "--mbox", str(corpus.thread(1)), "--format", "json")
     assert res.returncode in (0, 1), res.stderr
     assert res.stderr == ""
+
+
+def test_status_ticks_while_nothing_arrives_and_stops_cleanly() -> None:
+    from bot.progress import TICK, Status
+
+    master, slave = pty.openpty()
+    with os.fdopen(slave, "w") as term:
+        before = signal.getsignal(signal.SIGALRM)
+        status = Status(term, "scan")
+        status.begin_judging(10)
+        first = status.draws
+        time.sleep(TICK * 4.5)  # no posting judged meanwhile: the timer redraws elapsed and ETA
+        assert status.draws >= first + 2, (first, status.draws)
+        status.stop()
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+        assert signal.getsignal(signal.SIGALRM) is before
+        drawn = status.draws
+        time.sleep(TICK * 2)
+        assert status.draws == drawn  # nothing after stop()
+    os.close(master)
