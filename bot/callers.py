@@ -84,6 +84,8 @@ def _evaluate_relaxed(rule: dict[str, Any], fs: Any, posting: Any, calls: list[A
     """A walk before the guard, in a function whose lock assertion the patch relaxes."""
     if not any(o.name in rule["relaxes"] and o.added for o in calls):
         return NOT_APPLICABLE, None
+    if not any(o.name in rule.get("retracts", []) for o in calls):
+        return NOT_APPLICABLE, None  # the function frees no table: a walk alone is not this teardown race
     guard = re.compile(rule["guard"])
     guarded = [o.line for o in fs.ops if any(guard.search(c) for c in o.path)]
     first_guard = min(guarded) if guarded else None

@@ -85,6 +85,62 @@ int pick(int half)
     assert [run(src, "pick", [h])[0] for h in (1, 2, 3, 7)] == [11, 10, 31, -1]
 
 
+def test_goto_jumps_to_its_label_forward_and_back() -> None:
+    src = """
+int count_down(int n)
+{
+	int steps = 0;
+
+again:
+	if (n <= 0)
+		goto out;
+	n--;
+	steps++;
+	goto again;
+out:
+	return steps * 10;
+}
+"""
+    value, m = run(src, "count_down", [3])
+    assert value == 30
+    assert not m.obs.unresolved
+
+
+def test_goto_to_a_label_the_hunks_do_not_show_is_unresolved() -> None:
+    src = """
+int early(int n)
+{
+	if (n)
+		goto nomap;
+	return 1;
+}
+"""
+    value, m = run(src, "early", [1])
+    assert any("nomap" in u for u in m.obs.unresolved)
+    value, m = run(src, "early", [0])
+    assert value == 1 and not m.obs.unresolved
+
+
+def test_a_local_whose_address_is_taken_sees_writes_through_the_pointer() -> None:
+    src = """
+static void fill(long *out, long v)
+{
+	*out = v + 1;
+}
+
+long through_pointer(long v)
+{
+	long val = 5;
+
+	fill(&val, v);
+	return val * 10;
+}
+"""
+    value, m = run(src, "through_pointer", [4])
+    assert value == 50
+    assert not m.obs.unresolved
+
+
 def test_reading_a_name_nothing_assigns_is_unresolved() -> None:
     src = """
 int f(int a)

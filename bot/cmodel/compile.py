@@ -3,7 +3,8 @@
 A thread's continuation is then just (function, pc, locals): hashable, so the checker can store it.
 Instructions are typed tuples (NamedTuple: read by field name, still compared and indexed as
 tuples); the first field names the kind, so the interpreter dispatches on it. Expressions are the
-cparse AST's tuples, call-free once lowered.
+cparse AST's tuples, call-free once lowered. A goto becomes a Jump to its label's first instruction
+(kernel error paths: `goto out;`).
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ class _Lowerer:
         self.types: dict[str, str] = {}
         self.breaks: list[list[int]] = []
         self.continues: list[list[int]] = []
+        self.labels: dict[str, int] = {}
+        self.gotos: list[tuple[int, str, int]] = []  # (jump instruction, label, line)
 
     def temp(self) -> tuple:
         self.tmp += 1
@@ -239,9 +242,20 @@ class _Lowerer:
         elif k == "continue":
             if self.continues:
                 self.continues[-1].append(self.emit(("jmp", -1, s[1])))
+        elif k == "label":
+            self.labels.setdefault(s[1], len(self.code))
+        elif k == "goto":
+            self.gotos.append((self.emit(("jmp", -1, s[2])), s[1], s[2]))
         elif k == "unknown":
             if not _is_case_label(s[1]):
                 self.emit(("note", s[1], s[2]))
+
+    def link_gotos(self) -> None:
+        for at, label, line in self.gotos:
+            if label in self.labels:
+                self.patch(at, self.labels[label])
+            else:  # a jump to a label the hunks do not show: what follows is unknown
+                self.code[at] = instr("note", f"goto {label} (label not shown)", line)
 
     def loop(self, s: tuple) -> None:
         k = s[0]
@@ -318,4 +332,5 @@ def compile_function(fn: CFunction) -> Compiled:
         lw.types[name] = ty
     lw.block(fn.body)
     lw.emit(("ret", None, fn.end_line))
+    lw.link_gotos()
     return Compiled(fn.name, fn.params, fn.ret, lw.code, lw.types, fn.line)

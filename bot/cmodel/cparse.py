@@ -6,7 +6,8 @@ Expressions: ("num", v) ("id", name) ("str", s) ("field", base, name, arrow) ("a
 ("comma", [e...]).
 Statements: ("decl", name, type, init|None, line) ("expr", e, line) ("if", c, then, else, line)
 ("while", c, body, line) ("do", body, c, line) ("for", init, c, upd, body, line) ("return", e|None, line)
-("switch", e, [(values|None, stmts)], line) ("break", line) ("continue", line) ("unknown", text, line).
+("switch", e, [(values|None, stmts)], line) ("break", line) ("continue", line) ("label", name, line)
+("goto", name, line) ("unknown", text, line).
 Lines are 1-based lines of the parsed text; the binder maps them to file lines.
 """
 
@@ -234,9 +235,31 @@ def _stmt_at(n: Node) -> list[tuple]:  # noqa: C901
     if t in ("comment", "preproc_call", "preproc_def", "preproc_function_def", "preproc_include", "empty_statement"):
         return []
     if t == "labeled_statement":
-        return [("unknown", "label " + _t(n.child_by_field_name("label")), ln)] + [
+        return [("label", _t(n.child_by_field_name("label")), ln)] + [
             s for ch in n.named_children[1:] for s in _stmt(ch)]
-    return [("unknown", " ".join(_t(n).split())[:80], ln)]
+    if t == "goto_statement":
+        return [("goto", _t(n.child_by_field_name("label")), ln)]
+    text = " ".join(_t(n).split())
+    if t in ("macro_type_specifier", "declaration") and re.match(r"^[A-Za-z_]\w*\s*\(.*\)\s*;?$", text):
+        # f(container_of(p, struct x, m)); reads to tree-sitter as a declaration with a macro type:
+        # parse it as an expression, with `struct x` standing in as one word meanwhile
+        e = _unstruct(parse_expr_text(_STRUCT.sub(r"__struct__\1", text.rstrip(";"))))
+        if e[0] == "call":
+            return [("expr", e, ln)]
+    return [("unknown", text[:80], ln)]
+
+
+_STRUCT = re.compile(r"\bstruct\s+([A-Za-z_]\w*)")
+
+
+def _unstruct(e: object) -> object:
+    if isinstance(e, tuple):
+        if len(e) == 2 and e[0] in ("id", "type") and isinstance(e[1], str) and e[1].startswith("__struct__"):
+            return ("type", "struct " + e[1][len("__struct__"):])
+        return tuple(_unstruct(x) for x in e)
+    if isinstance(e, list):
+        return [_unstruct(x) for x in e]
+    return e
 
 
 def expr(n: Node | None) -> tuple:

@@ -9,6 +9,7 @@ interrupt that CPU's process-context thread wherever it has softirqs enabled.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Callable, Hashable, Iterable
 
@@ -18,7 +19,17 @@ from bot.cmodel.effect_api import EFFECTS, Abort, Call
 from bot.cmodel.effects import check_may_sleep, check_table_write
 from bot.cmodel.primitives import Primitive, primitives
 from bot.cmodel.program import Program, define_expr
-from bot.cmodel.world import DATA_BASE, FN_BASE, MM_BASE, MM_SIZE, Frame, FrozenThread, Thread, World
+from bot.cmodel.world import (
+    DATA_BASE,
+    FN_BASE,
+    MM_BASE,
+    MM_SIZE,
+    STACK_BASE,
+    Frame,
+    FrozenThread,
+    Thread,
+    World,
+)
 from bot.sim.core import Event, Step, Violation
 
 MAX_LOCAL_STEPS = 5000
@@ -263,10 +274,16 @@ class Machine:
         f.pc += 1
         if op == "call":
             _, dst, name, args, line = ins  # CallIns
+            callee = None
             if name == "":
-                target = self.eval(w, t, args[0])
+                callee, args = args[0], args[1:]
+            elif name in f.locals and name not in self.program.functions:
+                callee = ("id", name)  # fn(x) where fn is a parameter or local: a call through it
+            if callee is not None:
+                if callee[0] == "deref":
+                    callee = callee[1]  # (*fn)(x) calls what fn points to
+                target = self.eval(w, t, callee)
                 name = self.fn_names[target - FN_BASE] if FN_BASE <= target < FN_BASE + len(self.fn_names) else ""
-                args = args[1:]
             if name in self.program.functions:
                 vals = [self.eval(w, t, a) for a in args]
                 where = self.where_at(f.fn, line)
@@ -301,6 +318,9 @@ class Machine:
             f.pc = ins.target
         elif op == "ret":
             val = self.eval(w, t, ins.expr) if ins.expr is not None else 0
+            for key, slot in f.locals.items():
+                if key.startswith("&") and key != "&":
+                    w.mem.pop(slot, None)  # the frame's stack slots go with it
             t.frames.pop()
             if not t.frames and f.fn.startswith("scenario:"):
                 t.final = tuple(sorted(f.locals.items()))
@@ -338,6 +358,8 @@ class Machine:
             if inner[0] == "deref":
                 return self.eval(w, t, inner[1])
             if inner[0] == "id":
+                if self._is_local(t, inner[1]):
+                    return self._spill(w, t, inner[1])
                 return self.lookup(w, t, inner[1])  # &function or &global: its address
             return self.eval(w, t, inner)
         if k == "deref":
@@ -403,8 +425,30 @@ class Machine:
         self.store(w, t, lhs, val)
         return val
 
+    # Locals live in the frame until their address is taken; from then on in memory (a stack slot
+    # of the frame), so that callees writing through the pointer (*pmdvalp = pmdval) are seen.
+    def _is_local(self, t: Thread, name: str) -> bool:
+        fr = t.frames[-1]
+        return name in fr.locals or name in self.program.functions[fr.fn].local_types
+
+    def _spill(self, w: World, t: Thread, name: str) -> int:
+        fr = t.frames[-1]
+        key = "&" + name
+        if key not in fr.locals:
+            ty = self.program.functions[fr.fn].local_types.get(name, "long")
+            size = (max(8, self.sizeof(ty.rstrip("[]").strip())) + 7) & ~7
+            used = fr.locals.get("&", 0)
+            base = STACK_BASE + (zlib.crc32(t.name.encode()) % 0x400) * 0x40000 + len(t.frames) * 0x1000
+            fr.locals[key] = base + used
+            fr.locals["&"] = used + size
+            if name in fr.locals:
+                w.mem[base + used] = fr.locals.pop(name)
+        return fr.locals[key]
+
     def lookup(self, w: World, t: Thread, name: str) -> int:
         fr = t.frames[-1]
+        if "&" + name in fr.locals:
+            return w.mem.get(fr.locals["&" + name], 0)
         if name in fr.locals:
             return fr.locals[name]
         declared = self.program.functions[fr.fn].local_types.get(name)
@@ -433,7 +477,11 @@ class Machine:
     def store(self, w: World, t: Thread, lhs: tuple, val: int) -> None:
         k = lhs[0]
         if k == "id":
-            t.frames[-1].locals[lhs[1]] = val
+            fr = t.frames[-1]
+            if "&" + lhs[1] in fr.locals:
+                w.mem[fr.locals["&" + lhs[1]]] = val
+            else:
+                fr.locals[lhs[1]] = val
         elif k == "field":
             addr, _ty = self.field_addr(w, t, lhs)
             self.write(w, t, addr, val, lhs)
@@ -473,6 +521,8 @@ class Machine:
         else:
             if base[0] == "field":
                 base_val, sty = self.field_addr(w, t, base)
+            elif base[0] == "id" and self._is_local(t, base[1]):
+                base_val, sty = self._spill(w, t, base[1]), self.type_of(t, base)  # an on-stack struct
             else:
                 base_val, sty = 0, self.type_of(t, base)
         off, fty = self.field_info(sty, name)
@@ -504,6 +554,8 @@ class Machine:
     def _scale(self, t: Thread, e: tuple) -> int:
         ty = self.type_of(t, e)
         ty = self.program.types.get(ty, ty)
+        if ty.endswith("[]"):  # an array member: indexing steps by its element
+            return self.sizeof(ty[:-2].strip())
         if not ty.endswith("*"):
             return 1
         return self.sizeof(ty[:-1].strip())
@@ -527,6 +579,8 @@ class Machine:
             return self._norm_type(self.field_info(sty, e[2])[1])
         if k == "addr":
             return self.type_of(t, e[1]) + " *"
+        if k == "deref":
+            return _deref_type(self.type_of(t, e[1]))
         if k == "bin" and e[1] in ("+", "-"):
             lt = self.type_of(t, e[2])
             return lt if lt.endswith("*") else self.type_of(t, e[3])
@@ -628,6 +682,8 @@ class Machine:
 def _is_aggregate(ty: str, scalars: frozenset[str]) -> bool:
     """A struct or a typedef'd struct: its value is its address (the layout names the scalar typedefs)."""
     ty = ty.strip()
+    if ty.endswith("]"):
+        return True  # an array member: its name is its address
     return not ty.endswith("*") and (ty.startswith("struct ") or ty.endswith("_t") and ty not in scalars)
 
 

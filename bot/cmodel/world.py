@@ -22,6 +22,7 @@ MM_SIZE = 0x1000
 GLOBAL_BASE = 0x30_0000_0000
 GLOBAL_SIZE = 0x40
 FN_BASE = 0x70_0000_0000
+STACK_BASE = 0x60_0000_0000  # stack slots of locals whose address is taken
 
 
 class FrozenFrame(NamedTuple):

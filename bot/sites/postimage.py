@@ -139,6 +139,10 @@ def _prefix(rows: list[Row], section: str) -> tuple[list[Row], str | None]:
         return [], None
     opener = next((i for i in code if rows[i].text.startswith("{")), None)
     closer = next((i for i in code if rows[i].text.startswith("}")), None)
+    if any(r.text.startswith("#define") for r in rows[: closer if closer is not None else len(rows)]):
+        # a macro definition before any closing brace: the hunk starts in a macro or a prototype
+        # (git names the last declaration above it), not in a function body
+        return [], None
     if opener is not None and (closer is None or opener < closer) and \
             not any(rows[i].text.rstrip().endswith(";") for i in code if i < opener):
         # the hunk starts in the declarator's continuation lines: git's section is its first line
