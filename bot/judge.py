@@ -27,6 +27,7 @@ from bot.cmodel.models import (
     load_models,
     scenario_runnable,
 )
+from bot.cmodel.select import choose
 from bot.commands import replay_commands
 from bot.findings import Finding, Review, TraceStep, hazard_finding, trace_steps
 from bot.options import Options
@@ -118,7 +119,10 @@ class Judge:
     # ---- running models ---------------------------------------------------------------------
     # The ladder of outcomes of one scenario run (not runnable, out of time, too deep, setup broken,
     # unknown calls, unresolved names, result) is the one place that decides what a run may prove.
-    def run(self, spec: ModelSpec, layers: list[Posting | None], rev: str | None = None) -> ModelRun:  # noqa: C901
+    def run(self, spec: ModelSpec, layers: list[Posting | None], rev: str | None = None,  # noqa: C901
+            only_if_changed: bool = False) -> ModelRun:
+        """The model's scenarios on its code with `layers` applied. only_if_changed: when the last
+        layer changes none of the model's functions, bind only (nothing of it would run)."""
         key = (spec.name, rev, tuple(q.msgid if q else "" for q in layers))
         hit = self._runs.get(key)
         if hit is not None:
@@ -133,6 +137,8 @@ class Judge:
             return mr
         mr = ModelRun(bound, problems=list(bound.report.failed[:3]))
         _log_bind(spec, bound, sum(q is not None for q in layers))
+        if only_if_changed and not bound.changed and not bound.report.failed:
+            return mr
         deadline = time.monotonic() + self.opts.review_seconds
         for sc in spec.scenarios:
             if not scenario_runnable(sc, bound.program):
@@ -203,14 +209,27 @@ class Judge:
         return sitemap, site_notes[0] if site_notes else ""
 
     def models_for(self, p: Posting, review: Review) -> list[ModelSpec]:
-        """The models that cover a file the posting changes."""
+        """The models that judge the posting: of those covering a file it changes, the ones whose
+        references its code is for (bot.cmodel.select: by the tree's files or the hunks' alignment)."""
         paths = {fd.path for fd in p.files}
         specs = [s for s in load_models() if paths & set(s.files)]
+        if len(specs) > 1:
+            specs = self._choose(p, specs)
         log.debug("<%s> %s: files %s; models: %s", p.msgid, p.subject, ", ".join(sorted(paths)) or "none",
                   ", ".join(s.name for s in specs) or "none covers them")
         if specs and self.opts.tree and base_revision(p)[0] is None:
             review.notes.append("no base-commit to read the kernel tree at: the reference model stands in")
         return specs
+
+    def _choose(self, p: Posting, specs: list[ModelSpec]) -> list[ModelSpec]:
+        rev, whole = base_revision(p) if self.opts.tree else (None, False)
+        reader = tree_reader(self.opts.tree, rev) if self.opts.tree and rev else None
+        if reader is not None and not reader.ok:
+            reader = None
+        paths = {fd.path for fd in p.files}
+        base = [] if whole else self.base_of(p)
+        layers = [q.files for q in base if {fd.path for fd in q.files} & paths] + [p.files]
+        return choose(specs, layers, reader)
 
     def judge_model(self, p: Posting, spec: ModelSpec, review: Review) -> ModelOutcome:
         """Scenarios → findings for one model: the scenarios run on the posting's base and with the
@@ -219,10 +238,8 @@ class Judge:
         log.info("<%s> model %s (covers %s); the base: %s plus %d earlier patch(es) of the series",
                  p.msgid, spec.name, ", ".join(sorted({fd.path for fd in p.files} & set(spec.files))),
                  f"the tree at {rev}" if rev else "the reference model", len(layers))
-        log.info("<%s> %s: scenarios on the base", p.msgid, spec.name)
-        base_run = self.run(spec, list(layers), rev)
         log.info("<%s> %s: scenarios with the patch", p.msgid, spec.name)
-        cur_run = self.run(spec, list(layers) + [p], rev)
+        cur_run = self.run(spec, list(layers) + [p], rev, only_if_changed=True)
         outcome = ModelOutcome(spec.name, list(spec.files), self._base_label(spec, cur_run, rev),
                                set(cur_run.bound.changed), dict(cur_run.scenario_ran),
                                dict(cur_run.failed), list(cur_run.problems))
@@ -231,6 +248,8 @@ class Judge:
             if not touched:
                 log.info("<%s> %s: no scenario runs a function the patch changes", p.msgid, spec.name)
             return outcome  # what ran is not the patch's code: the verdict names why (bot/verdict.py)
+        log.info("<%s> %s: scenarios on the base", p.msgid, spec.name)
+        base_run = self.run(spec, list(layers), rev)
         review.modeled += [f"{cur_run.bound.changed[f]}:{f}" for f in sorted(touched)]
         review.findings += self._findings(p, spec, cur_run, base_run)
         review.notes += sorted(cur_run.notes)

@@ -42,18 +42,29 @@ MAX_ALIGN_CELLS = 2_000_000  # bounds the alignment's time on hostile or huge hu
 class BindReport:
     applied: int = 0
     appended: int = 0  # hunks whose context matched nothing: their added lines were appended
+    outside: int = 0  # hunks of a partly modeled file that concern none of its modeled code
     failed: list[str] = field(default_factory=list)
 
 
-def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport) -> list[SourceLine]:
+def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport,
+                known: frozenset[str] | None = None) -> list[SourceLine]:
+    """The hunks of fd spliced onto ref. `known` is given when ref states only part of its file
+    (the names of what it defines): a hunk that aligns with nothing there and names none of them
+    changes code the model does not cover, and is left out rather than failed."""
     lines = list(ref)
     start = 0
     for h in fd.hunks:
+        if known is not None and _starts_in_unknown_function(h, known):
+            report.outside += 1  # inside a function this partial reference does not state
+            continue
         placed = _place(lines, h, start)
         if placed is None:
             added = [ln for ln in h.lines if ln.tag == "+"]
             if all(_is_comment_only(ln.text) for ln in added):
                 continue  # a comment-only hunk changes nothing the model runs
+            if known is not None and not _names_any(h, known):
+                report.outside += 1
+                continue
             if added:
                 if not _whole_items([ln.text for ln in added]):
                     report.failed.append(f"{fd.path}: hunk @@ -{h.old_start} +{h.new_start} matches no modeled "
@@ -66,8 +77,15 @@ def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport) -> list
                 report.failed.append(f"{fd.path}: hunk @@ -{h.old_start} +{h.new_start} did not match the model")
             continue
         r0, r1, a, b = placed
-        new = _balance_comments([SourceLine(fd.path, ln.new_no or 0, ln.text, True, ln.tag == "+")
-                                 for ln in h.lines[a:b + 1] if ln.tag != "-"])
+        kept: list[SourceLine] = []
+        removed = False
+        for ln in h.lines[a:b + 1]:
+            if ln.tag == "-":
+                removed = True
+                continue
+            kept.append(SourceLine(fd.path, ln.new_no or 0, ln.text, True, ln.tag == "+", removed))
+            removed = False
+        new = _balance_comments(kept)
         lines[r0:r1 + 1] = new
         start = r0 + len(new)
         report.applied += 1
@@ -102,7 +120,7 @@ def _balance_comments(lines: list[SourceLine]) -> list[SourceLine]:
     for i, sl in enumerate(out):
         s = sl.text.strip()
         if not inside and (s.startswith(("* ", "*/")) or s == "*"):
-            out[i] = SourceLine(sl.file, sl.line, "", sl.from_patch, sl.added)
+            out[i] = SourceLine(sl.file, sl.line, "", sl.from_patch, sl.added, sl.after_removal)
             continue
         text = re.sub(r"/\*.*?\*/", "", sl.text)
         if inside:
@@ -113,12 +131,47 @@ def _balance_comments(lines: list[SourceLine]) -> list[SourceLine]:
     if inside:
         for i in range(opener, len(out)):
             sl = out[i]
-            out[i] = SourceLine(sl.file, sl.line, "", sl.from_patch, sl.added)
+            out[i] = SourceLine(sl.file, sl.line, "", sl.from_patch, sl.added, sl.after_removal)
     return out
+
+
+_WORD = re.compile(r"[A-Za-z_]\w*")
+
+
+def _names_any(h: Hunk, names: frozenset[str]) -> bool:
+    words = set(_WORD.findall(h.section))
+    for ln in h.lines:
+        words.update(_WORD.findall(ln.text))
+    return bool(words & names)
+
+
+_SECTION_FN = re.compile(r"([A-Za-z_]\w*)\s*\(")
+
+
+def _starts_in_unknown_function(h: Hunk, known: frozenset[str]) -> bool:
+    """The hunk begins inside the body of a function (git's section names it and the first code
+    line is indented) that the partial reference does not state, and defines none it does."""
+    m = _SECTION_FN.search(h.section)
+    first = next((ln.text for ln in h.lines if ln.tag != "+" and ln.text.strip()
+                  and not _is_comment_only(ln.text)), "")
+    if not m or m.group(1) in known or not first[:1].isspace():
+        return False
+    return not any(re.match(rf"^\w[\w\s\*]*\b{re.escape(n)}\s*\(", ln.text) for ln in h.lines for n in known)
+
+
+def alignment_score(lines: list[SourceLine], h: Hunk) -> float:
+    """How well the hunk's pre-image aligns anywhere in lines (0 when it does not)."""
+    found = _align(lines, h, 0)
+    return found[0] if found else 0.0
 
 
 def _place(lines: list[SourceLine], h: Hunk, start: int) -> tuple[int, int, int, int] | None:
     """Best local alignment of the hunk's pre-image code lines against lines[start:]."""
+    found = _align(lines, h, start)
+    return found[1:] if found else None
+
+
+def _align(lines: list[SourceLine], h: Hunk, start: int) -> tuple[float, int, int, int, int] | None:
     pre = [(i, normalise(ln.text)) for i, ln in enumerate(h.lines)
            if ln.tag != "+" and not _is_comment_only(ln.text)]
     ref = [(j, normalise(sl.text)) for j, sl in enumerate(lines) if j >= start and not _is_comment_only(sl.text)]
@@ -174,7 +227,7 @@ def _place(lines: list[SourceLine], h: Hunk, start: int) -> tuple[int, int, int,
         j += 1
         if h.lines[j].tag in "+-":
             h1 = j
-    return r0, r1, h0, h1
+    return score, r0, r1, h0, h1
 
 
 def reference_lines(rel_name: str, text: str) -> list[SourceLine]:
@@ -205,13 +258,16 @@ def apply_exact(lines: list[SourceLine], fd: FileDiff) -> list[SourceLine] | Non
             return None
         offset = at - (h.old_start - 1)
         out.extend(lines[pos:at])
+        removed = False
         for ln in h.lines:
             if ln.tag == "-":
+                removed = True
                 continue
-            out.append(SourceLine(fd.path, 0, ln.text, True, ln.tag == "+"))
+            out.append(SourceLine(fd.path, 0, ln.text, True, ln.tag == "+", removed))
+            removed = False
         pos = at + len(pre)
     out.extend(lines[pos:])
-    return [SourceLine(sl.file, i + 1, sl.text, sl.from_patch, sl.added) for i, sl in enumerate(out)]
+    return [SourceLine(sl.file, i + 1, sl.text, sl.from_patch, sl.added, sl.after_removal) for i, sl in enumerate(out)]
 
 
 def _find_exact(lines: list[SourceLine], pre: list[str], want: int, lo: int) -> int | None:

@@ -7,6 +7,7 @@ pte_free_defer() is not asked to run a deferral scenario) and the tables still h
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -55,6 +56,8 @@ class Scenario:
     line: int = 0
     expect: str = ""  # the verdict on the model's reference code alone: safe | unsafe | not_run
     expect_known_bad: str = ""  # the verdict with the model's known-bad source spliced in
+    params: dict[str, int] = field(default_factory=dict)  # model parameters this scenario sets
+    file: str = "scenarios.toml"  # the scenario file, relative to the model directory
 
 
 VERDICTS = ("safe", "unsafe", "not_run")
@@ -86,6 +89,11 @@ class ModelSpec:
     known_bad: KnownBad | None = None
     scenarios: list[Scenario] = field(default_factory=list)
     config: Config | None = None  # config.toml: the kernel configuration its code runs under
+    partial: frozenset[str] = frozenset()  # kernel files whose reference states only some functions
+
+    def rel(self, name: str) -> str:
+        """A file of the model (possibly shared with another model) as models/..."""
+        return os.path.normpath(f"models/{self.directory.name}/{name}")
 
 
 @lru_cache(maxsize=1)
@@ -103,8 +111,9 @@ def load_model(path: Path) -> ModelSpec:
         references=f.mapping("references", str), env=list(f.strs("env")), types=f.mapping("types", str),
         consts=f.mapping("consts", int), params=f.mapping("params", int),
         fragments_per_page=f.get("fragments_per_page", int, 1), fragment_size=f.get("fragment_size", int, 4096),
-        fragment_reuse=f.get("fragment_reuse", bool, False),
+        fragment_reuse=f.get("fragment_reuse", bool, False), partial=frozenset(f.strs("partial")),
     )
+    scenario_files = f.strs("scenarios", ("scenarios.toml",))
     if f.has("known_bad"):
         kb = f.sub("known_bad", f.get("known_bad", dict))
         spec.known_bad = KnownBad(kb.get("source", str), kb.get("why", str), kb.strs("hazards"))
@@ -122,13 +131,20 @@ def load_model(path: Path) -> ModelSpec:
             raise f.error(f"env: no file {env!r} in the model directory")
     if (path.parent / "config.toml").exists():
         spec.config = load_config(path.parent / "config.toml")
-    scen_path = path.parent / "scenarios.toml"
-    if scen_path.exists():
-        spec.scenarios.extend(load_scenarios(scen_path, spec.known_bad is not None))
+    for kpath in spec.partial:
+        if kpath not in spec.references:
+            raise f.error(f"partial: {kpath} has no reference")
+    # Scenario files: the model's own, and shared ones (several models free tables the same way).
+    for name in scenario_files:
+        scen_path = path.parent / name
+        if scen_path.exists():
+            spec.scenarios.extend(load_scenarios(scen_path, spec.known_bad is not None, name))
+        elif name != "scenarios.toml":
+            raise f.error(f"scenarios: no file {name!r}")
     return spec
 
 
-def load_scenarios(path: Path, known_bad: bool = False) -> list[Scenario]:
+def load_scenarios(path: Path, known_bad: bool = False, rel: str = "scenarios.toml") -> list[Scenario]:
     raw = path.read_text().splitlines()
     top = Fields(read_toml(path), display(path))
     out = []
@@ -141,7 +157,8 @@ def load_scenarios(path: Path, known_bad: bool = False) -> list[Scenario]:
             t.close()
         out.append(Scenario(name, s.get("about", str, ""), list(s.strs("needs")), s.get("setup", str, ""),
                             threads, list(s.strs("live")), line, s.choice("expect", VERDICTS),
-                            s.choice("expect_known_bad", VERDICTS) if known_bad else ""))
+                            s.choice("expect_known_bad", VERDICTS) if known_bad else "",
+                            s.mapping("params", int), rel))
         s.close()
     top.close()
     return out
@@ -151,7 +168,7 @@ def load_scenarios(path: Path, known_bad: bool = False) -> list[Scenario]:
 class Bound:
     program: Program
     report: BindReport
-    changed: dict[str, str]  # function → file, for functions with lines added by the last layer
+    changed: dict[str, str]  # function → file, for functions the last layer adds or removes lines in
     patched: dict[str, str]  # function → file, for functions that contain any patch line
     spans: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # function → (file, first, last)
     base: str = "the reference model"  # where the code the patch does not show comes from
@@ -197,9 +214,8 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | No
         if text is not None and spec.references.get(kpath):
             _fill_from_reference(spec, kpath, spec.references[kpath], prog, bound)
     for env in spec.env:
-        rel = f"models/{spec.directory.name}/{env}"
         text = (spec.directory / env).read_text()
-        unit, lines = program_from_text(text, reference_lines(rel, text))
+        unit, lines = program_from_text(text, reference_lines(spec.rel(env), text))
         for name in list(unit.functions):
             if name in prog.functions:
                 del unit.functions[name]  # the code under review wins over the environment
@@ -215,17 +231,19 @@ def _code_under_review(spec: ModelSpec, kpath: str, tree_text: str | None, layer
     exactly where they match the tree, by alignment otherwise."""
     lines: list[SourceLine] = []
     ref_name = spec.references.get(kpath)
+    known: frozenset[str] | None = None  # a partial reference: what it states, so other code is not forced onto it
     if tree_text is not None:
         lines = [SourceLine(kpath, i + 1, t, False, False) for i, t in enumerate(tree_text.splitlines())]
     elif ref_name:
-        rel = f"models/{spec.directory.name}/{ref_name}"
-        lines = reference_lines(rel, (spec.directory / ref_name).read_text())
+        lines = reference_lines(spec.rel(ref_name), (spec.directory / ref_name).read_text())
+        if kpath in spec.partial:
+            known = defined_names(spec.directory / ref_name)
     for i, layer in enumerate(layers):
         fd = next((f for f in layer if f.path == kpath), None)
         if fd is None:
             continue
         exact = apply_exact(lines, fd) if tree_text is not None and lines else None
-        lines = exact if exact is not None else apply_hunks(lines, fd, report) if lines else new_file_lines(fd)
+        lines = exact if exact is not None else apply_hunks(lines, fd, report, known) if lines else new_file_lines(fd)
         if i < len(layers) - 1:  # only the last layer's "+" lines are the change under review
             lines = [SourceLine(sl.file, sl.line, sl.text, sl.from_patch, False) for sl in lines]
     return lines
@@ -237,7 +255,7 @@ def _record_provenance(unit: CUnit, lines: list[SourceLine], kpath: str, bound: 
         span = lines[fn.line - 1: fn.end_line]
         if any(sl.from_patch for sl in span):
             bound.patched[name] = kpath
-        if any(sl.added for sl in span):
+        if any(sl.added or sl.after_removal for sl in span):
             bound.changed[name] = kpath
         pl = [sl.line for sl in span if sl.file == kpath]
         if pl:
@@ -259,7 +277,7 @@ def _opaque(spec: ModelSpec, prog: Program) -> frozenset[str]:
 def _fill_from_reference(spec: ModelSpec, kpath: str, ref_name: str, prog: Program, bound: Bound) -> None:
     """Functions of the reference model that the tree's file does not define (a scenario may call
     them): run from the reference, and said so."""
-    rel = f"models/{spec.directory.name}/{ref_name}"
+    rel = spec.rel(ref_name)
     text = (spec.directory / ref_name).read_text()
     lines = reference_lines(rel, text)
     if spec.config is not None:
@@ -304,12 +322,19 @@ def _link_helpers(spec: ModelSpec, prog: Program, libraries: list[HeaderLibrary]
                     break
 
 
+@lru_cache(maxsize=64)
+def defined_names(path: Path) -> frozenset[str]:
+    """Functions and macros a reference source defines."""
+    unit, _ = program_from_text(path.read_text())
+    return frozenset(unit.functions) | frozenset(unit.defines)
+
+
 def scenario_runnable(sc: Scenario, prog: Program) -> bool:
     return all(n in prog.functions for n in sc.needs)
 
 
 def make_machine(spec: ModelSpec, prog: Program, sc: Scenario, cost_as_violation: str = "") -> Machine:
-    rel = f"models/{spec.directory.name}/scenarios.toml"
+    rel = spec.rel(sc.file)
     texts = [("setup", -1, sc.setup)] + list(sc.threads)
     for tname, _cpu, code in texts:
         fname = f"scenario:{tname}"
@@ -394,11 +419,7 @@ def cost_counterexample(spec: ModelSpec, bound: Bound, sc: Scenario, cost: str, 
                         budget_seconds: float) -> tuple[Counterexample, Machine] | None:
     """A shortest path to a cost the scenario observed only at its end (no step of its own incurs
     it), so that the statement deciding it can be found like a violation's."""
-    import copy
-    prog = copy.copy(bound.program)
-    prog.functions = dict(bound.program.functions)
-    prog.origin = dict(bound.program.origin)
-    m = make_machine(spec, prog, sc, cost_as_violation=cost)
+    m = make_machine(spec, _scenario_program(bound, sc), sc, cost_as_violation=cost)
     res = check(m, budget_states, budget_seconds, stop_at_first=True)
     cx = next((c for c in res.counterexamples if c.violation.attr("cost") == cost), None)
     return (cx, m) if cx is not None else None
@@ -406,9 +427,15 @@ def cost_counterexample(spec: ModelSpec, bound: Bound, sc: Scenario, cost: str, 
 
 def run_scenario(spec: ModelSpec, bound: Bound, sc: Scenario, budget_states: int,
                  budget_seconds: float) -> tuple[CheckResult, Machine]:
+    m = make_machine(spec, _scenario_program(bound, sc), sc)
+    return check(m, budget_states, budget_seconds), m
+
+
+def _scenario_program(bound: Bound, sc: Scenario) -> Program:
+    """The bound program for one scenario: its own functions and its parameters over the model's."""
     import copy
     prog = copy.copy(bound.program)
     prog.functions = dict(bound.program.functions)
     prog.origin = dict(bound.program.origin)
-    m = make_machine(spec, prog, sc)
-    return check(m, budget_states, budget_seconds), m
+    prog.params = {**bound.program.params, **sc.params}
+    return prog

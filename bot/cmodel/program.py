@@ -20,6 +20,7 @@ class SourceLine:
     text: str
     from_patch: bool  # the line is the patch's own (added or context), not the reference model's
     added: bool = False  # a "+" line of the patch
+    after_removal: bool = False  # the patch removed lines just before this one
 
 
 @dataclass
