@@ -22,8 +22,8 @@ def thread(n: int) -> Path:
     return corpus_path(f"threads/pte-free-defer-v{n}.mbox")
 
 
-def year() -> Path:
-    return corpus_path("lists/linux-s390-2023.mbox.xz")
+def year(n: int = 2023) -> Path:
+    return corpus_path(f"lists/linux-s390-{n}.mbox.xz")
 
 
 def labels() -> Path:

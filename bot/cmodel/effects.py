@@ -298,7 +298,8 @@ def page_to_virt(c: Call) -> int:
     return addr_of_page(c.arg(0))
 
 
-@effect("page_flag", flag=Param(str), op=Param(str, choices=("set", "clear", "test", "test_clear")))
+@effect("page_flag", flag=Param(str), op=Param(str, choices=("set", "clear", "test", "test_clear", "clear_set"),
+                                                doc="clear_set: a destructor; the flag must be set"))
 def page_flag(c: Call) -> int:
     w = c.w
     page = c.arg(0)
@@ -314,37 +315,78 @@ def page_flag(c: Call) -> int:
     elif op == "test_clear":
         w.flags[page] = cur - {flag}
         c.note(f"{page_label(page)} was {'' if was else 'not '}{flag}")
+    elif op == "clear_set":  # a destructor: the state it tears down must be there
+        if not was:
+            raise c.fail("double_free", f"{c.name}() on {page_label(page)}, which is no longer {flag}: its "
+                         "destructor runs twice (or without its constructor)", object=flag, owner=page_label(page))
+        w.flags[page] = cur - {flag}
     return was
 
 
-@effect("alloc_page")
+@effect("alloc_page", order_arg=Param(int, -1, doc="the argument holding the order (remembered for compound_order())"),
+        address=Param(bool, False, doc="returns the page's address rather than its struct page"),
+        fails_with=Param(str, "", doc="a model or scenario parameter under which the allocation fails"))
 def alloc_page(c: Call) -> int:
     w = c.w
+    fails = c.rule["fails_with"]
+    if fails and c.m.program.params.get(fails):
+        c.note(f"the allocation fails ({fails})")
+        return 0
     n = w.next_page
     w.next_page += 1
     page = STRUCT_PAGE_BASE + n * STRUCT_PAGE_SIZE
     w.objects[page] = ("page", STRUCT_PAGE_SIZE, True, f"page#{n}", "")
     w.mem[page + c.m.role_offset("page_refcount")] = 1
     w.nodes[page + c.m.role_offset("page_list")] = "garbage"
+    if c.rule["order_arg"] >= 0:
+        order = c.arg(c.rule["order_arg"])
+        if order:
+            w.flags[page] = frozenset({f"order:{order}"})
     c.note(f"allocates page#{n}")
-    return page
+    return addr_of_page(page) if c.rule["address"] else page
+
+
+@effect("page_order")
+def page_order(c: Call) -> int:
+    for f in c.w.flags.get(c.arg(0), frozenset()):
+        if f.startswith("order:"):
+            return int(f[6:])
+    return 0
 
 
 @effect("page_ctor", pure=True)
 def page_ctor(c: Call) -> int:
+    page = c.arg(0)
+    c.w.flags[page] = c.w.flags.get(page, frozenset()) | {"pgtable"}  # undone by exactly one dtor
     return 1
 
 
-def _grace_tables_on(w: World, page: int) -> list[int]:
+def in_grace(w: World, need: int) -> bool:
+    """A retired table's grace is still running. need > 0: until that many grace periods are done
+    (RCU walkers); need < 0: only IRQ-off walkers, until -need grace periods or an IPI to every CPU
+    (which sets it to 0)."""
+    return w.gp_done < abs(need)
+
+
+def _grace_tables_on(w: World, page: int, lockers_only: bool = False) -> list[int]:
+    """Tables on the page still in their grace period; lockers_only: only those that walkers
+    under rcu_read_lock() may be inside, the ones that take the table's lock (IRQ-off walkers
+    such as GUP-fast never do)."""
     lo = addr_of_page(page)
-    return [tab for tab, need in w.grace.items() if lo <= tab < lo + 4096 and w.gp_done < need]
+    return [tab for tab, need in w.grace.items()
+            if lo <= tab < lo + 4096 and in_grace(w, need) and (need > 0 or not lockers_only)]
 
 
 @effect("page_dtor")
 def page_dtor(c: Call) -> None:
     page = c.arg(0)
     c.alive(page, f"runs {c.name}() on")
-    pending = _grace_tables_on(c.w, page)
+    cur = c.w.flags.get(page, frozenset())
+    if "pgtable" not in cur:
+        raise c.fail("double_free", f"{c.name}() on {page_label(page)}, which is no longer a page table: its "
+                     "destructor runs twice (or without its constructor)", object="pgtable", owner=page_label(page))
+    c.w.flags[page] = cur - {"pgtable"}
+    pending = _grace_tables_on(c.w, page, lockers_only=True)
     if pending:
         # Soft: the lock is gone, but whether the page itself then goes too early is worth knowing.
         c.soft("ptlock_freed_in_grace", f"{c.name}() frees {page_label(page)}'s page-table lock before the "
@@ -374,8 +416,10 @@ def _free_page(c: Call, page: int) -> None:
                      object="page", owner=label, freed_by="direct")
     left = set(c.rule["flags_checked_at_free"]) & w.flags.get(page, frozenset())
     if left:
-        raise c.fail("flag_set_at_free", f"{c.name}() frees {label} with PG_{sorted(left)[0]} still set (bad "
-                     "page state)", object="page", owner=label)
+        flag = sorted(left)[0]
+        what = ("without its page-table destructor: its split lock is never freed" if flag == "pgtable"
+                else f"with PG_{flag} still set (bad page state)")
+        raise c.fail("flag_set_at_free", f"{c.name}() frees {label} {what}", object="page", owner=label, flag=flag)
     w.objects[page] = (hit[0], hit[1], False, hit[3], _freed_by(c.t))
     c.note(f"frees {label}")
 
@@ -383,9 +427,16 @@ def _free_page(c: Call, page: int) -> None:
 _FLAGS_AT_FREE = Param(tuple, (), doc="page flags that must be clear when the page is freed")
 
 
-@effect("free_page", flags_checked_at_free=_FLAGS_AT_FREE)
+@effect("free_page", flags_checked_at_free=_FLAGS_AT_FREE,
+        after_ipi=Param(bool, False, doc="an IPI reaches every CPU before the free (a TLB flush's)"))
 def free_page(c: Call) -> None:
-    _free_page(c, c.arg(0))
+    page = c.arg(0)
+    if c.rule["after_ipi"]:
+        lo = addr_of_page(page)
+        for tab, need in list(c.w.grace.items()):
+            if need < 0 and lo <= tab < lo + 4096:
+                c.w.grace[tab] = 0  # the flush's IPI has reached every CPU first
+    _free_page(c, page)
 
 
 @effect("free_pages_addr", flags_checked_at_free=_FLAGS_AT_FREE)
@@ -397,7 +448,7 @@ def check_table_write(m: MachineAPI, w: World, t: Thread, addr: int, what: str) 
     """Nothing may write into a retired table before its grace period ends: readers still walk it."""
     size = m.table_size
     for tab, need in w.grace.items():
-        if tab <= addr < tab + size and w.gp_done < need:
+        if tab <= addr < tab + size and in_grace(w, need):
             base = {"ctx": t.ctx, "function": t.frames[-1].fn if t.frames else "", "at": m.where(t),
                     "object": "table", "owner": table_label(tab)}
             raise Abort(Violation("table_written_in_grace",
@@ -419,6 +470,56 @@ def tlb_remove_table(c: Call) -> None:
     # The batch has no rcu_head in the page: key the queued entry by the (negated) table value.
     w.cbs = w.cbs + ((-table, c.rule["callback"], max(c.t.cpu, 0), w.gp_started + 1),)
     c.note(f"batches {table_label(table & ~3)} for {c.rule['callback']}() after a grace period")
+
+
+# ---- slab objects ---------------------------------------------------------------------------
+SLAB_BASE = GLOBAL_BASE + 0x100000
+SLAB_SIZE = 64
+
+
+@effect("kmem_alloc", label=Param(str, "slab", doc="what the trace calls the object"))
+def kmem_alloc(c: Call) -> int:
+    w = c.w
+    n = sum(1 for o in w.objects.values() if o[0] == "slab")
+    base = SLAB_BASE + n * SLAB_SIZE
+    label = f"{c.rule['label']}#{n}"
+    w.objects[base] = ("slab", SLAB_SIZE, True, label, "")
+    c.note(f"allocates {label}")
+    return base
+
+
+def slab_owner(m: MachineAPI, w: World, obj: int, field: str) -> int | None:
+    """The page whose `field` ("struct ptdesc.ptl") points at obj: the page-table page owning it."""
+    struct, _, member = field.rpartition(".")
+    off = m.field_offset(struct, member)
+    for base, o in w.objects.items():
+        if o[0] == "page" and w.mem.get(base + off) == obj:
+            return base
+    return None
+
+
+@effect("kmem_free", ptr_arg=Param(int, 0),
+        owner_field=Param(str, "", doc="the page-table page field that owns such an object (struct.member)"))
+def kmem_free(c: Call) -> None:
+    w = c.w
+    obj = c.arg(c.rule["ptr_arg"])
+    hit = w.objects.get(obj)
+    if hit is None:
+        c.m.obs.notes.add(f"{c.name}() of memory the model did not allocate")
+        return
+    if not hit[2]:
+        raise c.fail("double_free", f"{c.name}() frees {hit[3]} a second time", object="slab", owner=hit[3])
+    if any(obj <= cb[0] < obj + SLAB_SIZE for cb in w.cbs):
+        raise c.fail("use_after_free", f"{c.name}() frees {hit[3]} while its rcu_head is still queued",
+                     object="slab", owner=hit[3], freed_by="direct")
+    owner = slab_owner(c.m, w, obj, c.rule["owner_field"]) if c.rule["owner_field"] else None
+    if owner is not None:
+        pending = _grace_tables_on(w, owner, lockers_only=True)
+        if pending:
+            c.soft("ptlock_freed_in_grace", f"{c.name}() frees {page_label(owner)}'s {hit[3]} before the grace "
+                   f"period of {table_label(pending[0])} ends", object="ptlock", owner=page_label(owner))
+    w.objects[obj] = (hit[0], hit[1], False, hit[3], _freed_by(c.t))
+    c.note(f"frees {hit[3]}")
 
 
 # ---- mm lifetime ----------------------------------------------------------------------------
@@ -492,11 +593,27 @@ def mm_free(c: Call) -> None:
 
 
 # ---- scenario contract ----------------------------------------------------------------------
-@effect("retire_table")
+@effect("retire_table", readers=Param(str, "rcu", choices=("rcu", "irq"),
+                                     doc="irq: only IRQ-off walkers (GUP-fast) may still be inside the table"))
 def retire_table(c: Call) -> None:
     tab = c.arg(0)
+    if c.rule["readers"] == "irq":
+        c.w.grace[tab] = -(c.w.gp_started + 1)
+        c.note(f"pmd cleared: IRQ-off walkers may still be inside {table_label(tab)} until an IPI reaches "
+               "every CPU or a grace period ends")
+        return
     c.w.grace[tab] = c.w.gp_started + 1
     c.note(f"pmd cleared: readers may still walk {table_label(tab)} until a grace period ends")
+
+
+@effect("ipi_sync")
+def ipi_sync(c: Call) -> None:
+    """Every other CPU has taken an interrupt: none is still inside an IRQ-off walk it began before."""
+    done = [tab for tab, need in c.w.grace.items() if need < 0 and in_grace(c.w, need)]
+    for tab in done:
+        c.w.grace[tab] = 0
+    c.note("every CPU has taken the interrupt" + (
+        f": IRQ-off walkers have left {', '.join(table_label(x) for x in done)}" if done else ""))
 
 
 @effect("claim_table")
@@ -506,7 +623,7 @@ def claim_table(c: Call) -> None:
         return
     c.alive(tab, "fills")
     need = c.w.grace.get(tab)
-    if need is not None and c.w.gp_done < need:
+    if need is not None and in_grace(c.w, need):
         raise c.fail("table_reused_in_grace", f"{table_label(tab)} is handed out again before the grace period "
                      "of its deferred free has ended", object="table", owner=table_label(tab))
     c.note(f"fills {table_label(tab)} with new entries")
@@ -516,7 +633,7 @@ def claim_table(c: Call) -> None:
 def new_gather(c: Call) -> int:
     w = c.w
     first = GLOBAL_BASE + 0x10000
-    base = first + len([b for b in w.objects if b >= first]) * GLOBAL_SIZE
+    base = first + sum(1 for o in w.objects.values() if o[0] == "mmu_gather") * GLOBAL_SIZE
     w.objects[base] = ("mmu_gather", GLOBAL_SIZE, True, "tlb", "")
     w.mem[base + c.m.role_offset("gather_mm")] = c.arg(0)
     return base

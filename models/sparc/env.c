@@ -1,30 +1,15 @@
 /*
- * sparc64 page tables (arch/sparc/mm/init_64.c), review-bot's statement of them: one PTE table
- * per page (sparc64 does not share a page between tables), pgtable_t is the table's address.
+ * Code around arch/sparc/mm/init_64.c that the scenarios call (review-bot's statement of it):
+ * sparc64's __tlb_remove_table() hands a whole-page table to pgtable_free(); the batch itself is
+ * mmu_gather's (here the tlb_remove_table() primitive: freed after a grace period).
  */
 
-pgtable_t pte_alloc_one(struct mm_struct *mm)
+void __tlb_remove_table(void *table)
 {
-	struct page *page = alloc_page(GFP_KERNEL);
-
-	if (!page)
-		return NULL;
-	if (!pgtable_pte_page_ctor(page)) {
-		__free_page(page);
-		return NULL;
-	}
-	return (pte_t *) page_address(page);
+	pgtable_free(table, 1);
 }
 
-static void __pte_free(pgtable_t pte)
+void pgtable_free_tlb(struct mmu_gather *tlb, void *table, bool is_page)
 {
-	struct page *page = virt_to_page(pte);
-
-	pgtable_pte_page_dtor(page);
-	__free_page(page);
-}
-
-void pte_free(struct mm_struct *mm, pgtable_t pte)
-{
-	__pte_free(pte);
+	tlb_remove_table(tlb, table);
 }

@@ -1,0 +1,336 @@
+"""Today's kernel: the ptdesc API, the split page-table lock, mmu_gather's table freeing and the
+newer architecture references. Every model is clean on its own reference; synthetic postings and
+edits of real postings (built at test time from ../shared) that break a rule raise its hazard, and
+edits that keep the meaning keep the verdict."""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+
+import pytest
+
+from bot.cmodel.models import build_program, load_models, run_scenario, scenario_runnable
+from bot.cmodel.select import choose
+from bot.findings import Review
+from bot.mail import load, load_bytes
+from bot.patch import HunkLine, Posting
+from bot.pipeline import Options, review_postings
+from tests.corpus import year
+
+# ---- every model on its own reference ----------------------------------------------------------
+
+@lru_cache(maxsize=None)
+def _bound(model: str):  # type: ignore[no-untyped-def]
+    spec = next(s for s in load_models() if s.name == model)
+    return spec, build_program(spec, [])
+
+
+# Scenarios that need a function only patches define (pte_free_defer() before the series) cannot
+# run on a reference; every other one must be clean there.
+MODEL_SCENARIOS = [(spec.name, sc.name) for spec in load_models() for sc in spec.scenarios
+                   if scenario_runnable(sc, _bound(spec.name)[1].program)]
+
+
+def test_every_model_runs_some_scenario_on_its_own_reference() -> None:
+    assert {m for m, _ in MODEL_SCENARIOS} == {s.name for s in load_models()}
+
+
+@pytest.mark.parametrize("model,scenario", MODEL_SCENARIOS, ids=[f"{m}/{s}" for m, s in MODEL_SCENARIOS])
+def test_each_model_is_clean_on_its_own_reference(model: str, scenario: str) -> None:
+    spec, bound = _bound(model)
+    sc = next(s for s in spec.scenarios if s.name == scenario)
+    res, m = run_scenario(spec, bound, sc, 50_000, 20)
+    assert res.verdict == "safe", [cx.violation.detail for cx in res.counterexamples]
+    assert not m.obs.unknown and not m.obs.unresolved, (m.obs.unknown, m.obs.unresolved)
+
+
+# ---- synthetic postings (written for these tests, not taken from any list) ---------------------
+
+def mail(subject: str, diff: str, msgid: str) -> Posting:
+    raw = (f"From: Example Developer <dev@example.org>\nDate: Mon, 6 Jan 2025 10:00:00 +0000\n"
+           f"Subject: [PATCH] {subject}\nMessage-ID: <{msgid}@example.org>\nTo: linux-mm@example.org\n\n"
+           f"A synthetic patch for review-bot's tests.\n\n---\n{diff}-- \n2.40.0\n")
+    (p,) = load_bytes(raw.encode()).postings
+    return p
+
+
+def review(p: Posting, context: list[Posting] | None = None) -> Review:
+    (r,) = review_postings([p], Options(), context=context or [p])
+    return r
+
+
+def introduced(r: Review) -> set[str]:
+    return {f.hazard for f in r.correctness if f.introduced}
+
+
+def judged_clean(r: Review) -> bool:
+    """Relevant, something modeled ran the change, every scenario ran, and nothing was found."""
+    not_judged = [n for n in r.notes if "not judged" in n or "do not know" in n]
+    return bool(r.relevant and r.modeled and not not_judged and not r.correctness)
+
+
+PTLOCK_AT_ONCE = """\
+diff --git a/mm/memory.c b/mm/memory.c
+--- a/mm/memory.c
++++ b/mm/memory.c
+@@ -7040,20 +7040,11 @@ bool ptlock_alloc(struct ptdesc *ptdesc)
+ 	ptdesc->ptl = pt_lock;
+ 	return true;
+ }
+ 
+-static void ptlock_free_rcu(struct rcu_head *head)
+-{
+-	struct pt_lock *pt_lock;
+-
+-	pt_lock = container_of(head, struct pt_lock, rcu);
+-	kmem_cache_free(page_ptl_cachep, pt_lock);
+-}
+-
+ void ptlock_free(struct ptdesc *ptdesc)
+ {
+-	struct pt_lock *pt_lock = ptdesc->ptl;
+-
+-	call_rcu(&pt_lock->rcu, ptlock_free_rcu);
++	kmem_cache_free(page_ptl_cachep, ptdesc->ptl);
+ }
+ #endif
+ 
+"""
+
+PTLOCK_RENAMED = """\
+diff --git a/mm/memory.c b/mm/memory.c
+--- a/mm/memory.c
++++ b/mm/memory.c
+@@ -7048,7 +7048,7 @@ static void ptlock_free_rcu(struct rcu_head *head)
+ 
+ void ptlock_free(struct ptdesc *ptdesc)
+ {
+-	struct pt_lock *pt_lock = ptdesc->ptl;
++	struct pt_lock *lk = ptdesc->ptl;
+ 
+-	call_rcu(&pt_lock->rcu, ptlock_free_rcu);
++	call_rcu(&lk->rcu, ptlock_free_rcu);
+ }
+"""
+
+
+def test_freeing_the_split_lock_at_once_is_the_hazard_its_base_avoided() -> None:
+    # The base frees the lock after a grace period because the architectures' free paths run the
+    # destructor before mmu_gather's own grace period: freeing it at once lets a walker that
+    # found the table under rcu_read_lock() spin on freed memory.
+    r = review(mail("mm: free the split page-table lock at once", PTLOCK_AT_ONCE, "ptlock-at-once"))
+    assert r.relevant and "PTLOCK_FREED_BEFORE_GP" in introduced(r)
+    f = next(f for f in r.findings if f.hazard == "PTLOCK_FREED_BEFORE_GP")
+    assert (f.file, f.function) == ("mm/memory.c", "ptlock_free")
+    assert "ptdesc-dtor-in-free-path/" in f.replay
+
+
+def test_renaming_the_lock_local_keeps_the_grace_period() -> None:
+    r = review(mail("mm: rename a local in ptlock_free()", PTLOCK_RENAMED, "ptlock-renamed"))
+    assert judged_clean(r), r.notes
+
+
+NO_IPI = """\
+diff --git a/mm/mmu_gather.c b/mm/mmu_gather.c
+--- a/mm/mmu_gather.c
++++ b/mm/mmu_gather.c
+@@ -311,9 +311,8 @@ static inline void tlb_table_invalidate(struct mmu_gather *tlb)
+ 
+ #ifndef __tlb_remove_table_one
+ static inline void __tlb_remove_table_one(void *table)
+ {
+-	tlb_remove_table_sync_one();
+ 	__tlb_remove_table(table);
+ }
+ #endif
+ 
+"""
+
+IPI_INLINED = """\
+diff --git a/mm/mmu_gather.c b/mm/mmu_gather.c
+--- a/mm/mmu_gather.c
++++ b/mm/mmu_gather.c
+@@ -311,9 +311,9 @@ static inline void tlb_table_invalidate(struct mmu_gather *tlb)
+ 
+ #ifndef __tlb_remove_table_one
+ static inline void __tlb_remove_table_one(void *table)
+ {
+-	tlb_remove_table_sync_one();
++	smp_call_function(tlb_remove_table_smp_sync, NULL, 1);
+ 	__tlb_remove_table(table);
+ }
+ #endif
+ 
+"""
+
+
+def test_the_ipi_fallback_must_sync_before_it_frees() -> None:
+    r = review(mail("mm/mmu_gather: skip the IPI before freeing a single table", NO_IPI, "no-ipi"))
+    assert "NON_DEFERRED_FINAL_FREE" in introduced(r)
+
+
+def test_sending_the_ipi_directly_is_the_same_sync() -> None:
+    r = review(mail("mm/mmu_gather: open-code the IPI", IPI_INLINED, "ipi-inlined"))
+    assert judged_clean(r), r.notes
+
+
+# ---- edits of real postings --------------------------------------------------------------------
+
+@lru_cache(maxsize=2)
+def _year(n: int) -> list[Posting]:
+    return load(str(year(n))).postings
+
+
+def real(n: int, subject_part: str) -> tuple[Posting, list[Posting]]:
+    posts = _year(n)
+    p = next(q for q in posts if not q.is_reply and subject_part in q.subject)
+    return p, posts
+
+
+def edited(p: Posting, context: list[Posting], *subs: tuple[str, str]) -> tuple[Posting, list[Posting]]:
+    """p with each (old, new) substitution made on its post-image lines (an old starting with "^"
+    matches at the start of a line only); a substitution may
+    insert lines ("\n" in new: added lines) or drop them (new == ""), and the post-image is
+    renumbered."""
+    q = copy.deepcopy(p)
+    hits = 0
+    for fd in q.files:
+        for h in fd.hunks:
+            lines: list[HunkLine] = []
+            for ln in h.lines:
+                text = ln.text + "\n"
+                if ln.tag != "-":
+                    for old, new in subs:
+                        if old.startswith("^"):  # the whole line from its start
+                            if text.startswith(old[1:]):
+                                text, hits = new + text[len(old) - 1:], hits + 1
+                        elif old in text:
+                            text, hits = text.replace(old, new), hits + 1
+                parts = text.split("\n")[:-1] if text.endswith("\n") else text.split("\n")
+                for i, part in enumerate(parts):
+                    lines.append(HunkLine(ln.tag if i == 0 else "+", part, ln.old_no if i == 0 else None, 0))
+            n = h.new_start
+            for i, ln in enumerate(lines):
+                if ln.tag != "-":
+                    lines[i] = HunkLine(ln.tag, ln.text, ln.old_no, n)
+                    n += 1
+                else:
+                    lines[i] = HunkLine(ln.tag, ln.text, ln.old_no, None)
+            h.lines = lines
+    assert hits, f"no edit applied to {p.subject}: {subs}"
+    return q, [q if c.msgid == p.msgid else c for c in context]
+
+
+FOLIO_WALK = "mm/pagewalk: introduce folio_walk_start() + folio_walk_end()"
+
+
+def test_a_walk_that_frees_no_table_is_not_the_teardown_race() -> None:
+    p, ctx = real(2024, FOLIO_WALK)
+    r = review(p, ctx)
+    assert "TEARDOWN_RACE_UNDER_MMAP_READ" not in {f.hazard for f in r.findings}
+
+
+def test_the_same_walk_retracting_the_table_it_found_is() -> None:
+    p, ctx = real(2024, FOLIO_WALK)
+    q, ctx = edited(p, ctx, ("\tpmd = pmdp_get_lockless(pmdp);\n",
+                             "\tpmd = pmdp_get_lockless(pmdp);\n\tpte_free_defer(vma->vm_mm, pmd_pgtable(pmd));\n"))
+    assert "TEARDOWN_RACE_UNDER_MMAP_READ" in {f.hazard for f in review(q, ctx).findings}
+
+
+HELPERS = "mm: Move common parts of pagetable_*_[cd]tor to helpers"
+
+
+def test_shared_ctor_dtor_helpers_keep_ctor_and_dtor_paired() -> None:
+    p, ctx = real(2024, HELPERS)
+    r = review(p, ctx)
+    assert judged_clean(r), r.notes
+
+
+def test_a_dtor_that_runs_the_shared_helper_twice_is_a_double_free() -> None:
+    p, ctx = real(2024, HELPERS)
+    q, ctx = edited(p, ctx, ("\tptlock_free(ptdesc);\n", "\tptlock_free(ptdesc);\n\t__pagetable_dtor(ptdesc);\n"))
+    assert "DOUBLE_FREE" in introduced(review(q, ctx))
+
+
+def test_reaching_the_folio_another_way_keeps_the_helpers_clean() -> None:
+    p, ctx = real(2024, HELPERS)
+    q, ctx = edited(p, ctx, ("struct folio *folio = ptdesc_folio(ptdesc);",
+                             "struct folio *folio = page_folio(ptdesc_page(ptdesc));"))
+    r = review(q, ctx)
+    assert judged_clean(r), r.notes
+
+
+POWERPC = "[PATCH 13/33] powerpc: Convert various functions to use ptdescs"
+SPARC = "[PATCH 30/33] sparc64: Convert various functions to use ptdescs"
+
+
+def test_powerpc_ptdesc_conversion_is_judged_on_the_real_file_structure() -> None:
+    p, ctx = real(2023, POWERPC)
+    r = review(p, ctx)
+    assert {"arch/powerpc/mm/pgtable-frag.c:pte_fragment_free", "arch/powerpc/mm/pgtable-frag.c:pte_frag_destroy"} \
+        <= set(r.modeled)
+    assert judged_clean(r), r.notes
+
+
+def test_powerpc_dropping_the_user_table_dtor_leaks_its_lock() -> None:
+    p, ctx = real(2023, POWERPC)
+    q, ctx = edited(p, ctx, ("^\t\tif (!kernel)\n", ""), ("^\t\t\tptdesc_pte_dtor(ptdesc);\n", ""))
+    assert "PAGETABLE_LEAK" in introduced(review(q, ctx))
+
+
+def test_powerpc_counting_down_by_one_another_way_is_the_same() -> None:
+    p, ctx = real(2023, POWERPC)
+    q, ctx = edited(p, ctx, ("atomic_dec_and_test(&ptdesc->pt_frag_refcount)",
+                             "atomic_sub_and_test(1, &ptdesc->pt_frag_refcount)"))
+    r = review(q, ctx)
+    assert judged_clean(r), r.notes
+
+
+def test_sparc_freeing_a_table_without_its_dtor_leaks_its_lock() -> None:
+    p, ctx = real(2023, SPARC)
+    r = review(p, ctx)
+    assert judged_clean(r), r.notes
+    q, ctx = edited(p, ctx, ("^\tptdesc_pte_dtor(ptdesc);\n", ""))
+    assert "PAGETABLE_LEAK" in introduced(review(q, ctx))
+
+
+def test_sparc_freeing_the_page_under_its_page_name_is_the_same() -> None:
+    p, ctx = real(2023, SPARC)
+    q, ctx = edited(p, ctx, ("^\tptdesc_free(ptdesc);\n", "\t__free_page(ptdesc_page(ptdesc));\n"))
+    r = review(q, ctx)
+    assert judged_clean(r), r.notes
+
+
+# ---- which model judges a file that has several ------------------------------------------------
+
+def test_the_page_based_and_the_ptdesc_generic_models_are_told_apart_by_their_hunks() -> None:
+    page_era = mail("mm: tidy pte_free()", """\
+diff --git a/include/asm-generic/pgalloc.h b/include/asm-generic/pgalloc.h
+--- a/include/asm-generic/pgalloc.h
++++ b/include/asm-generic/pgalloc.h
+@@ -60,6 +60,6 @@ static inline pgtable_t pte_alloc_one(struct mm_struct *mm)
+ static inline void pte_free(struct mm_struct *mm, struct page *pte_page)
+ {
+ 	pgtable_pte_page_dtor(pte_page);
+-	__free_page(pte_page);
++	__free_pages(pte_page, 0);
+ }
+""", "page-era")
+    ptdesc_era = mail("mm: tidy pte_free()", """\
+diff --git a/include/asm-generic/pgalloc.h b/include/asm-generic/pgalloc.h
+--- a/include/asm-generic/pgalloc.h
++++ b/include/asm-generic/pgalloc.h
+@@ -105,9 +105,8 @@ static inline pgtable_t pte_alloc_one_noprof(struct mm_struct *mm)
+ static inline void pte_free(struct mm_struct *mm, struct page *pte_page)
+ {
+ 	struct ptdesc *ptdesc = page_ptdesc(pte_page);
+-
+ 	pagetable_pte_dtor(ptdesc);
+ 	pagetable_free(ptdesc);
+ }
+""", "ptdesc-era")
+    specs = load_models()
+    assert [s.name for s in choose(specs, [page_era.files])] == ["generic-page-table"]
+    assert [s.name for s in choose(specs, [ptdesc_era.files])] == ["ptdesc-dtor-in-free-path"]
+    assert judged_clean(review(page_era)) and judged_clean(review(ptdesc_era))
