@@ -29,7 +29,8 @@ def load(path: Path) -> list[dict[str, Any]]:
     for f in top.tables("rule"):
         rule: dict[str, Any] = {"hazard": f.get("hazard", str), "why": f.get("why", str)}
         known_hazard(f, rule["hazard"], "caller")
-        for key in ("sequence", "missing_anywhere", "missing_between", "relaxes", "walk", "exempt_lock_calls"):
+        for key in ("sequence", "missing_anywhere", "missing_between", "relaxes", "retracts", "walk",
+                    "exempt_lock_calls"):
             if f.has(key):
                 rule[key] = list(f.strs(key))
         for key in ("lock_before", "guard", "exempt_lock_guard"):
@@ -45,8 +46,8 @@ def load(path: Path) -> list[dict[str, Any]]:
         if ("missing_between" in rule) != ("between" in rule):
             raise f.error("missing_between and between go together")
         if "relaxes" in rule:
-            if not ("walk" in rule and "guard" in rule):
-                raise f.error("a rule that relaxes needs walk and guard")
+            if not ("walk" in rule and "guard" in rule and "retracts" in rule):
+                raise f.error("a rule that relaxes needs walk, guard and retracts")
             re.compile(rule["guard"])
         elif "sequence" not in rule:
             raise f.error("a rule needs a sequence (or relaxes/walk/guard)")
@@ -84,7 +85,7 @@ def _evaluate_relaxed(rule: dict[str, Any], fs: Any, posting: Any, calls: list[A
     """A walk before the guard, in a function whose lock assertion the patch relaxes."""
     if not any(o.name in rule["relaxes"] and o.added for o in calls):
         return NOT_APPLICABLE, None
-    if not any(o.name in rule.get("retracts", []) for o in calls):
+    if not any(o.name in rule["retracts"] for o in calls):
         return NOT_APPLICABLE, None  # the function frees no table: a walk alone is not this teardown race
     guard = re.compile(rule["guard"])
     guarded = [o.line for o in fs.ops if any(guard.search(c) for c in o.path)]

@@ -22,7 +22,7 @@ CLASSES = ("correctness", "cost", "noise")
 LORE_LINK = re.compile(r"^https://lore\.kernel\.org/r/[^\s/<>]+@[^\s/<>]+$")
 SCOPES = ("arch", "caller")  # arch: models and simulation; caller: the pattern rules of rules/callers.toml
 # Violation attributes a classify rule may match on (what the models attach to a violation).
-MATCHABLE = ("object", "ctx", "freed_by", "cause", "lock", "call", "atomic", "owner", "soft", "mode", "why",
+MATCHABLE = ("object", "ctx", "freed_by", "cause", "lock", "call", "atomic", "owner", "soft", "mode", "why", "flag",
              "head", "function")
 
 

@@ -1,51 +1,31 @@
 """Today's kernel: the ptdesc API, the split page-table lock, mmu_gather's table freeing and the
-newer architecture references. Every model is clean on its own reference; synthetic postings and
-edits of real postings (built at test time from ../shared) that break a rule raise its hazard, and
-edits that keep the meaning keep the verdict."""
+newer architecture references. Synthetic postings (tests/synthetic) and edits of real postings
+(built at test time from ../shared) that break a rule raise its hazard; edits that keep the meaning
+keep the verdict. (Each model's scenarios on its own reference: tests/test_model_scenarios.py.)"""
 
 from __future__ import annotations
 
 import copy
 from functools import lru_cache
+from pathlib import Path
 
-import pytest
-
-from bot.cmodel.models import build_program, load_models, run_scenario, scenario_runnable
+from bot.cmodel.models import load_models
 from bot.cmodel.select import choose
 from bot.findings import Review
 from bot.mail import load, load_bytes
 from bot.patch import HunkLine, Posting
 from bot.pipeline import Options, review_postings
-from tests.corpus import year
-
-# ---- every model on its own reference ----------------------------------------------------------
-
-@lru_cache(maxsize=None)
-def _bound(model: str):  # type: ignore[no-untyped-def]
-    spec = next(s for s in load_models() if s.name == model)
-    return spec, build_program(spec, [])
-
-
-# Scenarios that need a function only patches define (pte_free_defer() before the series) cannot
-# run on a reference; every other one must be clean there.
-MODEL_SCENARIOS = [(spec.name, sc.name) for spec in load_models() for sc in spec.scenarios
-                   if scenario_runnable(sc, _bound(spec.name)[1].program)]
-
-
-def test_every_model_runs_some_scenario_on_its_own_reference() -> None:
-    assert {m for m, _ in MODEL_SCENARIOS} == {s.name for s in load_models()}
-
-
-@pytest.mark.parametrize("model,scenario", MODEL_SCENARIOS, ids=[f"{m}/{s}" for m, s in MODEL_SCENARIOS])
-def test_each_model_is_clean_on_its_own_reference(model: str, scenario: str) -> None:
-    spec, bound = _bound(model)
-    sc = next(s for s in spec.scenarios if s.name == scenario)
-    res, m = run_scenario(spec, bound, sc, 50_000, 20)
-    assert res.verdict == "safe", [cx.violation.detail for cx in res.counterexamples]
-    assert not m.obs.unknown and not m.obs.unresolved, (m.obs.unknown, m.obs.unresolved)
-
+from tests.corpus import thread, year
 
 # ---- synthetic postings (written for these tests, not taken from any list) ---------------------
+
+SYNTHETIC = Path(__file__).parent / "synthetic"
+
+
+def synthetic(name: str) -> str:
+    """A diff written for these tests (tests/synthetic/NAME): review-bot's own, not list mail."""
+    return (SYNTHETIC / name).read_text()
+
 
 def mail(subject: str, diff: str, msgid: str) -> Posting:
     raw = (f"From: Example Developer <dev@example.org>\nDate: Mon, 6 Jan 2025 10:00:00 +0000\n"
@@ -65,54 +45,13 @@ def introduced(r: Review) -> set[str]:
 
 
 def judged_clean(r: Review) -> bool:
-    """Relevant, something modeled ran the change, every scenario ran, and nothing was found."""
-    not_judged = [n for n in r.notes if "not judged" in n or "do not know" in n]
-    return bool(r.relevant and r.modeled and not not_judged and not r.correctness)
+    """Relevant, judged (a model ran the change and every scenario that applies completed), clean."""
+    return bool(r.relevant and r.judged and r.modeled and not r.correctness)
 
 
-PTLOCK_AT_ONCE = """\
-diff --git a/mm/memory.c b/mm/memory.c
---- a/mm/memory.c
-+++ b/mm/memory.c
-@@ -7040,20 +7040,11 @@ bool ptlock_alloc(struct ptdesc *ptdesc)
- 	ptdesc->ptl = pt_lock;
- 	return true;
- }
- 
--static void ptlock_free_rcu(struct rcu_head *head)
--{
--	struct pt_lock *pt_lock;
--
--	pt_lock = container_of(head, struct pt_lock, rcu);
--	kmem_cache_free(page_ptl_cachep, pt_lock);
--}
--
- void ptlock_free(struct ptdesc *ptdesc)
- {
--	struct pt_lock *pt_lock = ptdesc->ptl;
--
--	call_rcu(&pt_lock->rcu, ptlock_free_rcu);
-+	kmem_cache_free(page_ptl_cachep, ptdesc->ptl);
- }
- #endif
- 
-"""
+PTLOCK_AT_ONCE = synthetic("ptlock-free-at-once.diff")
 
-PTLOCK_RENAMED = """\
-diff --git a/mm/memory.c b/mm/memory.c
---- a/mm/memory.c
-+++ b/mm/memory.c
-@@ -7048,7 +7048,7 @@ static void ptlock_free_rcu(struct rcu_head *head)
- 
- void ptlock_free(struct ptdesc *ptdesc)
- {
--	struct pt_lock *pt_lock = ptdesc->ptl;
-+	struct pt_lock *lk = ptdesc->ptl;
- 
--	call_rcu(&pt_lock->rcu, ptlock_free_rcu);
-+	call_rcu(&lk->rcu, ptlock_free_rcu);
- }
-"""
+PTLOCK_RENAMED = synthetic("ptlock-free-renamed.diff")
 
 
 def test_freeing_the_split_lock_at_once_is_the_hazard_its_base_avoided() -> None:
@@ -128,41 +67,12 @@ def test_freeing_the_split_lock_at_once_is_the_hazard_its_base_avoided() -> None
 
 def test_renaming_the_lock_local_keeps_the_grace_period() -> None:
     r = review(mail("mm: rename a local in ptlock_free()", PTLOCK_RENAMED, "ptlock-renamed"))
-    assert judged_clean(r), r.notes
+    assert judged_clean(r), r.not_judged
 
 
-NO_IPI = """\
-diff --git a/mm/mmu_gather.c b/mm/mmu_gather.c
---- a/mm/mmu_gather.c
-+++ b/mm/mmu_gather.c
-@@ -311,9 +311,8 @@ static inline void tlb_table_invalidate(struct mmu_gather *tlb)
- 
- #ifndef __tlb_remove_table_one
- static inline void __tlb_remove_table_one(void *table)
- {
--	tlb_remove_table_sync_one();
- 	__tlb_remove_table(table);
- }
- #endif
- 
-"""
+NO_IPI = synthetic("tlb-remove-table-one-without-ipi.diff")
 
-IPI_INLINED = """\
-diff --git a/mm/mmu_gather.c b/mm/mmu_gather.c
---- a/mm/mmu_gather.c
-+++ b/mm/mmu_gather.c
-@@ -311,9 +311,9 @@ static inline void tlb_table_invalidate(struct mmu_gather *tlb)
- 
- #ifndef __tlb_remove_table_one
- static inline void __tlb_remove_table_one(void *table)
- {
--	tlb_remove_table_sync_one();
-+	smp_call_function(tlb_remove_table_smp_sync, NULL, 1);
- 	__tlb_remove_table(table);
- }
- #endif
- 
-"""
+IPI_INLINED = synthetic("tlb-remove-table-one-ipi-inlined.diff")
 
 
 def test_the_ipi_fallback_must_sync_before_it_frees() -> None:
@@ -172,7 +82,7 @@ def test_the_ipi_fallback_must_sync_before_it_frees() -> None:
 
 def test_sending_the_ipi_directly_is_the_same_sync() -> None:
     r = review(mail("mm/mmu_gather: open-code the IPI", IPI_INLINED, "ipi-inlined"))
-    assert judged_clean(r), r.notes
+    assert judged_clean(r), r.not_judged
 
 
 # ---- edits of real postings --------------------------------------------------------------------
@@ -244,7 +154,7 @@ HELPERS = "mm: Move common parts of pagetable_*_[cd]tor to helpers"
 def test_shared_ctor_dtor_helpers_keep_ctor_and_dtor_paired() -> None:
     p, ctx = real(2024, HELPERS)
     r = review(p, ctx)
-    assert judged_clean(r), r.notes
+    assert judged_clean(r), r.not_judged
 
 
 def test_a_dtor_that_runs_the_shared_helper_twice_is_a_double_free() -> None:
@@ -258,7 +168,7 @@ def test_reaching_the_folio_another_way_keeps_the_helpers_clean() -> None:
     q, ctx = edited(p, ctx, ("struct folio *folio = ptdesc_folio(ptdesc);",
                              "struct folio *folio = page_folio(ptdesc_page(ptdesc));"))
     r = review(q, ctx)
-    assert judged_clean(r), r.notes
+    assert judged_clean(r), r.not_judged
 
 
 POWERPC = "[PATCH 13/33] powerpc: Convert various functions to use ptdescs"
@@ -270,7 +180,7 @@ def test_powerpc_ptdesc_conversion_is_judged_on_the_real_file_structure() -> Non
     r = review(p, ctx)
     assert {"arch/powerpc/mm/pgtable-frag.c:pte_fragment_free", "arch/powerpc/mm/pgtable-frag.c:pte_frag_destroy"} \
         <= set(r.modeled)
-    assert judged_clean(r), r.notes
+    assert judged_clean(r), r.not_judged
 
 
 def test_powerpc_dropping_the_user_table_dtor_leaks_its_lock() -> None:
@@ -284,13 +194,13 @@ def test_powerpc_counting_down_by_one_another_way_is_the_same() -> None:
     q, ctx = edited(p, ctx, ("atomic_dec_and_test(&ptdesc->pt_frag_refcount)",
                              "atomic_sub_and_test(1, &ptdesc->pt_frag_refcount)"))
     r = review(q, ctx)
-    assert judged_clean(r), r.notes
+    assert judged_clean(r), r.not_judged
 
 
 def test_sparc_freeing_a_table_without_its_dtor_leaks_its_lock() -> None:
     p, ctx = real(2023, SPARC)
     r = review(p, ctx)
-    assert judged_clean(r), r.notes
+    assert judged_clean(r), r.not_judged
     q, ctx = edited(p, ctx, ("^\tptdesc_pte_dtor(ptdesc);\n", ""))
     assert "PAGETABLE_LEAK" in introduced(review(q, ctx))
 
@@ -299,38 +209,65 @@ def test_sparc_freeing_the_page_under_its_page_name_is_the_same() -> None:
     p, ctx = real(2023, SPARC)
     q, ctx = edited(p, ctx, ("^\tptdesc_free(ptdesc);\n", "\t__free_page(ptdesc_page(ptdesc));\n"))
     r = review(q, ctx)
-    assert judged_clean(r), r.notes
+    assert judged_clean(r), r.not_judged
 
 
 # ---- which model judges a file that has several ------------------------------------------------
 
 def test_the_page_based_and_the_ptdesc_generic_models_are_told_apart_by_their_hunks() -> None:
-    page_era = mail("mm: tidy pte_free()", """\
-diff --git a/include/asm-generic/pgalloc.h b/include/asm-generic/pgalloc.h
---- a/include/asm-generic/pgalloc.h
-+++ b/include/asm-generic/pgalloc.h
-@@ -60,6 +60,6 @@ static inline pgtable_t pte_alloc_one(struct mm_struct *mm)
- static inline void pte_free(struct mm_struct *mm, struct page *pte_page)
- {
- 	pgtable_pte_page_dtor(pte_page);
--	__free_page(pte_page);
-+	__free_pages(pte_page, 0);
- }
-""", "page-era")
-    ptdesc_era = mail("mm: tidy pte_free()", """\
-diff --git a/include/asm-generic/pgalloc.h b/include/asm-generic/pgalloc.h
---- a/include/asm-generic/pgalloc.h
-+++ b/include/asm-generic/pgalloc.h
-@@ -105,9 +105,8 @@ static inline pgtable_t pte_alloc_one_noprof(struct mm_struct *mm)
- static inline void pte_free(struct mm_struct *mm, struct page *pte_page)
- {
- 	struct ptdesc *ptdesc = page_ptdesc(pte_page);
--
- 	pagetable_pte_dtor(ptdesc);
- 	pagetable_free(ptdesc);
- }
-""", "ptdesc-era")
+    page_era = mail("mm: tidy pte_free()", synthetic("generic-pte-free-page-api.diff"), "page-era")
+    ptdesc_era = mail("mm: tidy pte_free()", synthetic("generic-pte-free-ptdesc-api.diff"), "ptdesc-era")
     specs = load_models()
     assert [s.name for s in choose(specs, [page_era.files])] == ["generic-page-table"]
     assert [s.name for s in choose(specs, [ptdesc_era.files])] == ["ptdesc-dtor-in-free-path"]
     assert judged_clean(review(page_era)) and judged_clean(review(ptdesc_era))
+
+
+# ---- s390 with whole-page tables -----------------------------------------------------------------
+
+PUD_P4D_STATS = "[PATCH v2 04/15] s390: pgtable: add statistics for PUD and P4D level page table"
+PUD_CTOR_ONLY = "[PATCH 04/10] s390/mm: Add calls to pagetable_pud_[cd]tor"
+PGSTE = "[PATCH v2 3/3] s390: supplement for ptdesc conversion"
+
+
+def test_whole_page_s390_is_judged_on_its_own_model() -> None:
+    for subject in (PUD_P4D_STATS, PGSTE):
+        p, ctx = real(2024, subject)
+        assert [s.name for s in choose(load_models(), [p.files])] == ["s390-page-tables"]
+        r = review(p, ctx)
+        assert judged_clean(r), (subject, r.not_judged)
+
+
+def test_a_pud_destructor_run_twice_is_a_double_free() -> None:
+    p, ctx = real(2024, PUD_P4D_STATS)
+    q, ctx = edited(p, ctx, ("^\tpagetable_pud_dtor(virt_to_ptdesc(pud));\n",
+                             "\tpagetable_pud_dtor(virt_to_ptdesc(pud));\n\tpagetable_pud_dtor(virt_to_ptdesc(pud));\n"))
+    assert "DOUBLE_FREE" in introduced(review(q, ctx))
+
+
+def test_reaching_the_pud_ptdesc_through_its_page_is_the_same() -> None:
+    p, ctx = real(2024, PUD_P4D_STATS)
+    q, ctx = edited(p, ctx, ("pagetable_pud_dtor(virt_to_ptdesc(pud));", "pagetable_pud_dtor(page_ptdesc(virt_to_page(pud)));"))
+    assert judged_clean(review(q, ctx))
+
+
+def test_a_constructor_the_munmap_path_never_undoes_is_an_accounting_note() -> None:
+    # pud_alloc_one() gains the PUD constructor and pud_free() the destructor, but tables freed by
+    # munmap go through pud_free_tlb() and __tlb_remove_table(), which do not run it: the page
+    # type is reset by the allocator, NR_PAGETABLE is not (a cost note, not a correctness finding).
+    p, ctx = real(2024, PUD_CTOR_ONLY)
+    r = review(p, ctx)
+    assert r.judged and not r.correctness
+    assert {f.hazard for f in r.findings if f.introduced} == {"PAGETABLE_ACCOUNTING"}
+
+
+def test_a_pgste_table_freed_twice_is_a_double_free() -> None:
+    p, ctx = real(2024, PGSTE)
+    q, ctx = edited(p, ctx, ("^\tpagetable_free(ptdesc);\n", "\tpagetable_free(ptdesc);\n\tpagetable_free(ptdesc);\n"))
+    assert "DOUBLE_FREE" in introduced(review(q, ctx))
+
+
+def test_the_2k_fragment_patches_stay_on_the_2k_model() -> None:
+    posts = load(str(thread(3))).postings
+    p = next(q for q in posts if not q.is_reply and "[PATCH v3 07/13]" in q.subject)
+    assert [s.name for s in choose(load_models(), [p.files])] == ["s390-2k-fragments"]

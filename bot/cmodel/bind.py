@@ -47,11 +47,12 @@ class BindReport:
 
 
 def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport,
-                known: frozenset[str] | None = None) -> list[SourceLine]:
-    """The hunks of fd spliced onto ref. `known` is given when ref states only part of its file
-    (the names of what it defines): a hunk that aligns with nothing there and names none of them
-    changes code the model does not cover, and is left out rather than failed."""
+                partial: bool = False) -> list[SourceLine]:
+    """The hunks of fd spliced onto ref. partial: ref states only part of its file; a hunk inside a
+    function it does not define, or one that aligns with nothing there and names nothing it
+    defines, changes code the model does not cover and is left out rather than failed."""
     lines = list(ref)
+    known = defined_names(lines) if partial else None
     start = 0
     for h in fd.hunks:
         if known is not None and _starts_in_unknown_function(h, known):
@@ -157,6 +158,24 @@ def _starts_in_unknown_function(h: Hunk, known: frozenset[str]) -> bool:
     if not m or m.group(1) in known or not first[:1].isspace():
         return False
     return not any(re.match(rf"^\w[\w\s\*]*\b{re.escape(n)}\s*\(", ln.text) for ln in h.lines for n in known)
+
+
+_DEFINES = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)")
+_DEFINITION = re.compile(r"^[A-Za-z_][\w\s\*]*?\b([A-Za-z_]\w*)\s*\(")
+
+
+def defined_names(lines: list[SourceLine]) -> frozenset[str]:
+    """Functions (a definition's first line starts at column 0 and is no prototype) and macros."""
+    out = set()
+    for sl in lines:
+        m = _DEFINES.match(sl.text)
+        if m:
+            out.add(m.group(1))
+            continue
+        m = _DEFINITION.match(sl.text)
+        if m and not sl.text.rstrip().endswith(";"):
+            out.add(m.group(1))
+    return frozenset(out)
 
 
 def alignment_score(lines: list[SourceLine], h: Hunk) -> float:

@@ -37,7 +37,11 @@ class CFunction:
 
 @dataclass
 class CUnit:
+    # A name defined twice in one file is an #if/#else pair (C allows nothing else): the first
+    # definition is kept (kernel headers put the configured variant first, the stub after #else);
+    # the later ones are kept aside, so the binder can prefer one that carries the patch's lines.
     functions: dict[str, CFunction] = field(default_factory=dict)
+    alternates: dict[str, list[CFunction]] = field(default_factory=dict)
     defines: dict[str, str] = field(default_factory=dict)  # object-like #define NAME text
     static_locks: list[str] = field(default_factory=list)  # DEFINE_SPINLOCK(name) at file scope
     errors: list[str] = field(default_factory=list)
@@ -64,7 +68,10 @@ def _walk_top(node: Node, unit: CUnit) -> None:
         if t == "function_definition":
             fn = _function(ch)
             if fn is not None:
-                unit.functions[fn.name] = fn
+                if fn.name in unit.functions:
+                    unit.alternates.setdefault(fn.name, []).append(fn)
+                else:
+                    unit.functions[fn.name] = fn
         elif t == "preproc_def":
             name = _t(ch.child_by_field_name("name"))
             val = ch.child_by_field_name("value")

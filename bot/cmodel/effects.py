@@ -354,10 +354,11 @@ def page_order(c: Call) -> int:
     return 0
 
 
-@effect("page_ctor", pure=True)
+@effect("page_ctor", pure=True, split_lock=Param(bool, True, doc="the constructor allocates a split page-table lock"))
 def page_ctor(c: Call) -> int:
     page = c.arg(0)
-    c.w.flags[page] = c.w.flags.get(page, frozenset()) | {"pgtable"}  # undone by exactly one dtor
+    made = {"pgtable", "ptlock"} if c.rule["split_lock"] else {"pgtable"}
+    c.w.flags[page] = c.w.flags.get(page, frozenset()) | made  # undone by exactly one dtor
     return 1
 
 
@@ -385,7 +386,7 @@ def page_dtor(c: Call) -> None:
     if "pgtable" not in cur:
         raise c.fail("double_free", f"{c.name}() on {page_label(page)}, which is no longer a page table: its "
                      "destructor runs twice (or without its constructor)", object="pgtable", owner=page_label(page))
-    c.w.flags[page] = cur - {"pgtable"}
+    c.w.flags[page] = cur - {"pgtable", "ptlock"}
     pending = _grace_tables_on(c.w, page, lockers_only=True)
     if pending:
         # Soft: the lock is gone, but whether the page itself then goes too early is worth knowing.
@@ -416,9 +417,10 @@ def _free_page(c: Call, page: int) -> None:
                      object="page", owner=label, freed_by="direct")
     left = set(c.rule["flags_checked_at_free"]) & w.flags.get(page, frozenset())
     if left:
-        flag = sorted(left)[0]
-        what = ("without its page-table destructor: its split lock is never freed" if flag == "pgtable"
-                else f"with PG_{flag} still set (bad page state)")
+        flag = "ptlock" if "ptlock" in left else sorted(left)[0]
+        what = {"ptlock": "without its page-table destructor: its split lock is never freed",
+                "pgtable": "without its page-table destructor: it stays counted in NR_PAGETABLE"}.get(
+                    flag, f"with PG_{flag} still set (bad page state)")
         raise c.fail("flag_set_at_free", f"{c.name}() frees {label} {what}", object="page", owner=label, flag=flag)
     w.objects[page] = (hit[0], hit[1], False, hit[3], _freed_by(c.t))
     c.note(f"frees {label}")

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from bot.cmodel.bind import BindReport, apply_exact, apply_hunks, new_file_lines, reference_lines
 from bot.cmodel.costs import cost_on, cost_rules
-from bot.cmodel.cparse import CUnit
+from bot.cmodel.cparse import CFunction, CUnit
 from bot.cmodel.cpp import Config, Reader
 from bot.cmodel.effect_api import Abort
+from bot.cmodel.effects import slab_owner
 from bot.cmodel.kconfig import load_config
 from bot.cmodel.layout import load_layout
 from bot.cmodel.machine import Machine
@@ -209,6 +210,7 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | No
             if prep.library is not None:
                 libraries.append(prep.library)
         unit, lines = program_from_text(parsed, lines)
+        _prefer_patched(unit, lines)
         prog.add_unit(unit, lines)
         _record_provenance(unit, lines, kpath, bound)
         if text is not None and spec.references.get(kpath):
@@ -231,19 +233,17 @@ def _code_under_review(spec: ModelSpec, kpath: str, tree_text: str | None, layer
     exactly where they match the tree, by alignment otherwise."""
     lines: list[SourceLine] = []
     ref_name = spec.references.get(kpath)
-    known: frozenset[str] | None = None  # a partial reference: what it states, so other code is not forced onto it
     if tree_text is not None:
         lines = [SourceLine(kpath, i + 1, t, False, False) for i, t in enumerate(tree_text.splitlines())]
     elif ref_name:
         lines = reference_lines(spec.rel(ref_name), (spec.directory / ref_name).read_text())
-        if kpath in spec.partial:
-            known = defined_names(spec.directory / ref_name)
+    partial = kpath in spec.partial and tree_text is None  # the reference states only some of the file
     for i, layer in enumerate(layers):
         fd = next((f for f in layer if f.path == kpath), None)
         if fd is None:
             continue
         exact = apply_exact(lines, fd) if tree_text is not None and lines else None
-        lines = exact if exact is not None else apply_hunks(lines, fd, report, known) if lines else new_file_lines(fd)
+        lines = exact if exact is not None else apply_hunks(lines, fd, report, partial) if lines else new_file_lines(fd)
         if i < len(layers) - 1:  # only the last layer's "+" lines are the change under review
             lines = [SourceLine(sl.file, sl.line, sl.text, sl.from_patch, False) for sl in lines]
     return lines
@@ -322,11 +322,16 @@ def _link_helpers(spec: ModelSpec, prog: Program, libraries: list[HeaderLibrary]
                     break
 
 
-@lru_cache(maxsize=64)
-def defined_names(path: Path) -> frozenset[str]:
-    """Functions and macros a reference source defines."""
-    unit, _ = program_from_text(path.read_text())
-    return frozenset(unit.functions) | frozenset(unit.defines)
+def _prefer_patched(unit: CUnit, lines: list[SourceLine]) -> None:
+    """Of a function defined twice (an #if/#else pair), run the definition the patch added lines to
+    when only a later one has them (a hunk appended as a whole new definition, for one)."""
+    def added(fn: CFunction) -> bool:
+        return any(sl.added or sl.after_removal for sl in lines[fn.line - 1: fn.end_line])
+    for name, later in unit.alternates.items():
+        if not added(unit.functions[name]):
+            hit = next((fn for fn in later if added(fn)), None)
+            if hit is not None:
+                unit.functions[name] = hit
 
 
 def scenario_runnable(sc: Scenario, prog: Program) -> bool:
@@ -411,6 +416,7 @@ def _quiescence_check(spec: ModelSpec, live_names: list[str], setup_vars: dict[s
                     if waste == cost_as_violation:  # asked for a path to it (see cost_counterexample)
                         out.append(Violation("cost", f"{name} has a free half that no list finds again",
                                              (("object", "page"), ("owner", name), ("cost", waste))))
+        out += _slab_leaks(m, w)
         return out
     return checkq
 
@@ -423,6 +429,22 @@ def cost_counterexample(spec: ModelSpec, bound: Bound, sc: Scenario, cost: str, 
     res = check(m, budget_states, budget_seconds, stop_at_first=True)
     cx = next((c for c in res.counterexamples if c.violation.attr("cost") == cost), None)
     return (cx, m) if cx is not None else None
+def _slab_leaks(m: Machine, w: World) -> list[Violation]:
+    """A slab object a page-table page owns (its split lock) that outlives the page."""
+    fields = sorted({p.params["owner_field"] for p in m.prims.values()
+                     if p.effect == "kmem_free" and p.params.get("owner_field")})
+    out = []
+    for base, (kind, _size, alive, name, _fb) in w.objects.items():
+        if kind != "slab" or not alive:
+            continue
+        for owner_field in fields:
+            owner = slab_owner(m, w, base, owner_field)
+            if owner is not None and not w.objects[owner][2]:
+                page = w.objects[owner][3]
+                out.append(Violation("leak", f"{name}, the split page-table lock of {page}, is never freed: "
+                                             f"{page} went back to the allocator without its destructor",
+                                     (("object", "slab"), ("owner", page))))
+    return out
 
 
 def run_scenario(spec: ModelSpec, bound: Bound, sc: Scenario, budget_states: int,

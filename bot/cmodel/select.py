@@ -3,8 +3,8 @@
 A kernel file can have more than one reference model: s390's pgalloc.c with 2K fragments and with
 whole-page tables, the ptdesc API with its page-table lock freed at once or after a grace period.
 Which one the posting applies to is read from the code, never from the subject or the date: with
-a kernel tree, the model whose reference is closest to the tree's file; from the mail alone, the
-model whose reference the hunks' pre-images align with best (the earlier patches of the series
+a kernel tree, the model whose references are closest to the tree's files; from the mail alone, the
+model whose references the hunks' pre-images align with best (the earlier patches of the series
 count too, since they are what the posting sits on). Models that score the same are all run.
 """
 
@@ -24,16 +24,29 @@ TreeReader = Callable[[str], "str | None"]
 
 def choose(specs: Sequence[ModelSpec], layers: Sequence[Sequence[FileDiff]],
            tree_file: TreeReader | None = None) -> list[ModelSpec]:
-    """The models that judge the last layer: for each file it changes, the best-scoring of the
-    models that claim that file (ties kept), in load order."""
+    """The models that judge the last layer, in load order. Models that claim a file it changes
+    compete with every other model claiming one of those files; of each such group the ones with
+    the best total score over the changed files they claim judge (ties all do)."""
     changed = {fd.path for fd in layers[-1]} if layers else set()
+    claims = {s.name: changed & set(s.files) for s in specs}
+    todo = [s for s in specs if claims[s.name]]
     chosen: set[str] = set()
-    for path in sorted(changed):
-        family = [s for s in specs if path in s.files]
-        if len(family) <= 1:
-            chosen.update(s.name for s in family)
+    while todo:
+        group, files = [todo.pop(0)], set()
+        files |= claims[group[0].name]
+        grown = True
+        while grown:  # the models linked to the group through a changed file they both claim
+            grown = False
+            for s in list(todo):
+                if claims[s.name] & files:
+                    group.append(s)
+                    files |= claims[s.name]
+                    todo.remove(s)
+                    grown = True
+        if len(group) == 1:
+            chosen.add(group[0].name)
             continue
-        scores = {s.name: _score(s, path, layers, tree_file) for s in family}
+        scores = {s.name: sum(_score(s, path, layers, tree_file) for path in claims[s.name]) for s in group}
         best = max(scores.values())
         chosen.update(name for name, sc in scores.items() if sc == best)
     return [s for s in specs if s.name in chosen]

@@ -21,7 +21,9 @@ class Invariant(NamedTuple):
 INVARIANTS: tuple[Invariant, ...] = (
     Invariant("use_after_free", "no context touches an object after it was freed",
               "Litmus._check_obj", "Machine.check_alive, effects free_page/list_*"),
-    Invariant("double_free", "an object is freed at most once", "Litmus free ops", "effects free_page, mm_free"),
+    Invariant("double_free", "an object is freed at most once (a page-table destructor runs at most once per "
+              "constructor)", "Litmus free ops",
+              "effects free_page, mm_free, kmem_free, page_dtor, page_flag (clear_set)"),
     Invariant("reader_saw_free", "an object a reader found through rcu_dereference() stays allocated until it "
               "leaves its read-side section", "Litmus use()", ""),
     Invariant("reader_saw_reuse", "an object a reader found is not reallocated (typesafe reuse) under it "
@@ -49,13 +51,14 @@ INVARIANTS: tuple[Invariant, ...] = (
     Invariant("leak", "at quiescence every object is freed or still reachable", "Litmus at quiescence",
               "models quiescence check (page neither freed nor listed)"),
     Invariant("table_freed_in_grace", "a retired page table is not freed before a grace period that started "
-              "after its retirement ends", "", "effects free_page"),
+              "after its retirement ends (or, when only IRQ-off walkers can be inside it, before an IPI has "
+              "reached every CPU)", "", "effects free_page, ipi_sync"),
     Invariant("table_written_in_grace", "nothing writes into a retired page table before its grace period ends",
               "", "Machine.write, effects list_*/memset"),
     Invariant("table_reused_in_grace", "a retired page table is not handed out again before its grace period "
               "ends", "", "effects claim_table"),
     Invariant("ptlock_freed_in_grace", "a retired table's page-table lock is not freed before its grace period "
-              "ends", "", "effects page_dtor (soft: exploration goes on)"),
+              "ends", "", "effects page_dtor, kmem_free (soft: exploration goes on)"),
     Invariant("flag_set_at_free", "a page is freed with none of the flags its free primitive checks still set",
               "", "effects free_page (flags_checked_at_free)"),
     Invariant("cost", "a cost seen only at quiescence (a free fragment no list finds again) is reached by a "

@@ -1,8 +1,9 @@
 /*
  * Code around the generic page-table files that the scenarios call and that patches to those
- * files do not change (review-bot's statement of it), for the page-based API.
+ * files do not change (review-bot's statement of it), for the page-based API; the generic
+ * *_free_tlb() macros and the IPI helpers are in ../common/gather-env.c.
  *
- * The architecture is one with MMU_GATHER_RCU_TABLE_FREE whose *_free_tlb() run the level's
+ * The architecture is one with MMU_GATHER_RCU_TABLE_FREE whose __*_free_tlb() run the level's
  * destructor and hand the table's page to tlb_remove_table(), and whose __tlb_remove_table()
  * frees that page (arm64 in this state). A pmd entry holds the address of the PTE table it points
  * to; pmd_populate() stores it, pte_offset_kernel() indexes into it.
@@ -30,33 +31,6 @@ void __pud_free_tlb(struct mmu_gather *tlb, pud_t *pudp, unsigned long addr)
 void __tlb_remove_table(void *table)
 {
 	free_page_and_swap_cache((struct page *)table);
-}
-
-void pte_free_tlb(struct mmu_gather *tlb, pgtable_t ptep, unsigned long address)
-{
-	tlb_flush_pmd_range(tlb, address, PAGE_SIZE);
-	tlb->freed_tables = 1;
-	__pte_free_tlb(tlb, ptep, address);
-}
-
-void pmd_free_tlb(struct mmu_gather *tlb, pmd_t *pmdp, unsigned long address)
-{
-	tlb_flush_pud_range(tlb, address, PAGE_SIZE);
-	tlb->freed_tables = 1;
-	__pmd_free_tlb(tlb, pmdp, address);
-}
-
-void pud_free_tlb(struct mmu_gather *tlb, pud_t *pudp, unsigned long address)
-{
-	tlb_flush_p4d_range(tlb, address, PAGE_SIZE);
-	tlb->freed_tables = 1;
-	__pud_free_tlb(tlb, pudp, address);
-}
-
-void smp_call_function(smp_call_func_t func, void *info, int wait)
-{
-	ipi_all_cpus();
-	func(info);
 }
 
 void pmd_populate(struct mm_struct *mm, pmd_t *pmd, pgtable_t pte)

@@ -1,12 +1,12 @@
 /*
  * Code around the generic page-table files that the scenarios call and that patches to those
- * files do not change (review-bot's statement of it).
+ * files do not change (review-bot's statement of it; the generic *_free_tlb() macros and the IPI
+ * helpers are in ../common/gather-env.c).
  *
  * The architecture here is one with MMU_GATHER_RCU_TABLE_FREE whose free paths run the level's
  * destructor and then hand the table to mmu_gather (arm64 and riscv do so in this state), and whose
- * __tlb_remove_table() returns the page. The *_free_tlb() wrappers are the generic macros of
- * asm-generic/tlb.h; the *_alloc_one() ones stand for alloc_hooks(), which only adds allocation
- * profiling. smp_call_function() runs the function on every other CPU and waits for them.
+ * __tlb_remove_table() returns the page. The *_alloc_one() wrappers stand for alloc_hooks(), which
+ * only adds allocation profiling.
  */
 
 pgtable_t pte_alloc_one(struct mm_struct *mm)
@@ -27,6 +27,11 @@ pmd_t *pmd_alloc_one(struct mm_struct *mm, unsigned long addr)
 pud_t *pud_alloc_one(struct mm_struct *mm, unsigned long addr)
 {
 	return pud_alloc_one_noprof(mm, addr);
+}
+
+p4d_t *p4d_alloc_one(struct mm_struct *mm, unsigned long addr)
+{
+	return p4d_alloc_one_noprof(mm, addr);
 }
 
 void __pte_free_tlb(struct mmu_gather *tlb, pgtable_t pte, unsigned long addr)
@@ -56,31 +61,4 @@ void __pud_free_tlb(struct mmu_gather *tlb, pud_t *pudp, unsigned long addr)
 void __tlb_remove_table(void *table)
 {
 	free_page_and_swap_cache((struct page *)table);
-}
-
-void pte_free_tlb(struct mmu_gather *tlb, pgtable_t ptep, unsigned long address)
-{
-	tlb_flush_pmd_range(tlb, address, PAGE_SIZE);
-	tlb->freed_tables = 1;
-	__pte_free_tlb(tlb, ptep, address);
-}
-
-void pmd_free_tlb(struct mmu_gather *tlb, pmd_t *pmdp, unsigned long address)
-{
-	tlb_flush_pud_range(tlb, address, PAGE_SIZE);
-	tlb->freed_tables = 1;
-	__pmd_free_tlb(tlb, pmdp, address);
-}
-
-void pud_free_tlb(struct mmu_gather *tlb, pud_t *pudp, unsigned long address)
-{
-	tlb_flush_p4d_range(tlb, address, PAGE_SIZE);
-	tlb->freed_tables = 1;
-	__pud_free_tlb(tlb, pudp, address);
-}
-
-void smp_call_function(smp_call_func_t func, void *info, int wait)
-{
-	ipi_all_cpus();
-	func(info);
 }

@@ -57,6 +57,8 @@ static inline void pte_free(struct mm_struct *mm, struct page *pte_page)
 	pagetable_free(ptdesc);
 }
 
+#if CONFIG_PGTABLE_LEVELS > 2
+
 static inline pmd_t *pmd_alloc_one_noprof(struct mm_struct *mm, unsigned long addr)
 {
 	struct ptdesc *ptdesc;
@@ -82,6 +84,10 @@ static inline void pmd_free(struct mm_struct *mm, pmd_t *pmd)
 	pagetable_pmd_dtor(ptdesc);
 	pagetable_free(ptdesc);
 }
+
+#endif
+
+#if CONFIG_PGTABLE_LEVELS > 3
 
 static inline pud_t *__pud_alloc_one_noprof(struct mm_struct *mm, unsigned long addr)
 {
@@ -119,7 +125,11 @@ static inline void pud_free(struct mm_struct *mm, pud_t *pud)
 	__pud_free(mm, pud);
 }
 
+#endif /* CONFIG_PGTABLE_LEVELS > 3 */
+
+#ifndef __HAVE_ARCH_PGD_FREE
 static inline void pgd_free(struct mm_struct *mm, pgd_t *pgd)
 {
 	pagetable_free(virt_to_ptdesc(pgd));
 }
+#endif

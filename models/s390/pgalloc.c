@@ -20,6 +20,45 @@
  * Only the functions the scenarios run are modeled; the pgste (KVM) paths are kept in outline.
  */
 
+unsigned long *crst_table_alloc(struct mm_struct *mm)
+{
+	struct page *page = alloc_pages(GFP_KERNEL, CRST_ALLOC_ORDER);
+
+	if (!page)
+		return NULL;
+	arch_set_page_dat(page, CRST_ALLOC_ORDER);
+	return (unsigned long *) page_to_virt(page);
+}
+
+void crst_table_free(struct mm_struct *mm, unsigned long *table)
+{
+	free_pages((unsigned long)table, CRST_ALLOC_ORDER);
+}
+
+#ifdef CONFIG_PGSTE
+
+/* KVM's gmap shadow tables: a whole page with PGSTEs, no constructor, on no list */
+struct page *page_table_alloc_pgste(struct mm_struct *mm)
+{
+	struct page *page;
+	u64 *table;
+
+	page = alloc_page(GFP_KERNEL);
+	if (page) {
+		table = (u64 *)page_to_virt(page);
+		memset64(table, _PAGE_INVALID, PTRS_PER_PTE);
+		memset64(table + PTRS_PER_PTE, 0, PTRS_PER_PTE);
+	}
+	return page;
+}
+
+void page_table_free_pgste(struct page *page)
+{
+	__free_page(page);
+}
+
+#endif /* CONFIG_PGSTE */
+
 unsigned long *page_table_alloc(struct mm_struct *mm)
 {
 	unsigned long *table;
