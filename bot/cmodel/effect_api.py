@@ -79,6 +79,7 @@ class MachineAPI(Protocol):
     table_size: int
 
     def eval(self, w: World, t: Thread, e: tuple) -> int: ...
+    def store(self, w: World, t: Thread, lhs: tuple, val: int) -> None: ...
     def check_alive(self, w: World, t: Thread, addr: int, what: str) -> None: ...
     def field_offset(self, struct: str, path: str) -> int: ...
     def role_offset(self, role: str) -> int: ...
@@ -105,6 +106,11 @@ class Call:
         """The value of argument i (0 when the call has fewer)."""
         args = self.args
         return self.m.eval(self.w, self.t, args[i]) if i < len(args) else 0
+
+    def set_arg(self, i: int, value: int) -> None:
+        """Store into argument i: a macro that assigns its argument (local_irq_save(flags))."""
+        if i < len(self.args) and self.args[i][0] in ("id", "field", "deref", "index"):
+            self.m.store(self.w, self.t, self.args[i], value)
 
     def type_arg(self, i: int) -> str | None:
         """Argument i when it is a type or member name (container_of(p, struct page, lru))."""

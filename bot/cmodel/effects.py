@@ -120,10 +120,16 @@ def rcu_barrier(c: Call) -> None:
 
 
 # ---- locks ----------------------------------------------------------------------------------
-@effect("lock", bh=Param(bool, False, doc="the lock also disables softirqs (and so is an RCU reader)"))
+_FLAGS_ARG = Param(int, -1, doc="the argument the macro saves the interrupt state into (spin_lock_irqsave(l, flags))")
+
+
+@effect("lock", bh=Param(bool, False, doc="the lock also disables softirqs (and so is an RCU reader)"),
+        flags_arg=_FLAGS_ARG)
 def lock(c: Call) -> None:
     w, t = c.w, c.t
     addr = c.arg(0)
+    if c.rule["flags_arg"] >= 0:
+        c.set_arg(c.rule["flags_arg"], 1)
     c.alive(addr, "locks a spinlock in")
     bh: bool = c.rule.params["bh"]
     _enter_reader(t)  # a spinlock holder is an RCU reader (bot.sim.rcu.is_reader)
@@ -148,10 +154,12 @@ def unlock(c: Call) -> None:
     c.note(f"releases {c.m.lock_name(addr)}")
 
 
-@effect("bh_disable")
+@effect("bh_disable", flags_arg=_FLAGS_ARG)
 def bh_disable(c: Call) -> None:
     _enter_reader(c.t)
     c.t.bh += 1
+    if c.rule["flags_arg"] >= 0:
+        c.set_arg(c.rule["flags_arg"], 1)
 
 
 @effect("bh_enable")
