@@ -3,18 +3,20 @@
 A kernel file can have more than one reference model: s390's pgalloc.c with 2K fragments and with
 whole-page tables, the ptdesc API with its page-table lock freed at once or after a grace period.
 Which one the posting applies to is read from the code, never from the subject or the date: with
-a kernel tree, the model whose references are closest to the tree's files; from the mail alone, the
-model whose references the hunks' pre-images align with best (the earlier patches of the series
-count too, since they are what the posting sits on). Models that score the same are all run.
+a kernel tree, the model whose reference shares most of its own names (those no rival uses) with
+the tree's file; from the mail alone, the model whose references the hunks' pre-images align with
+best (the earlier patches of the series count too, since they are what the posting sits on).
+Models that score the same are all run.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from bot.cmodel.bind import alignment_score, normalise, reference_lines
+from bot.cmodel.bind import alignment_score, reference_lines
 from bot.cmodel.models import ModelSpec
 from bot.cmodel.program import SourceLine
 from bot.patch import FileDiff
@@ -46,21 +48,22 @@ def choose(specs: Sequence[ModelSpec], layers: Sequence[Sequence[FileDiff]],
         if len(group) == 1:
             chosen.add(group[0].name)
             continue
-        scores = {s.name: sum(_score(s, path, layers, tree_file) for path in claims[s.name]) for s in group}
+        scores = {s.name: sum(_score(s, path, layers, tree_file, group) for path in claims[s.name]) for s in group}
         best = max(scores.values())
         chosen.update(name for name, sc in scores.items() if sc == best)
     return [s for s in specs if s.name in chosen]
 
 
 def _score(spec: ModelSpec, path: str, layers: Sequence[Sequence[FileDiff]],
-           tree_file: TreeReader | None) -> float:
+           tree_file: TreeReader | None, rivals: Sequence[ModelSpec]) -> float:
     ref = spec.references.get(path)
     if ref is None:
         return 0.0
     ref_path = spec.directory / ref
     text = tree_file(path) if tree_file is not None else None
     if text is not None:
-        return _overlap(ref_path, text)
+        others = [r.directory / r.references[path] for r in rivals if r is not spec and path in r.references]
+        return _distinctive_share(ref_path, others, text)
     lines = _reference(ref_path, spec.rel(ref))
     total = 0.0
     for layer in layers:
@@ -75,10 +78,25 @@ def _reference(path: Path, rel: str) -> list[SourceLine]:
     return reference_lines(rel, path.read_text())
 
 
-def _overlap(ref_path: Path, tree_text: str) -> float:
-    """The share of the reference's code lines that the tree's file has."""
-    ref = {n for ln in ref_path.read_text().splitlines() if len(n := normalise(ln)) > 2}
-    if not ref:
+@lru_cache(maxsize=64)
+def _identifiers(path: Path) -> frozenset[str]:
+    return frozenset(_IDENT.findall(_code_only(path.read_text())))
+
+
+def _distinctive_share(ref_path: Path, rival_paths: Sequence[Path], tree_text: str) -> float:
+    """The share of the identifiers only this reference uses (no rival's reference of the same file
+    does) that the tree's file uses too: what tells the versions apart is what they do not share.
+    Our references are in our own words, so lines rarely match a tree's; the names they call do."""
+    own = _identifiers(ref_path)
+    for rp in rival_paths:
+        own -= _identifiers(rp)
+    if not own:
         return 0.0
-    tree = {normalise(ln) for ln in tree_text.splitlines()}
-    return len(ref & tree) / len(ref)
+    return len(own & set(_IDENT.findall(_code_only(tree_text)))) / len(own)
+
+
+_IDENT = re.compile(r"[A-Za-z_]\w{3,}")
+
+
+def _code_only(text: str) -> str:
+    return re.sub(r"//[^\n]*", "", re.sub(r"/\*.*?\*/", "", text, flags=re.S))
