@@ -330,15 +330,10 @@ def run_scenario(spec: Any, bound: Any, sc: Any, budget_states: int, budget_seco
 
 
 def _fresh_machine(spec: Any, bound: Any, sc: Any) -> Any:
-    """The machine models.run_scenario explores, set up and not run."""
-    import copy
+    """The machine models.run_scenario explores, set up and not run (with the scenario's parameters)."""
+    from bot.cmodel.models import scenario_machine
 
-    from bot.cmodel.models import make_machine
-
-    prog = copy.copy(bound.program)
-    prog.functions = dict(bound.program.functions)
-    prog.origin = dict(bound.program.origin)
-    return make_machine(spec, prog, sc)
+    return scenario_machine(spec, bound, sc)
 
 
 def scenario_key(spec: Any, bound: Any, sc: Any, budget_states: int, budget_seconds: float) -> str:

@@ -449,8 +449,13 @@ def _slab_leaks(m: Machine, w: World) -> list[Violation]:
 
 def run_scenario(spec: ModelSpec, bound: Bound, sc: Scenario, budget_states: int,
                  budget_seconds: float) -> tuple[CheckResult, Machine]:
-    m = make_machine(spec, _scenario_program(bound, sc), sc)
+    m = scenario_machine(spec, bound, sc)
     return check(m, budget_states, budget_seconds), m
+
+
+def scenario_machine(spec: ModelSpec, bound: Bound, sc: Scenario) -> Machine:
+    """The machine run_scenario explores, set up and not run."""
+    return make_machine(spec, _scenario_program(bound, sc), sc)
 
 
 def _scenario_program(bound: Bound, sc: Scenario) -> Program:
