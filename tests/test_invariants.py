@@ -10,6 +10,7 @@ from bot.sim.invariants import BY_ID, INVARIANTS
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
 RAISERS = {"Violation", "fail", "soft", "_viol"}  # the calls whose first argument is a violation kind
+RULES = BOT / "sim" / "semantics.py"  # its *_breaks rules return the kind a machine then raises
 
 
 def _kinds_in_code() -> dict[str, str]:
@@ -23,6 +24,11 @@ def _kinds_in_code() -> dict[str, str]:
             first = node.args[0]
             if name in RAISERS and isinstance(first, ast.Constant) and isinstance(first.value, str):
                 out.setdefault(first.value, f"{path.relative_to(BOT.parent)}:{node.lineno}")
+    for fn in ast.walk(ast.parse(RULES.read_text())):
+        if isinstance(fn, ast.FunctionDef) and fn.name.endswith("_breaks"):
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Return) and isinstance(node.value, ast.Constant) and node.value.value:
+                    out.setdefault(node.value.value, f"bot/sim/semantics.py:{node.lineno}")
     return out
 
 

@@ -17,8 +17,8 @@ from bot.sim.litmus import ScenarioModel
 from bot.sim.promela import run_spin
 from bot.sim.scenario import compile_scenario
 
-# Callbacks the C cases queue: free the page whose rcu_head it is, read it, or read the page its
-# `mapping` points to (a second object the callback depends on).
+# Callbacks the C cases queue: free the page whose rcu_head it is, read it, read the page its
+# `mapping` points to (a second object the callback depends on), or take that page's lock.
 CALLBACKS = """
 void free_cb(struct rcu_head *h)
 {
@@ -38,6 +38,16 @@ void use_other_cb(struct rcu_head *h)
 	struct page *p = container_of(h, struct page, rcu_head);
 	struct page *o = p->mapping;
 	v = o->flags;
+}
+
+void lock_cb(struct rcu_head *h)
+{
+	struct page *p = container_of(h, struct page, rcu_head);
+	struct page *l = p->mapping;
+
+	spin_lock_bh(&l->ptl);
+	spin_unlock_bh(&l->ptl);
+	__free_page(p);
 }
 """
 
@@ -101,6 +111,21 @@ def _cases() -> list[Case]:
     out.append(Case("callbacks run in any order", "unsafe", litmus,
                     "pg = alloc_page(0); q = alloc_page(0); q->mapping = pg;",
                     ["call_rcu(&q->rcu_head, use_other_cb); call_rcu(&pg->rcu_head, free_cb);"]))
+    # Callbacks run on the CPU that queued them: one that takes a lock can interrupt a plain
+    # spin_lock() holder only on the holder's own CPU.
+    holder_l, holder_c = ["spin_lock(lk)", "spin_unlock(lk)"], "spin_lock(&lk->ptl); v = lk->flags; spin_unlock(&lk->ptl);"
+    queue_l, queue_c = "call_rcu(pg.rcu_head, lock_cb)", "call_rcu(&pg->rcu_head, lock_cb);"
+    for rule, verdict, threads_l, threads_c in [
+        ("a callback runs on the CPU that queued it, not on the lock holder's", "safe",
+         {"holder": {"cpu": 0, "ops": holder_l}, "queuer": {"cpu": 1, "ops": [queue_l]}}, [holder_c, queue_c]),
+        ("a callback queued on the holder's CPU interrupts it and spins", "unsafe",
+         {"holder": {"cpu": 0, "ops": [queue_l, *holder_l]}}, [queue_c + " " + holder_c]),
+    ]:
+        litmus = {"expect": {"verdict": "?"}, "objects": {"pg": {"type": "page"}, "lk": {"type": "lock"}},
+                  "functions": {"lock_cb": ["spin_lock_bh(lk)", "spin_unlock_bh(lk)", "free(pg)"]},
+                  "threads": threads_l}
+        out.append(Case(rule, verdict, litmus, "pg = alloc_page(0); lk = alloc_page(0); pg->mapping = lk;",
+                        threads_c))
     return out
 
 

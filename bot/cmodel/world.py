@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from bot.sim.rcu import is_reader
+from bot.sim.semantics import is_reader
 
 # Bases of the address space. A page's struct page and its 4K data frame are one object.
 STRUCT_PAGE_BASE = 0x10_0000_0000

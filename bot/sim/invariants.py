@@ -2,7 +2,8 @@
 
 Stateright-style: each invariant has an id (the Violation kind), one sentence, and where it is
 checked — by the litmus machine (bot/sim/litmus.py), by the C interpreter (bot/cmodel), or at
-quiescence. rules/classify.toml maps an id (plus attributes) to a hazard; a classify rule naming an
+quiescence. The kernel rule behind a check (which context may sleep, what a lock attempt does, which
+list or rcu_head operation is broken) is stated in bot/sim/semantics.py. rules/classify.toml maps an id (plus attributes) to a hazard; a classify rule naming an
 id that is not here is a load error.
 """
 
@@ -33,20 +34,21 @@ INVARIANTS: tuple[Invariant, ...] = (
     Invariant("lock_in_freed_memory", "nobody takes or releases a lock that lives in freed memory",
               "Litmus lock ops", ""),
     Invariant("rcu_head_requeued", "an rcu_head is queued at most once until its callback starts",
-              "Litmus call_rcu", "effects rcu_queue"),
+              "Litmus call_rcu (semantics.call_rcu_breaks)", "effects rcu_queue"),
     Invariant("rcu_head_overlays_list", "memory in use as a queued rcu_head is not also a linked list_head",
               "Litmus call_rcu/list ops", "effects rcu_queue, list_*"),
-    Invariant("list_double_add", "a list_head is linked on at most one list", "Litmus list_add",
+    Invariant("list_double_add", "a list_head is linked on at most one list", "Litmus list_add (semantics.list_add_breaks)",
               "effects list_add"),
-    Invariant("list_del_unlinked", "list_del() only unlinks a linked (or initialised) node", "Litmus list_del",
+    Invariant("list_del_unlinked", "list_del() only unlinks a linked (or initialised) node", "Litmus list_del (semantics.list_del_breaks)",
               "effects list_del"),
     Invariant("sleep_in_atomic", "a call that may sleep never runs with a spinlock held, softirqs disabled, "
-              "inside rcu_read_lock() or in softirq", "Litmus might_sleep/synchronize_rcu",
+              "inside rcu_read_lock() or in softirq", "Litmus might_sleep/synchronize_rcu (semantics.atomic_reason)",
               "Machine._exec (primitives with may_sleep = true)"),
     Invariant("final_mmdrop_in_softirq", "the final mmdrop() (and so __mmdrop()) never runs in softirq context",
               "Litmus mmdrop", "effects mm_free (forbid_ctx)"),
     Invariant("deadlock", "every context can always make progress: no lock is taken twice, no softirq spins "
-              "on a lock its CPU's interrupted thread holds, no ABBA cycle", "Litmus locks, at quiescence",
+              "on a lock its CPU's interrupted thread holds, no ABBA cycle",
+              "Litmus locks (semantics.lock_outcome), at quiescence",
               "Machine.actions"),
     Invariant("leak", "at quiescence every object is freed or still reachable", "Litmus at quiescence",
               "models quiescence check (page neither freed nor listed)"),

@@ -4,17 +4,16 @@ State is a tuple of immutable parts so the checker can hash it. Each action is o
 context, or a step of the RCU machinery (a GP starts or ends, a ready callback is invoked in softirq
 on some CPU). Violations carry the kind names the rules/ classifier maps to hazard ids.
 
-Context model: one process-context thread per CPU; a softirq (an RCU callback, or a declared softirq
-thread) may interrupt the process thread of its CPU at any point where that thread has BH enabled and
-then runs to completion before the thread continues; workqueue items run in their own kworker
-context, independent of any CPU.
+The kernel's rules (contexts, readers, callbacks on the CPU that queued them, locks, lists,
+lifetimes) are decided by bot.sim.semantics, the module the C interpreter decides through too; this
+file maps litmus ops onto them over abstract objects, slots and locks.
 """
 
 from __future__ import annotations
 
 from typing import Any, Hashable, Iterable, NamedTuple
 
-from bot.sim import rcu
+from bot.sim import semantics as sem
 from bot.sim.core import Event, Step, Violation
 from bot.sim.scenario import Instr, Scenario, ScenarioError
 
@@ -42,7 +41,7 @@ class Ctx(NamedTuple):
 
     @property
     def reader(self) -> bool:
-        return self.started and rcu.is_reader(self.rcu, self.bh, self.preempt, self.kind == "softirq")
+        return self.started and sem.is_reader(self.rcu, self.bh, self.preempt, self.kind == "softirq")
 
 
 class ObjS(NamedTuple):
@@ -59,10 +58,7 @@ class State(NamedTuple):
     objs: tuple[ObjS, ...]
     slots: tuple[Any, ...]  # None | ("list", list) | ("rcu", fn)
     locks: tuple[str | None, ...]  # holder name
-    rcu: rcu.Rcu
-
-
-FREED_BY = {"process": "direct", "softirq": "call_rcu", "workqueue": "workqueue"}
+    rcu: sem.Rcu
 
 
 class _Viol(Exception):
@@ -101,7 +97,7 @@ class ScenarioModel:
         slots = [None] * len(sc.slots)
         for s, lst in sc.listed.items():
             slots[s] = ("list", lst)
-        yield State(tuple(ctxs), tuple(objs), tuple(slots), (None,) * len(sc.locks), rcu.INITIAL)
+        yield State(tuple(ctxs), tuple(objs), tuple(slots), (None,) * len(sc.locks), sem.INITIAL)
 
     def actions(self, s: State) -> list[Hashable]:
         acts: list[Hashable] = []
@@ -119,33 +115,32 @@ class ScenarioModel:
             if self._enabled(s, c):
                 acts.append(("run", i))
         sync_needs = [c.status[1] for c in s.ctxs if isinstance(c.status, tuple) and c.status[0] == "sync"]
-        if rcu.gp_wanted(s.rcu, sync_needs):
+        if sem.gp_wanted(s.rcu, sync_needs):
             acts.append(("gp_start",))
-        if rcu.gp_can_end(s.rcu):
+        if sem.gp_can_end(s.rcu):
             acts.append(("gp_end",))
-        for cb in rcu.ready(s.rcu):
-            for cpu in range(self.sc.ncpus):
-                if cpu not in busy and cpu not in bh_off:
-                    acts.append(("cb", cb.head, cpu))
+        for cb in sem.invocable(s.rcu, busy, bh_off):  # on the CPU that queued it
+            acts.append(("cb", cb.head, cb.cpu))
         return acts
 
     def step(self, s: State, a: Hashable) -> Step:
         kind = a[0]  # type: ignore[index]
         if kind == "gp_start":
             readers = [c.name for c in s.ctxs if c.reader]
-            r = rcu.start_gp(s.rcu, readers)
+            r = sem.start_gp(s.rcu, readers)
             wait = f" (waits for {', '.join(sorted(readers))})" if readers else ""
             return Step(s._replace(rcu=r), (Event("RCU", f"grace period {r.current} starts{wait}"),))
         if kind == "gp_end":
             n = s.rcu.current
-            return Step(s._replace(rcu=rcu.end_gp(s.rcu)), (Event("RCU", f"grace period {n} ends"),))
+            return Step(s._replace(rcu=sem.end_gp(s.rcu)), (Event("RCU", f"grace period {n} ends"),))
         if kind == "cb":
             _, head, cpu = a  # type: ignore[misc]
             cb = next(c for c in s.rcu.cbs if c.head == head)
+            assert cb.cpu == cpu
             name = f"softirq@CPU{cpu}"
             ctx = Ctx(name, "softirq", cpu, ((self.sc.functions[cb.fn], 0),), RUN, label=cb.fn, origin=head)
             slots = _set(s.slots, head, None)
-            st = s._replace(ctxs=_add_ctx(s.ctxs, ctx), slots=slots, rcu=rcu.take(s.rcu, head))
+            st = s._replace(ctxs=_add_ctx(s.ctxs, ctx), slots=slots, rcu=sem.take(s.rcu, cb))
             ev = Event(name, f"{cb.fn}() invoked (callback on {self.sc.slots[head]})")
             return Step(st, (ev,))
         i = a[1]  # type: ignore[index]
@@ -210,7 +205,7 @@ class ScenarioModel:
         for cb in s.rcu.cbs:
             queued |= fp.total_all[self.sc.functions[cb.fn]]
         gp_live = (
-            rcu.gp_possible(s.rcu)
+            sem.gp_possible(s.rcu)
             or any(c.frames and isinstance(c.status, tuple) for c in s.ctxs)
             or any("rcu!" in f for f in futures)
             or any("rcu!" in fp.total_all[self.sc.functions[cb.fn]] for cb in s.rcu.cbs)
@@ -253,17 +248,19 @@ class ScenarioModel:
         st = c.status
         if isinstance(st, tuple):
             if st[0] == "sync":
-                return rcu.sync_done(s.rcu, st[1])
+                return sem.sync_done(s.rcu, st[1])
             busy = {cb.head for cb in s.rcu.cbs} | {x.origin for x in s.ctxs if x.origin >= 0}
             return not (st[1] & busy)
         ins = self._instr(c)
         if ins.op in ("spin_lock", "spin_lock_bh"):
-            holder = s.locks[ins.args[0]]
-            if holder is None or holder == c.name:
-                return True
-            # the softirq spinning on a lock its own interrupted thread holds is reported, not blocked
-            return c.kind == "softirq" and holder == f"CPU{c.cpu}"
+            # a deadlock (on itself, or a softirq on the thread it interrupted) is reported, not blocked
+            return self._lock_outcome(s, c, ins.args[0]) != sem.WAIT
         return True
+
+    def _lock_outcome(self, s: State, c: Ctx, lk: int) -> str:
+        holder = s.locks[lk]
+        h = next((x for x in s.ctxs if x.name == holder), None)
+        return sem.lock_outcome(holder, c.name, c.kind, c.cpu, h.kind if h else "", h.cpu if h else -2)
 
     def _viol(self, kind: str, detail: str, c: Ctx, **attrs: str) -> _Viol:
         at = {"ctx": c.kind}
@@ -297,7 +294,7 @@ class ScenarioModel:
         c = c._replace(frames=frames)
         r = s.rcu
         if not c.reader:
-            r = rcu.reader_left(r, c.name)
+            r = sem.reader_left(r, c.name)
             if c.derefs:
                 c = c._replace(derefs=())
         ctxs = list(s.ctxs)
@@ -389,23 +386,12 @@ class ScenarioModel:
             raise ScenarioError(f"{c.label}: rcu_read_unlock() without rcu_read_lock()")
         return s, c._replace(rcu=c.rcu - 1)
 
-    def _atomic_why(self, c: Ctx) -> str:
-        if c.kind == "softirq":
-            return "softirq"
-        if c.held:
-            return f"holding {self.sc.locks[c.held[-1]]}"
-        if c.bh:
-            return "BH disabled"
-        if c.preempt:
-            return "preemption disabled"
-        if c.rcu:
-            return "inside rcu_read_lock()"
-        return ""
-
     def _sleep(self, c: Ctx, call: str) -> None:
-        why = self._atomic_why(c)
+        why = sem.atomic_reason(c.kind, len(c.held), c.bh, c.preempt, c.rcu)
         if why:
-            raise self._viol("sleep_in_atomic", f"{call}() may sleep, called {why}", c, call=call, why=why)
+            held = f": {self.sc.locks[c.held[-1]]}" if c.held else ""
+            raise self._viol("sleep_in_atomic", f"{call}() may sleep but runs in atomic context ({why}{held})",
+                             c, call=call, atomic=why)
 
     def _op_might_sleep(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
         self._sleep(c, "might_sleep")
@@ -413,7 +399,7 @@ class ScenarioModel:
 
     def _op_synchronize_rcu(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
         self._sleep(c, "synchronize_rcu")
-        return s, c._replace(status=("sync", rcu.need_for_new_request(s.rcu)))
+        return s, c._replace(status=("sync", sem.need_for_new_request(s.rcu)))
 
     def _op_rcu_barrier(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
         self._sleep(c, "rcu_barrier")
@@ -426,36 +412,23 @@ class ScenarioModel:
         o = self.sc.slot_obj[slot]
         self._check_obj(s, c, o, f"call_rcu({name})", call="call_rcu")
         st = s.slots[slot]
-        if st and st[0] == "rcu":
-            raise self._viol(
-                "rcu_head_requeued",
-                f"call_rcu on {name}, already queued for {st[1]}()",
-                c,
-                object=self.sc.objects[o].type,
-                head=name,
-            )
-        if st and st[0] == "list":
-            raise self._viol(
-                "rcu_head_overlays_list",
-                f"call_rcu on {name} while it is linked on {self.sc.lists[st[1]]}",
-                c,
-                object=self.sc.objects[o].type,
-                head=name,
-            )
+        broken = sem.call_rcu_breaks(_linked(st), _queued(st))
+        if broken:
+            what = f"already queued for {st[1]}()" if _queued(st) else f"while it is linked on {self.sc.lists[st[1]]}"
+            raise self._viol(broken, f"call_rcu on {name}, {what}", c, object=self.sc.objects[o].type, head=name)
         fname = self.sc.code_names[fn]
-        cpu = max(c.cpu, 0)
         return s._replace(
-            slots=_set(s.slots, slot, ("rcu", fname)), rcu=rcu.call_rcu(s.rcu, slot, fname, cpu)
+            slots=_set(s.slots, slot, ("rcu", fname)), rcu=sem.call_rcu(s.rcu, slot, fname, c.cpu)
         ), c
 
     def _lock_common(self, s: State, c: Ctx, ins: Instr, bh: bool) -> tuple[State, Ctx]:
         lk = ins.args[0]
         lname = self.sc.locks[lk]
         self._check_obj(s, c, self.sc.lock_obj[lk], f"spin_lock({lname})", lock=lname, mode="lock")
-        holder = s.locks[lk]
-        if holder == c.name:
+        outcome = self._lock_outcome(s, c, lk)
+        if outcome == sem.SELF:
             raise self._viol("deadlock", f"{c.name} takes {lname} again", c, lock=lname, cause="self")
-        if holder is not None:  # only reachable as the softirq-on-its-own-holder case (see _enabled)
+        if outcome == sem.SOFTIRQ_REENTRY:  # the only other case _enabled lets through
             raise self._viol(
                 "deadlock",
                 f"softirq on CPU{c.cpu} spins on {lname}, held with BH enabled by the thread it interrupted",
@@ -586,17 +559,17 @@ class ScenarioModel:
                     holder=holder,
                 )
         for sl, st in enumerate(s.slots):
-            if st and self.sc.slot_obj[sl] == o:
+            if self.sc.slot_obj[sl] == o and sem.free_breaks(True, _linked(st), _queued(st)):
                 what = "queued for " + st[1] + "()" if st[0] == "rcu" else "linked on " + self.sc.lists[st[1]]
                 raise self._viol(
                     "use_after_free",
                     f"{call}({ob.name}) while {self.sc.slots[sl]} is {what}",
                     c,
                     object=ob.type,
-                    freed_by=FREED_BY[c.kind],
+                    freed_by=sem.freed_by(c.kind),
                     call=call,
                 )
-        return s._replace(objs=_set(s.objs, o, os_._replace(alive=False, freed_by=FREED_BY[c.kind])))
+        return s._replace(objs=_set(s.objs, o, os_._replace(alive=False, freed_by=sem.freed_by(c.kind))))
 
     def _alloc(self, s: State, c: Ctx, o: int, call: str) -> State:
         ob, os_ = self.sc.objects[o], s.objs[o]
@@ -669,22 +642,11 @@ class ScenarioModel:
         self._check_obj(s, c, self.sc.list_obj[lst], f"list_add onto {self.sc.lists[lst]}", call="list_add")
         self._check_obj(s, c, o, f"list_add({name})", call="list_add")
         st = s.slots[slot]
-        if st and st[0] == "rcu":
-            raise self._viol(
-                "rcu_head_overlays_list",
-                f"list_add({name}) while that memory is an rcu_head queued for {st[1]}()",
-                c,
-                object=self.sc.objects[o].type,
-                node=name,
-            )
-        if st:
-            raise self._viol(
-                "list_double_add",
-                f"list_add({name}) while already on {self.sc.lists[st[1]]}",
-                c,
-                object=self.sc.objects[o].type,
-                node=name,
-            )
+        broken = sem.list_add_breaks(_linked(st), _queued(st))
+        if broken:
+            what = (f"that memory is an rcu_head queued for {st[1]}()" if _queued(st)
+                    else f"already on {self.sc.lists[st[1]]}")
+            raise self._viol(broken, f"list_add({name}) while {what}", c, object=self.sc.objects[o].type, node=name)
         return s._replace(slots=_set(s.slots, slot, ("list", lst))), c
 
     def _op_list_del(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
@@ -693,22 +655,11 @@ class ScenarioModel:
         o = self.sc.slot_obj[slot]
         self._check_obj(s, c, o, f"list_del({name})", call="list_del")
         st = s.slots[slot]
-        if st and st[0] == "rcu":
-            raise self._viol(
-                "rcu_head_overlays_list",
-                f"list_del({name}) while that memory is an rcu_head queued for {st[1]}()",
-                c,
-                object=self.sc.objects[o].type,
-                node=name,
-            )
-        if not st:
-            raise self._viol(
-                "list_del_unlinked",
-                f"list_del({name}) of a node that is not on a list",
-                c,
-                object=self.sc.objects[o].type,
-                node=name,
-            )
+        broken = sem.list_del_breaks(_linked(st), _queued(st), initialised=False)
+        if broken:
+            what = (f"while that memory is an rcu_head queued for {st[1]}()" if _queued(st)
+                    else "of a node that is not on a list")
+            raise self._viol(broken, f"list_del({name}) {what}", c, object=self.sc.objects[o].type, node=name)
         self._check_obj(
             s, c, self.sc.list_obj[st[1]], f"list_del from {self.sc.lists[st[1]]}", call="list_del"
         )
@@ -729,6 +680,14 @@ class ScenarioModel:
 
     def _op_call(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
         return s, c._replace(frames=c.frames + ((ins.args[0], 0),))
+
+
+def _linked(slot: Any) -> bool:
+    return bool(slot) and slot[0] == "list"
+
+
+def _queued(slot: Any) -> bool:
+    return bool(slot) and slot[0] == "rcu"
 
 
 def _set(t: tuple, i: int, v: Any) -> tuple:

@@ -1,8 +1,8 @@
 """Export a litmus scenario to Promela, to cross-check a verdict with spin.
 
-One proctype per declared thread; one softirq proctype per CPU that invokes ready callbacks (chosen
-nondeterministically among the ready heads, so callbacks are unordered) when that CPU's process
-thread has BH enabled; a GP proctype (start: snapshot the readers as a bitmask; end: when the mask
+One proctype per declared thread; one softirq proctype per CPU that invokes the ready callbacks
+queued on that CPU (chosen nondeterministically among them, so callbacks are unordered) when that
+CPU's process thread has BH enabled; a GP proctype (start: snapshot the readers as a bitmask; end: when the mask
 is empty); a kworker proctype per mm for mmdrop_async(); and a monitor that fires on `timeout`
 (quiescence) to assert that every context finished (deadlock) and nothing leaked. Every op is one
 atomic step guarded by "no softirq on my CPU", like the Python model; each invariant is an assert
@@ -43,6 +43,15 @@ class _Gen:
             return f"(softirq_on[{cid - self.nthreads}] == 1 || {base})"
         return f"(running[{cid}] && {base})" if cid < self.nthreads else f"(running[{cid}] && {base})"
 
+    def cpu_of(self, cid: int) -> int:
+        """The CPU a context queues its callbacks on (a kworker, on no CPU, queues on CPU0)."""
+        if cid < self.nthreads:
+            t = self.sc.threads[cid]
+            return t.cpu if t.ctx != "workqueue" else 0
+        if cid < self.nthreads + self.sc.ncpus:
+            return cid - self.nthreads
+        return 0
+
     def atomic_expr(self, cid: int, kind: str) -> str:
         return "true" if kind == "softirq" else f"(rcu_n[{cid}] + bh[{cid}] + pre[{cid}] > 0)"
 
@@ -54,7 +63,7 @@ class _Gen:
             f"#define NONE {NONE}",
             f"byte alive[{no}]; byte gen[{no}]; byte refs[{no}]; bit pub[{no}]; int flags[{no}];",
             f"byte slot[{ns}];   /* 0 idle, 1+L on list L, 100+F queued rcu_head for function F */",
-            f"byte cbneed[{ns}];",
+            f"byte cbneed[{ns}]; byte cbcpu[{ns}];  /* GP a queued head waits for; CPU that queued it */",
             f"byte lockh[{nl}];  /* 0 free, else holder ctx + 1 */",
             f"byte rcu_n[{self.nctx}]; byte bh[{self.nctx}]; byte pre[{self.nctx}];",
             f"bit running[{self.nctx}];",
@@ -147,7 +156,8 @@ class _Gen:
         sc = self.sc
         me = self.sid(cpu)
         picks = [
-            f"    :: (queued >> {s}) & 1 && cbneed[{s}] <= completed -> h = {s}" for s in range(len(sc.slots))
+            f"    :: (queued >> {s}) & 1 && cbneed[{s}] <= completed && cbcpu[{s}] == {cpu} -> h = {s}"
+            for s in range(len(sc.slots))
         ]
         disp = []
         for _name, code in sc.functions.items():
@@ -158,7 +168,7 @@ class _Gen:
             "  byte h; byte fn;",
             LOCALS,
             "  do",
-            f"  :: atomic {{ softirq_on[{cpu}] == 0 && {self.bh_ok(cpu)} && inflight_ready() ->",
+            f"  :: atomic {{ softirq_on[{cpu}] == 0 && {self.bh_ok(cpu)} && inflight_ready({cpu}) ->",
             "    if",
             *picks,
             "    fi;",
@@ -269,6 +279,7 @@ class _Gen:
                 f"assert(slot[{s}] == 0) /* rcu_head_requeued / rcu_head_overlays_list */",
                 f"slot[{s}] = {100 + fn}",
                 f"cbneed[{s}] = (current != 0 -> current : completed) + 1",
+                f"cbcpu[{s}] = {self.cpu_of(me)}",
                 f"queued = queued | {1 << s}",
             ]
         elif op in ("spin_lock", "spin_lock_bh"):
@@ -403,8 +414,10 @@ def export(sc: Scenario) -> str:
     """Promela text for the scenario; spin reports errors > 0 exactly when the scenario is unsafe."""
     g = _Gen(sc)
     text = g.run()
-    ready = " || ".join(f"((queued >> {s}) & 1 && cbneed[{s}] <= completed)" for s in range(len(sc.slots)))
-    macro = f"#define inflight_ready() ({ready or 'false'})\nbyte syncwant;\n"
+    ready = " || ".join(
+        f"((queued >> {s}) & 1 && cbneed[{s}] <= completed && cbcpu[{s}] == c)" for s in range(len(sc.slots))
+    )
+    macro = f"#define inflight_ready(c) ({ready or 'false'})\nbyte syncwant;\n"
     return text.replace("init {", macro + "init {", 1)
 
 
