@@ -1,4 +1,5 @@
-"""Every command of the README runs as written from the installed wheel, outside the checkout.
+"""Every command of the README runs as written from the installed wheel, outside the checkout; the
+first screen's set-up command runs as written in a fresh copy of the repository.
 
 The wheel is installed with pip into a fresh venv in a temporary directory (its dependencies come
 from the test environment's site-packages through a .pth line, so nothing is downloaded); the
@@ -109,16 +110,55 @@ def test_readme_has_user_commands() -> None:
     assert not any("../shared" in c or "<msgid>" in c or "[--" in c for c in cmds), cmds
 
 
-def test_setup_command_reviews_the_bundled_example(sandbox: Sandbox, tmp_path: Path) -> None:
-    block = re.search(r"```sh\n(python3 -m venv .*?)\n```", README.read_text()).group(1)
-    assert block.startswith(SETUP)
-    clone = tmp_path / "clone"  # what the README's "from the repo root" has: examples/
-    shutil.copytree(REPO / "examples", clone / "examples")
-    (clone / ".venv").symlink_to(sandbox.venv)  # the fixture did the venv + pip install part
-    res = subprocess.run(["bash", "-c", block.removeprefix(SETUP)], capture_output=True, text=True,
-                         cwd=clone, env=sandbox.env, timeout=300)
+def _first_screen_commands(text: str) -> list[list[str]]:
+    """The ```sh blocks before the first section: what a new user types first, line by line."""
+    head = text[:text.index("\n## ")]
+    return [block.strip().splitlines() for block in re.findall(r"```sh\n(.*?)```", head, re.S)]
+
+
+def test_first_screen_has_exactly_two_setup_commands() -> None:
+    text = README.read_text()
+    assert text[:text.index("\nbash .ci/run\n")].count("\n") < 30  # both on the first screen
+    blocks = _first_screen_commands(text)
+    assert len(blocks) == 2 and all(len(b) == 1 for b in blocks), blocks
+    assert blocks[0][0].startswith(SETUP) and blocks[1] == ["bash .ci/run"], blocks
+
+
+def _fresh_clone(dest: Path) -> None:
+    """The files a clone of this repository has (the tracked ones), nothing built or cached."""
+    res = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z"], capture_output=True, timeout=60)
+    if res.returncode != 0:
+        pytest.skip("the checkout is not a git repository: no tracked files to clone")
+    for name in res.stdout.decode().split("\0"):
+        if name and (REPO / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, dest / name)
+
+
+def test_setup_command_works_in_a_fresh_clone(tmp_path: Path) -> None:
+    """The first command, exactly as written, in a copy of the tracked files: it makes the venv,
+    builds and installs the package from the repo root and reviews the bundled example. The one
+    change: the venv is made first and sees the test environment's packages (a .pth line), so the
+    dependencies are not downloaded again; the build of the package itself is pip's own."""
+    (setup,), _ = _first_screen_commands(README.read_text())
+    clone = tmp_path / "clone"
+    _fresh_clone(clone)
+    python = Path(sys._base_executable).resolve()  # the machine's python3, not the test venv
+    subprocess.run([str(python), "-m", "venv", str(clone / ".venv")], check=True, timeout=300)
+    site = subprocess.run([str(clone / ".venv" / "bin" / "python"), "-c",
+                           "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (Path(site) / "review-bot-test-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    (tmp_path / "home").mkdir()
+    env = {"PATH": f"{python.parent}:/usr/bin:/bin", "HOME": str(tmp_path / "home"), "LANG": "C.UTF-8",
+           "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    res = subprocess.run(["bash", "-c", setup], capture_output=True, text=True, cwd=clone, env=env, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.startswith("review-bot: 1 message: 1 patch reviewed (1 with correctness findings)")
     assert "RCU_HEAD_SHARED" in res.stdout
+    where = subprocess.run([str(clone / ".venv" / "bin" / "python"), "-c", "import bot; print(bot.__file__)"],
+                           capture_output=True, text=True, cwd=tmp_path, check=True).stdout
+    assert where.startswith(site), where  # installed into the venv, not run from the clone's bot/
 
 
 def test_every_readme_command_runs_from_the_installed_wheel(sandbox: Sandbox, pinbox: PublicInbox) -> None:
