@@ -68,9 +68,15 @@ def format_patch(range_: str, repo_dir: str = ".", parents: dict[str, str] | Non
             stdout_as_string=False,
         )
     except git.GitCommandError as e:
-        msg = (e.stderr or "").strip().replace("stderr: ", "").strip("' \n").splitlines()
-        raise GitSourceError(f"git: {msg[-1] if msg else e}") from None
+        raise GitSourceError(f"git: {_git_message(e.stderr or '') or e}") from None
     return add_message_ids(out), shas, repo.working_tree_dir or repo.git_dir
+
+
+def _git_message(stderr: str) -> str:
+    """git's own complaint from GitPython's `stderr: '...'` wrapping, without "fatal: "."""
+    text = re.sub(r"^\s*stderr: '(.*)'\s*$", r"\1", stderr.strip(), flags=re.S).strip()
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return re.sub(r"^(fatal|error): ", "", lines[0]) if lines else ""
 
 
 def add_message_ids(mbox: bytes) -> bytes:

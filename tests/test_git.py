@@ -108,6 +108,7 @@ def test_cli_git_bad_range_is_exit_2(repo: Path) -> None:
     res = run_cli("check", "--git", "no-such-ref..HEAD", "--repo", str(repo))
     assert res.returncode == 2, res.stderr
     assert len(res.stderr_lines) == 1 and "Traceback" not in res.stderr
+    assert res.stderr_lines[0] == "review-bot: error: git: bad revision 'no-such-ref..HEAD'"  # git's words
 
 
 def test_cli_git_one_review_per_commit(repo: Path) -> None:
