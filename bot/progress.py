@@ -46,7 +46,8 @@ class Status:
 
     # ---- phases -------------------------------------------------------------------------------
     def reading(self, messages: int) -> None:
-        self._show(f"reading {messages} messages, {_duration(time.monotonic() - self.start)} elapsed")
+        noun = "message" if messages == 1 else "messages"
+        self._show(f"reading {messages} {noun}, {_duration(time.monotonic() - self.start)} elapsed")
 
     def begin_judging(self, total: int) -> None:
         self.total = total
