@@ -2,7 +2,7 @@
 
 The line is rewritten with "\\r" at most RATE times a second and cut to the terminal's width, so it
 never wraps (a wrapped line could not be redrawn). While judging, a SIGALRM interval timer
-redraws it every TICK seconds too: postings judged on other cores come back in batches, and the
+redraws it every TICK seconds or so too: postings judged on other cores come back in batches, and the
 elapsed time and the estimate must not freeze in between. (A timer, not a thread: the judging
 pool forks, and a child must not inherit a lock a thread held; a forked child has no timer.)
 Log records printed meanwhile go through StatusAwareHandler,
@@ -19,7 +19,7 @@ import time
 from typing import Any, TextIO
 
 RATE = 10  # redraws per second at most
-TICK = 0.5  # seconds between redraws while nothing arrives
+TICK = 0.25  # at most this long between redraws while nothing arrives (the timer fires twice as often)
 _ERASE = "\r\x1b[K"
 
 
@@ -57,7 +57,7 @@ class Status:
         self._show(self._judging(), force=True)
         if self.enabled and threading.current_thread() is threading.main_thread():
             self._old_alarm = signal.signal(signal.SIGALRM, self._tick)
-            signal.setitimer(signal.ITIMER_REAL, TICK, TICK)
+            signal.setitimer(signal.ITIMER_REAL, TICK / 2, TICK / 2)
 
     def _tick(self, _signum: int, _frame: Any) -> None:
         if not self._busy and time.monotonic() - self.last_draw >= TICK:
