@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections import Counter
 
@@ -11,6 +12,11 @@ from bot.mail import LoadResult, iter_load
 from bot.patch import Posting
 from bot.pipeline import Options, review_postings
 from bot.progress import Status
+
+# The archive stays loaded until the end: the postings read so far are moved out of the cycle
+# collector's sight every so many, or each collection would walk all of them again (a fifth of
+# the load), and so would every collection while judging (and touch the pages forked workers share).
+FREEZE_EVERY = 200
 
 
 def review(postings: list[Posting], origin: Origin | None = None, status: Status | None = None,
@@ -32,14 +38,18 @@ def scan_full(path: str, progress: bool = False, options: Options | None = None,
     With `progress`, a status line on stderr when it is a terminal (reading, then judging)."""
     res = LoadResult()
     status = Status(sys.stderr, "scan") if progress else None
-    try:
-        for _ in iter_load(path, res, status.reading if status else None):
-            pass  # series (and so SeriesInfo) are complete only at the end of the input
+    try:  # series (and so SeriesInfo) are complete only at the end of the input
+        for n, _ in enumerate(iter_load(path, res, status.reading if status else None), 1):
+            if n % FREEZE_EVERY == 0:
+                gc.freeze()
+        gc.freeze()
         reviews = review(res.postings, origin or Origin("mbox", path=path), status, options)
     except BaseException:
         if status is not None:
             status.stop()  # the error, not a stale status line, is the last thing on the screen
         raise
+    finally:
+        gc.unfreeze()
     if status is not None:
         relevant = sum(1 for r in reviews if r.relevant)
         status.finish(f"{res.messages} messages, {len(reviews)} postings judged, {relevant} relevant")

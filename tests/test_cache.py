@@ -196,3 +196,18 @@ def test_no_cache_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     again = run_cli("check", "--mbox", example, "--format", "json")
     assert off.returncode == on.returncode == again.returncode == 1
     assert off.stdout == on.stdout == again.stdout
+
+
+
+def test_a_posting_edited_after_parsing_is_keyed_by_what_it_now_says() -> None:
+    """An edited copy of a real posting (same Message-ID, same raw message) is another review."""
+    import copy
+
+    p = next(q for q in load(str(corpus.thread(1))).postings if q.subject.startswith("[PATCH 07/12]"))
+    q = copy.deepcopy(p)
+    h = next(h for fd in q.files for h in fd.hunks if any(ln.tag == "+" for ln in h.lines))
+    k = next(i for i, ln in enumerate(h.lines) if ln.tag == "+")
+    h.lines[k] = type(h.lines[k])("+", h.lines[k].text + " ", h.lines[k].old_no, h.lines[k].new_no)
+    opts = Options()
+    assert cache.review_keys([p], [p], opts) == cache.review_keys([copy.deepcopy(p)], [copy.deepcopy(p)], opts)
+    assert cache.review_keys([q], [q], opts) != cache.review_keys([p], [p], opts)

@@ -18,6 +18,7 @@ from email import policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
+from functools import lru_cache
 
 from bot.mail.addr import msgids, parse_addresses
 from bot.mail.diff import parse_diff
@@ -142,7 +143,18 @@ def quick_headers(head: bytes) -> dict[str, str]:
 
 def addresses(v: str | None) -> list[str]:
     """The mailboxes of a raw address header as "Name" <addr> strings (bot.mail.addr)."""
-    return [str(m) for m in parse_addresses(v)]
+    if v is not None and len(v) > MEMO_HEADER:
+        return [str(m) for m in parse_addresses(v)]
+    return list(_addresses(v))
+
+
+MEMO_HEADER = 16_384  # longer address headers are split each time: the memo stays small
+
+
+@lru_cache(maxsize=4096)
+def _addresses(v: str | None) -> tuple[str, ...]:
+    # The patches of a series, and the replies to them, repeat one To/Cc: split it once.
+    return tuple(str(m) for m in parse_addresses(v))
 
 
 def author_of(v: str | None) -> str:
