@@ -17,7 +17,6 @@ none of these holds no such site, so it is not parsed. A name pattern (`match`) 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from bot.patch import FileDiff
@@ -40,25 +39,23 @@ def names(rules: CallsiteRules, caller_rules: list[dict[str, Any]]) -> frozenset
     return frozenset(n for n in out if n)
 
 
-_NEEDLES: dict[int, tuple[CallsiteRules, re.Pattern[str] | None]] = {}
+_NEEDLES: dict[int, tuple[CallsiteRules, tuple[str, ...] | None]] = {}
 
 
-def _needles(rules: CallsiteRules) -> re.Pattern[str] | None:
-    """One pattern finding any of the names as a substring (None: every C diff must be parsed)."""
+def _needles(rules: CallsiteRules) -> tuple[str, ...] | None:
+    """The names, to be found as substrings (None: every C diff must be parsed)."""
     hit = _NEEDLES.get(id(rules))
     if hit is not None and hit[0] is rules:
         return hit[1]
     from bot.callers import rules as caller_rules
 
-    pattern = None
+    found = None
     if not any(p.match is not None and p.relevance == "always" for p in rules.primitives):
-        found = sorted(names(rules, caller_rules()), key=lambda n: (-len(n), n))
-        # An identifier equal to a name holds it as a substring, whatever the text around it.
-        pattern = re.compile("|".join(map(re.escape, found)) if found else r"(?!)")
+        found = tuple(sorted(names(rules, caller_rules())))
     if len(_NEEDLES) >= 8:
         _NEEDLES.clear()
-    _NEEDLES[id(rules)] = (rules, pattern)
-    return pattern
+    _NEEDLES[id(rules)] = (rules, found)
+    return found
 
 
 def can_hold_sites(fd: FileDiff, rules: CallsiteRules) -> bool:
@@ -70,8 +67,11 @@ def can_hold_sites(fd: FileDiff, rules: CallsiteRules) -> bool:
     needles = _needles(rules)
     if needles is None:
         return True
-    return any(needles.search(h.section) or needles.search("\n".join(ln.text for ln in h.lines))
-               for h in fd.hunks)
+    # An identifier equal to a name holds it as a substring, whatever the text around it; the
+    # newlines keep one line's end from joining the next line's start. One substring test per
+    # name over the whole file's text is several times faster than one alternation pattern.
+    text = "\n".join([h.section for h in fd.hunks] + [ln.text for h in fd.hunks for ln in h.lines])
+    return any(n in text for n in needles)
 
 
 def site_files(files: list[FileDiff], rules: CallsiteRules) -> list[FileDiff]:
