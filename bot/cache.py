@@ -417,10 +417,29 @@ def _reachable(prog: Any, roots: set[str], names: frozenset[str]) -> set[str]:
         if n in seen:
             continue
         seen.add(n)
-        found: set[str] = set()
-        _strings(prog.functions[n], found)
-        todo += [m for m in found & names if m not in seen]
+        todo += [m for m in _strings_of(prog.functions[n]) & names if m not in seen]
     return seen
+
+
+_STRS: dict[int, tuple[Any, frozenset[str]]] = {}  # id(compiled function) → (it, its strings)
+MEMO_FUNCTIONS = 2048
+MEMO_CODE = 512  # instructions: a larger function is walked each time, the memo stays small
+
+
+def _strings_of(fn: Any) -> frozenset[str]:
+    """Every string in a compiled function, once per function: each scenario of a program walks
+    the same functions."""
+    hit = _STRS.get(id(fn))
+    if hit is not None and hit[0] is fn:
+        return hit[1]
+    found: set[str] = set()
+    _strings(fn, found)
+    out = frozenset(found)
+    if len(getattr(fn, "code", ())) <= MEMO_CODE:
+        if len(_STRS) >= MEMO_FUNCTIONS:
+            _STRS.clear()
+        _STRS[id(fn)] = (fn, out)
+    return out
 
 
 @lru_cache(maxsize=8)

@@ -63,6 +63,7 @@ class Judge:
         self.opts = options
         self.context = context
         self.by_id = {p.msgid: p for p in context}
+        self._revisions: dict[tuple[str, int], list[Posting]] | None = None
         self._runs: dict[tuple, ModelRun] = {}
         self.cache = cache.for_options(options)
 
@@ -77,10 +78,9 @@ class Judge:
         out: list[Posting] = []
         s = p.series
         if s is not None and s.index > 0:
-            for q in self.context:
+            for q in self._revision(s.key, s.revision):
                 qs = q.series
-                if (q is p or qs is None or q.is_reply or qs.key != s.key or qs.revision != s.revision
-                        or not q.files):
+                if q is p or qs is None or q.is_reply or not q.files:
                     continue
                 # A follow-up posted for the same slot applies on top of the patch it follows up,
                 # which sits in its References.
@@ -89,6 +89,15 @@ class Judge:
                     out.append(q)
         out.sort(key=lambda q: (q.series.index if q.series else 0, bool(q.series and q.series.extra)))
         return out
+
+    def _revision(self, key: str, revision: int) -> list[Posting]:
+        """The postings of the context in one series revision, in context order."""
+        if self._revisions is None:
+            self._revisions = {}
+            for q in self.context:
+                if q.series is not None:
+                    self._revisions.setdefault((q.series.key, q.series.revision), []).append(q)
+        return self._revisions.get((key, revision), [])
 
     def _formal_ancestor(self, p: Posting) -> Posting | None:
         for mid in [p.in_reply_to or ""] + list(reversed(p.references)):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from tree_sitter import Node
 
@@ -23,13 +24,38 @@ _TRIVIAL = {"", "{", "}", "};", "else", "else{", "}else{", "}else", "return;", "
             "#endif", "#else"}
 
 
+_BLOCK_COMMENT = re.compile(r"/\*.*?\*/")
+_LINE_COMMENT = re.compile(r"//.*")
+_SPACE = re.compile(r"\s+")
+# A reference's lines are aligned against every hunk: each distinct line is normalised once. A line
+# longer than MEMO_LINE (none in kernel style) is not remembered, which keeps the memo small.
+MEMO_LINES = 1 << 16
+MEMO_LINE = 256
+
+
 def normalise(text: str) -> str:
-    text = re.sub(r"/\*.*?\*/", "", text)
-    text = re.sub(r"//.*", "", text)
-    return re.sub(r"\s+", "", text)
+    return _normalised(text) if len(text) <= MEMO_LINE else _normalise(text)
+
+
+@lru_cache(maxsize=MEMO_LINES)
+def _normalised(text: str) -> str:
+    return _normalise(text)
+
+
+def _normalise(text: str) -> str:
+    return _SPACE.sub("", _LINE_COMMENT.sub("", _BLOCK_COMMENT.sub("", text)))
 
 
 def _is_comment_only(text: str) -> bool:
+    return _comment_only(text) if len(text) <= MEMO_LINE else _is_comment(text)
+
+
+@lru_cache(maxsize=MEMO_LINES)
+def _comment_only(text: str) -> bool:
+    return _is_comment(text)
+
+
+def _is_comment(text: str) -> bool:
     s = text.strip()
     return (not s or s.startswith(("/*", "* ", "*/", "//")) or s == "*" or s.endswith("*/") and "/*" not in s
             and "(" not in s)
@@ -199,26 +225,7 @@ def _align(lines: list[SourceLine], h: Hunk, start: int) -> tuple[float, int, in
     n, m = len(pre), len(ref)
     if n * m > MAX_ALIGN_CELLS:
         return None  # a hunk this size is no edit of the modeled functions we could place reliably
-    # Smith-Waterman over lines: distinctive lines weigh more than braces.
-    gap = -1.0
-    prev = [0.0] * (m + 1)
-    best = (0.0, 0, 0)
-    back: list[list[int]] = [[0] * (m + 1) for _ in range(n + 1)]  # 0 stop, 1 diag, 2 up, 3 left
-    for i in range(1, n + 1):
-        cur = [0.0] * (m + 1)
-        pi = pre[i - 1][1]
-        w = 0.5 if pi in _TRIVIAL else (3.0 if len(pi) > 12 else 1.5)
-        for j in range(1, m + 1):
-            diag = prev[j - 1] + (w if pi == ref[j - 1][1] else -1.0)
-            up = prev[j] + gap
-            left = cur[j - 1] + gap
-            s = max(0.0, diag, up, left)
-            cur[j] = s
-            back[i][j] = 0 if s == 0.0 else (1 if s == diag else (2 if s == up else 3))
-            if s > best[0]:
-                best = (s, i, j)
-        prev = cur
-    score, i, j = best
+    score, i, j, back = _smith_waterman([t for _, t in pre], [t for _, t in ref])
     if score < 3.0:
         return None
     end_i, end_j = i, j
@@ -247,6 +254,36 @@ def _align(lines: list[SourceLine], h: Hunk, start: int) -> tuple[float, int, in
         if h.lines[j].tag in "+-":
             h1 = j
     return score, r0, r1, h0, h1
+
+
+def _smith_waterman(pre: list[str], ref: list[str]) -> tuple[float, int, int, list[list[int]]]:
+    """Local alignment of normalised lines: distinctive lines weigh more than braces. The best
+    score, where it ends, and the moves back from there (0 stop, 1 diag, 2 up, 3 left)."""
+    n, m = len(pre), len(ref)
+    gap = -1.0
+    prev = [0.0] * (m + 1)
+    best = (0.0, 0, 0)
+    back: list[list[int]] = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(1, n + 1):
+        cur = [0.0] * (m + 1)
+        pi = pre[i - 1]
+        w = 0.5 if pi in _TRIVIAL else (3.0 if len(pi) > 12 else 1.5)
+        row = back[i]
+        for j in range(1, m + 1):
+            # max(0.0, diag, up, left) written out: this loop is most of binding a patch's cost
+            diag = prev[j - 1] + (w if pi == ref[j - 1] else -1.0)
+            up = prev[j] + gap
+            s = diag if diag > up else up
+            left = cur[j - 1] + gap
+            if left > s:
+                s = left
+            if s > 0.0:
+                cur[j] = s
+                row[j] = 1 if s == diag else (2 if s == up else 3)
+                if s > best[0]:
+                    best = (s, i, j)
+        prev = cur
+    return best[0], best[1], best[2], back
 
 
 def reference_lines(rel_name: str, text: str) -> list[SourceLine]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from bot.cmodel.compile import Compiled, compile_function
-from bot.cmodel.cparse import CUnit, parse_expr_text, parse_unit
+from bot.cmodel.cparse import CFunction, CUnit, parse_expr_text, parse_unit
 from bot.cmodel.layout import Layout, load_layout
 
 
@@ -37,7 +37,7 @@ class Program:
 
     def add_unit(self, unit: CUnit, lines: list[SourceLine]) -> None:
         for name, fn in unit.functions.items():
-            self.functions[name] = compile_function(fn)
+            self.functions[name] = _compiled(fn)
             self.origin[name] = lines
         self.defines.update(unit.defines)
         for lock in unit.static_locks:
@@ -52,7 +52,7 @@ class Program:
 
 
 def program_from_text(text: str, lines: list[SourceLine] | None = None) -> tuple[CUnit, list[SourceLine]]:
-    unit = parse_unit(text)
+    unit = _parse(text)
     if lines is None:
         lines = [SourceLine("<text>", i + 1, t, False) for i, t in enumerate(text.splitlines())]
     return unit, lines
@@ -62,3 +62,42 @@ def program_from_text(text: str, lines: list[SourceLine] | None = None) -> tuple
 def define_expr(text: str) -> tuple:
     return parse_expr_text(text)
 
+
+
+# A model's reference and environment sources, and its scenarios' code, are the same text in every
+# review: each is parsed and compiled once. Nothing edits a parsed or compiled function after it is
+# made (a caller edits only the unit's own dicts and lists, copied for it), so they are shared. The
+# memos hold only texts and functions of a model's size, however large the code under review.
+MEMO_TEXTS = 128
+MEMO_TEXT = 64 << 10  # characters
+MEMO_FUNCTIONS = 2048
+MEMO_CODE = 512  # instructions
+
+
+def _parse(text: str) -> CUnit:
+    return _fresh(_parsed(text)) if len(text) <= MEMO_TEXT else parse_unit(text)
+
+
+@lru_cache(maxsize=MEMO_TEXTS)
+def _parsed(text: str) -> CUnit:
+    return parse_unit(text)
+
+
+def _fresh(unit: CUnit) -> CUnit:
+    return CUnit(dict(unit.functions), {k: list(v) for k, v in unit.alternates.items()}, dict(unit.defines),
+                 list(unit.static_locks), list(unit.errors))
+
+
+_COMPILED: dict[int, tuple[CFunction, Compiled]] = {}  # id(parsed function) → (it, its code)
+
+
+def _compiled(fn: CFunction) -> Compiled:
+    hit = _COMPILED.get(id(fn))
+    if hit is not None and hit[0] is fn:
+        return hit[1]
+    code = compile_function(fn)
+    if len(code.code) <= MEMO_CODE:
+        if len(_COMPILED) >= MEMO_FUNCTIONS:
+            _COMPILED.clear()
+        _COMPILED[id(fn)] = (fn, code)
+    return code

@@ -19,7 +19,7 @@ from pathlib import Path
 from bot.cmodel.bind import alignment_score, reference_lines
 from bot.cmodel.models import ModelSpec
 from bot.cmodel.program import SourceLine
-from bot.patch import FileDiff
+from bot.patch import FileDiff, Hunk, HunkLine
 
 TreeReader = Callable[[str], "str | None"]
 
@@ -69,8 +69,29 @@ def _score(spec: ModelSpec, path: str, layers: Sequence[Sequence[FileDiff]],
     for layer in layers:
         for fd in layer:
             if fd.path == path:
-                total += sum(alignment_score(lines, h) for h in fd.hunks)
+                total += sum(_aligned(lines, h) for h in fd.hunks)
     return total
+
+
+_SCORES: dict[tuple[int, tuple[HunkLine, ...]], tuple[list[SourceLine], float]] = {}
+MEMO_HUNKS = 4096
+MEMO_HUNK = 512  # lines: a longer hunk is aligned each time, the memo stays small
+
+
+def _aligned(lines: list[SourceLine], h: Hunk) -> float:
+    """alignment_score(), once per reference and hunk text: the earlier patches of a series are
+    scored again for every later one."""
+    if len(h.lines) > MEMO_HUNK:
+        return alignment_score(lines, h)
+    key = (id(lines), tuple(h.lines))
+    hit = _SCORES.get(key)
+    if hit is not None and hit[0] is lines:
+        return hit[1]
+    score = alignment_score(lines, h)
+    if len(_SCORES) >= MEMO_HUNKS:
+        _SCORES.clear()
+    _SCORES[key] = (lines, score)
+    return score
 
 
 @lru_cache(maxsize=64)
