@@ -10,6 +10,8 @@ Writes bench/results/summary.json.
     scan       bench_scan.py       our mail load vs stdlib mailbox on the 2023 year
     sim        bench_sim.py        simulator vs spin, time to verdict per scenario
     sites      bench_sites.py      call-site mapping of the v1 series
+    b4         bench_b4.py         our series assembly vs b4's LoreMailbox on the 2023 year
+    watch      bench_watch.py      list bot: posting delivered → reply at the SMTP server
 
 --quick skips the year-long parts (the year false-alarm count and the scan ratio).
 """
@@ -55,6 +57,8 @@ def benches(quick: bool) -> list[Bench]:
         Bench("sim", "bench_sim.py", [], "sim.json", 240, True),
         Bench("sites", "bench_sites.py", ["--repeat", "5"], "sites.json", 120, True),
         Bench("throughput", "bench_throughput.py", ["--quick"] if quick else [], "throughput.json", 480, True),
+        Bench("b4", "bench_b4.py", [], "b4.json", 300, False),
+        Bench("watch", "bench_watch.py", [], "watch.json", 300, True),
     ]
     return [b for b in all_ if b.quick or not quick]
 
@@ -228,10 +232,26 @@ def figures(res: dict[str, dict[str, Any]], quick: bool) -> list[Figure]:
             g = k["check_git"]
             figs.append(Figure("check --git v1 series, real tree", g["cold_seconds"], "s", None, "",
                                f"warm {g['warm_seconds']} s; {k['v1_patches_applied']} of 12 apply to 6.1"))
+    figs += list_bot_figures(res)
     rss = [r["peak_rss_mb"] for r in res.values()]
     if rss:
         worst_name = max(res, key=lambda k: res[k]["peak_rss_mb"])
         figs.append(Figure("peak RSS, any bench process", max(rss), "MB", RSS_TARGET_MB, "<", f"in {worst_name}"))
+    return figs
+
+
+def list_bot_figures(res: dict[str, dict[str, Any]]) -> list[Figure]:
+    figs = []
+    b4 = (res.get("b4") or {}).get("data")
+    if b4:
+        figs.append(Figure("b4 LoreMailbox vs our series assembly", b4["ratio_b4_vs_ours"], "x", None, "",
+                           f"{b4['b4_seconds']} s vs {b4['ours_seconds']} s; same patches in "
+                           f"{b4['agree_share'] * 100:.1f}% of {b4['threads_with_patches']} threads"))
+    w = (res.get("watch") or {}).get("data")
+    if w:
+        figs.append(Figure("watch: posting → reply at SMTP (worst)", w["latency_max_seconds"], "s",
+                           w["target_seconds"], "<", f"median {w['latency_median_seconds']:.2f} s of {w['postings']} "
+                           f"postings, {w['poll_seconds']:g} s poll"))
     return figs
 
 

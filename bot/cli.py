@@ -1,4 +1,4 @@
-"""The `review-bot` command line: check, scan, explore.
+"""The `review-bot` command line: check, scan, explore, watch, status.
 
 Exit codes (docs/architecture.md, README): 0 judged clean or nothing relevant, 1 at least one
 correctness finding, 2 bad usage or unreadable input, reported as exactly one line on stderr (a
@@ -202,6 +202,27 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--git", metavar="RANGE", help="with --scenario: the patch is the last commit of RANGE")
     explore.add_argument("--repo", metavar="DIR", help="with --git: the repository (default: .)")
     explore.set_defaults(func=cmd_explore)
+
+    watch = sub.add_parser(
+        "watch",
+        help="the list bot: poll, review, reply, remember",
+        description="Watch the lists of a config file: review each new patch posting and reply by its "
+        "policy (outbox maildir unless send = true), remembering what was seen and sent.",
+    )
+    watch.add_argument("--config", metavar="FILE", required=True, help="the watch config (TOML)")
+    watch.add_argument("--once", action="store_true", help="one pass over every list, then exit (for timers)")
+    watch.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="tracebacks on errors")
+    watch.set_defaults(func=cmd_watch)
+
+    status = sub.add_parser(
+        "status",
+        help="what the list bot last did: last poll, queue, sent, muted",
+        description="Print the state of `watch` for each list of a config file.",
+    )
+    status.add_argument("--config", metavar="FILE", required=True, help="the watch config (TOML)")
+    status.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    status.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="tracebacks on errors")
+    status.set_defaults(func=cmd_status)
     return parser
 
 
@@ -548,6 +569,38 @@ def _explore_patch(args: argparse.Namespace, width: int) -> int:
         raise UsageError(str(e)) from None
     _emit(args, text)
     return EXIT_FINDINGS if unsafe else EXIT_OK
+
+
+def _watch_config(path: str) -> Any:
+    from bot.watch.config import ConfigError, load
+
+    _readable(path, "config ")
+    try:
+        return load(path)
+    except ConfigError as e:
+        raise UsageError(str(e)) from None
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from bot.watch.log import setup
+    from bot.watch.run import Watcher
+    from bot.watch.state import Busy
+
+    cfg = _watch_config(args.config)
+    setup(debug=bool(getattr(args, "debug", False)))
+    watcher = Watcher(cfg)
+    try:
+        return watcher.run(once=args.once)
+    except Busy as e:
+        watcher.state.close()
+        raise UsageError(str(e)) from None
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from bot.watch.status import collect, render
+
+    sys.stdout.write(render(collect(_watch_config(args.config)), args.format))
+    return EXIT_OK
 
 
 # -- entry point ------------------------------------------------------------------------------------

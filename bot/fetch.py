@@ -241,6 +241,22 @@ class Http:
             pass  # a cache that cannot be written is only a slower bot
 
 
+    def prune_cache(self, older_than: float) -> int:
+        """Remove cache entries not refreshed for `older_than` seconds; the number removed."""
+        if not self.polite.cache_dir:
+            return 0
+        cutoff = time.time() - older_than
+        removed = 0
+        for f in Path(self.polite.cache_dir).glob("*"):
+            try:
+                if f.stat().st_mtime < cutoff:
+                    f.unlink()
+                    removed += 1
+            except OSError:
+                pass
+        return removed
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     import tempfile
 

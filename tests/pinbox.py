@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
 import urllib.request
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from email.utils import parsedate_tz
+from email.utils import formatdate, parsedate_tz
 from pathlib import Path
 
 TOOLS = ("public-inbox-init", "public-inbox-index", "public-inbox-httpd")
@@ -66,9 +67,11 @@ def _raw_date(raw: bytes) -> str:
     return f"{epoch} {zone.group(1) if zone else '+0000'}"
 
 
-def fast_import_stream(messages: Iterable[bytes], ref: str = "refs/heads/master") -> bytes:
+def fast_import_stream(messages: Iterable[bytes], ref: str = "refs/heads/master",
+                       parent: str | None = None) -> bytes:
     out: list[bytes] = []
     for n, raw in enumerate(messages, 1):
+        start = f"from {parent}\n".encode() if n == 1 and parent else b""
         ident = "corpus <corpus@example.invalid>"
         summary = _header(raw, "Subject")[:200].encode("utf-8", "replace") + b"\n"
         out += [
@@ -76,6 +79,7 @@ def fast_import_stream(messages: Iterable[bytes], ref: str = "refs/heads/master"
             f"author {ident} {_raw_date(raw)}\ncommitter {ident} {_raw_date(raw)}\n".encode(),
             f"data {len(summary)}\n".encode(),
             summary,
+            start,
             f"M 100644 inline m\ndata {len(raw)}\n".encode(),
             raw,
             b"\n",
@@ -156,6 +160,11 @@ class PublicInbox:
                     continue  # the same message in two thread files
                 seen.add(mid)
                 messages.append(raw)
+        self.import_messages(messages)
+        return len(messages)
+
+    def import_messages(self, messages: list[bytes]) -> None:
+        """Append messages to the inbox's git epoch and index them (many at once, unlike -mda)."""
         epoch = self.inbox_dir / "git" / "0.git"
         if not epoch.exists():
             self._run("git", "init", "-q", "--bare", str(epoch))
@@ -165,10 +174,24 @@ class PublicInbox:
             "fast-import",
             "--quiet",
             "--date-format=raw-permissive",
-            stdin=fast_import_stream(messages),
+            stdin=fast_import_stream(messages, parent=self._tip(epoch)),
         )
         self._run("public-inbox-index", str(self.inbox_dir))
-        return len(messages)
+
+    def _tip(self, epoch: Path) -> str | None:
+        res = subprocess.run(["git", f"--git-dir={epoch}", "rev-parse", "-q", "--verify", "refs/heads/master"],
+                             env=self._env(), capture_output=True, text=True, timeout=60)
+        return res.stdout.strip() or None
+
+    def add_inbox(self, name: str, address: str, mboxes: Iterable[Path] = ()) -> Inbox:
+        """Another inbox on the same server (public-inbox-httpd rereads its config on SIGHUP)."""
+        extra = PublicInbox(self.root, name=name, address=address, port=self.port, env=self._env())
+        extra.build(mboxes)
+        self._run("git", "config", "--file", self.env["PI_CONFIG"], "publicinboxmda.spamcheck", "none")
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGHUP)
+            _wait_http(f"{extra.base}/_/text/config/raw", 30.0, self)
+        return Inbox(self, extra)
 
     def serve(self, timeout: float = 30.0) -> None:
         logs = self.root / "httpd"
@@ -189,21 +212,7 @@ class PublicInbox:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        probe = f"{self.base}/_/text/config/raw"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"public-inbox-httpd exited {self.proc.returncode}: {self.errors()}")
-            try:
-                with urllib.request.urlopen(probe, timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(
-            f"public-inbox-httpd not ready on port {self.port} after {timeout}s: {self.errors()}"
-        )
+        _wait_http(f"{self.base}/_/text/config/raw", timeout, self)
 
     def errors(self) -> str:
         p = self.root / "httpd" / "err.log"
@@ -218,3 +227,51 @@ class PublicInbox:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         self.proc = None
+
+
+def _wait_http(probe: str, timeout: float, server: PublicInbox) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.proc is not None and server.proc.poll() is not None:
+            raise RuntimeError(f"public-inbox-httpd exited {server.proc.returncode}: {server.errors()}")
+        try:
+            with urllib.request.urlopen(probe, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"public-inbox-httpd not serving {probe} after {timeout}s: {server.errors()}")
+
+
+@dataclass
+class Inbox:
+    """One inbox of a running server: where it is served, and how mail reaches it."""
+
+    server: PublicInbox
+    box: PublicInbox
+
+    @property
+    def base(self) -> str:
+        return self.box.base
+
+    @property
+    def address(self) -> str:
+        return self.box.address
+
+    def deliver(self, raw: bytes) -> None:
+        """Deliver one message as the list would: public-inbox-mda, with a Received header (without
+        one, public-inbox does not index the arrival time that new.atom and rt: searches use)."""
+        if not raw.lstrip().lower().startswith(b"received:"):
+            stamp = formatdate(localtime=False).encode()
+            raw = b"Received: from test by pinbox with SMTP; " + stamp + b"\n" + raw
+        env = {**self.server._env(), "ORIGINAL_RECIPIENT": self.address}
+        # --no-precheck: test postings are addressed to the list they imitate, not to this inbox
+        res = subprocess.run(["public-inbox-mda", "--no-precheck"], input=raw, env=env, capture_output=True,
+                             timeout=120)
+        if res.returncode != 0:
+            raise RuntimeError(f"public-inbox-mda failed ({res.returncode}): "
+                               f"{res.stderr.decode('utf-8', 'replace')[-2000:]}")
+
+    def import_messages(self, messages: list[bytes]) -> None:
+        self.box.import_messages(messages)

@@ -25,9 +25,8 @@ def assert_usage_error(res, *words: str) -> None:  # noqa: ANN001 - CliResult
 def test_help_lists_subcommands() -> None:
     res = run_cli("--help")
     assert res.returncode == 0
-    for cmd in ("check", "scan", "explore"):
+    for cmd in ("check", "scan", "explore", "watch", "status"):
         assert cmd in res.stdout
-    assert "watch" not in res.stdout
 
 
 @pytest.mark.parametrize("cmd", ["check", "scan", "explore"])
@@ -37,6 +36,15 @@ def test_subcommand_help(cmd: str) -> None:
     assert f"review-bot {cmd}" in res.stdout
     for opt in ("--format", "--tree", "--budget-states", "--budget-seconds", "--debug", "--output"):
         assert opt in res.stdout, opt
+
+
+@pytest.mark.parametrize(("cmd", "opts"), [("watch", ("--config", "--once", "--debug")),
+                                          ("status", ("--config", "--format", "--debug"))])
+def test_list_bot_help(cmd: str, opts: tuple[str, ...]) -> None:
+    res = run_cli(cmd, "--help")
+    assert res.returncode == 0, res.stderr
+    assert f"review-bot {cmd}" in res.stdout and all(o in res.stdout for o in opts)
+    assert run_cli(cmd).returncode == 2  # --config is required
 
 
 def test_check_help_names_sources() -> None:
