@@ -19,9 +19,8 @@ import shlex
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import quote
 
-from bot.fetch import DEFAULT_LORE, MSGID_SAFE, FetchError, split_target
+from bot.fetch import DEFAULT_LORE, FetchError, message_url, split_target
 
 PROG = "review-bot"
 _UNPRINTABLE = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}  # controls, format (bidi), unassigned, separators
@@ -89,7 +88,7 @@ def _target(msgid: str, lore_url: str) -> tuple[str, str]:
         return "", "the patch has no Message-ID to fetch it by"
     base = lore_url.rstrip("/")
     bare = f"<{msgid}>" if msgid.startswith("-") else msgid
-    url = f"{base}/{quote(msgid, safe=MSGID_SAFE)}/"
+    url = message_url(base, msgid)
     for word in (bare, url):
         try:
             if split_target(word, base) == (base, msgid):

@@ -91,6 +91,11 @@ def split_target(msgid_or_url: str, lore_url: str = DEFAULT_LORE) -> tuple[str, 
     return lore_url.rstrip("/"), msgid
 
 
+def message_url(base: str, msgid: str) -> str:
+    """The message's page under base: names any Message-ID, "/", "?" or a URL-like one included."""
+    return f"{base.rstrip('/')}/{quote(msgid, safe=MSGID_SAFE)}/"
+
+
 def thread_url(base: str, msgid: str) -> str:
     return f"{base.rstrip('/')}/{quote(msgid, safe=MSGID_SAFE)}/t.mbox.gz"
 

@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from bot import mail
-from bot.fetch import Http, fetch_thread
+from bot.fetch import Http, fetch_thread, message_url
 from bot.findings import Review
 from bot.patch import Posting
 from bot.pipeline import Options, review_postings
@@ -29,10 +29,12 @@ class ThreadReview:
 def review_thread(http: Http, base: str, msgids: list[str], options: Options,
                   cache_seconds: float = 0.0) -> ThreadReview:
     """Review the postings `msgids` name, all of one thread (FetchError when it cannot be had)."""
-    fetched = fetch_thread(msgids[0], base, http=http, max_age=cache_seconds)
+    # by its URL under base, never the bare id: an id may read as a URL of another server, or hold a "/"
+    target = message_url(base, msgids[0])
+    fetched = fetch_thread(target, base, http=http, max_age=cache_seconds)
     res = mail.load_bytes(fetched.mbox)
     if cache_seconds and not _holds(res, msgids, fetched.mbox):
-        fetched = fetch_thread(msgids[0], base, http=http)  # the cached copy predates a new message
+        fetched = fetch_thread(target, base, http=http)  # the cached copy predates a new message
         res = mail.load_bytes(fetched.mbox)
     by_id = {p.msgid: p for p in res.postings}
     chosen = [by_id[m] for m in msgids if m in by_id]

@@ -15,6 +15,7 @@ from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
 from fnmatch import fnmatchcase
 
+from bot.fetch import DEFAULT_LORE, FetchError, message_url, split_target
 from bot.mail.parse import body_text, clean, has_diff, msgids, split_head
 from bot.report.reply import parse_mailbox
 
@@ -122,6 +123,15 @@ def command_in(text: str) -> str:
     return m.group(1).lower() if m else ""
 
 
+def addressable(msgid: str) -> bool:
+    """Whether a public-inbox URL can name this Message-ID (the thread is fetched by it, and the
+    reply's command names it so); one without "@" cannot."""
+    try:
+        return split_target(message_url(DEFAULT_LORE, msgid))[1] == msgid
+    except FetchError:
+        return False
+
+
 def classify(m: Incoming, *, own_address: str, own_ids: set[str], own_domain: str,
              ignored_senders: tuple[str, ...], review_reply_diffs: bool) -> Verdict:
     """The first decision for a message; mail commands are authorised by the caller (it knows who
@@ -141,6 +151,8 @@ def classify(m: Incoming, *, own_address: str, own_ids: set[str], own_domain: st
             return Verdict("command", f"review-bot: {cmd}", command=cmd, answers=answers)
     if ignored(m.sender, ignored_senders):
         return Verdict("skip", "ignored sender")
+    if not addressable(m.msgid):
+        return Verdict("skip", "a Message-ID no public-inbox URL can name")
     diff = has_diff(m.raw[len(split_head(m.raw)):])
     is_reply = bool(m.in_reply_to or m.references)
     if not diff:
