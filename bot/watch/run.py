@@ -322,10 +322,15 @@ class Watcher:
         for r in self.state.replies(lst.name, ("sending",)):
             if self.stopping:
                 return
-            if r.to_list and dl.in_archive(self.http, lst.url, r.reply_msgid):
+            found = dl.in_archive(self.http, lst.url, r.reply_msgid) if r.to_list else False
+            if found:
                 self.state.set_reply(r.reply_msgid, "sent", sent_at=self.clock(), via="list archive")
                 decision("confirmed", list=lst.name, reply=r.reply_msgid, parent=r.parent,
                          reason="an interrupted send: the list archive has it")
+                continue
+            if found is None:  # the archive cannot say now: sending again could send it twice
+                self._once(r.reply_msgid, "no-archive", "unconfirmed", list=lst.name, reply=r.reply_msgid,
+                           reason="an interrupted send: the list archive cannot be asked now; asked again next poll")
                 continue
             age = self.clock() - (r.attempt_at or 0)
             if age >= self.cfg.smtp.confirm_minutes * 60:
