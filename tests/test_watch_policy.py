@@ -1,5 +1,6 @@
 """The list bot's policy on live traffic: postings delivered with public-inbox-mda while the bot runs,
-its own mail, automated mail, mail commands, a flood, mute by default (outbox), status, latency."""
+its own mail, automated mail, mail commands, a flood, mute by default (outbox), status. How fast a
+live posting's reply comes (the 5 s target) is measured by bench/bench_watch.py, not timed here."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def sink(inbox: Inbox) -> Iterator[Sink]:
     s.stop()
 
 
-def test_new_posting_gets_its_reply_within_5_s(tmp_path: Path, inbox: Inbox, sink: Sink) -> None:
+def test_new_posting_gets_its_reply_while_watch_runs(tmp_path: Path, inbox: Inbox, sink: Sink) -> None:
     cfg = write_config(tmp_path / "watch.toml", inbox.base, sink.port, since=None, poll_seconds=1)
     w = Watching(cfg).start()
     try:
@@ -55,13 +56,11 @@ def test_new_posting_gets_its_reply_within_5_s(tmp_path: Path, inbox: Inbox, sin
         mid = _mid("latency")
         raw = from_real_07(mid, "[PATCH] s390: add pte_free_defer(), with use of mmdrop_async()")
         inbox.deliver(raw)
-        t0 = time.monotonic()  # delivered: public-inbox-mda has returned
-        deadline = t0 + 30
+        deadline = time.monotonic() + 60  # a bound against a hang, not the latency target
         while time.monotonic() < deadline and not any(m.in_reply_to == mid for m in sink.messages()):
             time.sleep(0.02)
-        latency = time.monotonic() - t0
-        assert any(m.in_reply_to == mid for m in sink.messages()), w.lines[-10:]
-        assert latency < 5.0, f"reply after {latency:.2f} s"
+        assert [m.in_reply_to for m in sink.messages()] == [mid], w.lines[-10:]
+        assert [e["event"] for e in w.log if e.get("msgid") == mid] == ["queued", "reviewed"]
     finally:
         rc = w.terminate()
     assert rc == 0
