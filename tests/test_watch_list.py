@@ -112,7 +112,9 @@ def test_one_pass_replies_once_to_each_patch_with_a_correctness_finding(
     assert reviewed[V3_07]["reply"].startswith("none: only cost or noise notes")
     for mid in CORRECT:
         full = _full(mid)
-        assert reviewed[full]["verdict"] == "no hazard" and reviewed[full]["reply"].startswith("none:")
+        # correct: no reply, judged or not (whether each is judged is the judgement tests' concern)
+        assert reviewed[full]["verdict"] in ("no hazard", "not judged"), (CORRECT[mid], reviewed[full])
+        assert reviewed[full]["reply"].startswith("none:")
     # one decision line per message seen, and every line is structured
     assert all(line.startswith("{") for line in run.stderr.splitlines())
     seen = collections.Counter(e["msgid"] for e in run.log if e["event"] in ("queued", "skipped", "command"))
