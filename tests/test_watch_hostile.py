@@ -1,5 +1,5 @@
 """Hostile list traffic through `review-bot watch`: every message is attacker-controlled. Each one
-gets exactly one decision line (JSON, ASCII), the run exits 0 without a traceback, the one relevant
+gets exactly one decision line (JSON, ASCII), the run exits 0 without a traceback, each relevant
 posting among them is answered exactly once with no injected recipient, and a second poll decides
 nothing again."""
 
@@ -8,10 +8,7 @@ from __future__ import annotations
 import collections
 import json
 import shlex
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from bot.fetch import message_url
 from tests.pinbox import Inbox, PublicInbox
@@ -53,19 +50,16 @@ def _hostile() -> dict[str, bytes]:
     return out
 
 
-@pytest.fixture
-def inbox(pinbox: PublicInbox) -> Inbox:
-    return pinbox.add_inbox("watch-hostile", "watch-hostile@example.org")
+def test_hostile_traffic_one_line_each_no_traceback(tmp_path: Path, pinbox: PublicInbox) -> None:
+    inbox = pinbox.add_inbox("watch-hostile", "watch-hostile@example.org")
+    sink = Sink(archive=inbox, list_address=LIST_ADDRESS)
+    try:
+        _one_line_each(tmp_path, inbox, sink)
+    finally:
+        sink.stop()
 
 
-@pytest.fixture
-def sink(inbox: Inbox) -> Iterator[Sink]:
-    s = Sink(archive=inbox, list_address=LIST_ADDRESS)
-    yield s
-    s.stop()
-
-
-def test_hostile_traffic_one_line_each_no_traceback(tmp_path: Path, inbox: Inbox, sink: Sink) -> None:
+def _one_line_each(tmp_path: Path, inbox: Inbox, sink: Sink) -> None:
     msgs = _hostile()
     for raw in msgs.values():
         inbox.deliver(raw.replace(b"\x00", b"\\0") if b"\x00" in raw.split(b"\n\n", 1)[0] else raw)
