@@ -47,7 +47,8 @@ class ModelRun:
     costs: dict[str, str] = field(default_factory=dict)
     cost_scenario: dict[str, str] = field(default_factory=dict)  # cost → a scenario that shows it
     ran: set[str] = field(default_factory=set)
-    unknown: set[str] = field(default_factory=set)
+    unknown: set[str] = field(default_factory=set)  # calls the model does not know, run as opaque
+    choices: set[str] = field(default_factory=set)  # unknown or opaque calls whose result was explored both ways
     notes: set[str] = field(default_factory=set)
     failed: dict[str, ScenarioFailure] = field(default_factory=dict)  # scenarios that prove nothing
     scenario_ran: dict[str, set[str]] = field(default_factory=dict)  # completed scenario → functions
@@ -168,12 +169,8 @@ class Judge:
                 continue
             _log_scenario(spec, sc.name, res, self.opts)
             mr.ran |= m.obs.ran
-            if m.obs.unknown:
-                # What the code does through calls nobody models is unknown: prove nothing here.
-                mr.failed[sc.name] = ScenarioFailure(
-                    "calls the model does not know: " + ", ".join(sorted(m.obs.unknown)), set(m.obs.ran))
-                mr.unknown |= m.obs.unknown
-                continue
+            # Calls the model does not know ran as opaque (rules/README.md, "Unknown calls"): the
+            # scenario stands, and the review names them.
             if m.obs.unresolved:
                 mr.failed[sc.name] = ScenarioFailure("; ".join(sorted(m.obs.unresolved)[:3]), set(m.obs.ran))
                 continue
@@ -193,6 +190,7 @@ class Judge:
                 mr.cost_scenario.setdefault(k, sc.name)
             mr.ran |= m.obs.ran
             mr.unknown |= m.obs.unknown
+            mr.choices |= m.obs.choices
             mr.notes |= m.obs.notes
         self._runs[key] = mr
         return mr
@@ -262,9 +260,13 @@ class Judge:
         review.modeled += [f"{cur_run.bound.changed[f]}:{f}" for f in sorted(touched)]
         review.findings += self._findings(p, spec, cur_run, base_run)
         review.notes += sorted(cur_run.notes)
-        unknown = sorted(cur_run.unknown - base_run.unknown)
+        unknown = sorted(cur_run.unknown)
         if unknown:
-            review.notes.append("calls the model does not know (treated as no-ops): " + ", ".join(unknown))
+            review.opaque_calls += [f"{u}()" for u in unknown if f"{u}()" not in review.opaque_calls]
+            both = sorted(cur_run.choices & cur_run.unknown)
+            review.notes.append("calls the model does not know, run as opaque (they touch nothing the model "
+                                "tracks" + (f"; the results of {', '.join(b + '()' for b in both)} were explored "
+                                            "both ways" if both else "") + "): " + ", ".join(u + "()" for u in unknown))
         return outcome
 
     def finish(self, p: Posting, review: Review, sitemap: Any, site_note: str,
@@ -406,7 +408,7 @@ class Judge:
         if run.bound.filled:
             out.append("the tree's file lacks, run from the reference model instead: " + ", ".join(run.bound.filled))
         if run.unknown:
-            out.append("unknown calls treated as no-ops: " + ", ".join(sorted(run.unknown)))
+            out.append("calls the model does not know, run as opaque: " + ", ".join(u + "()" for u in sorted(run.unknown)))
         if run.bound.report.failed:
             out.append("hunks that matched no modeled code: " + "; ".join(run.bound.report.failed[:3]))
         return out

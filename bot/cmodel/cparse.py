@@ -44,6 +44,7 @@ class CUnit:
     alternates: dict[str, list[CFunction]] = field(default_factory=dict)
     defines: dict[str, str] = field(default_factory=dict)  # object-like #define NAME text
     static_locks: list[str] = field(default_factory=list)  # DEFINE_SPINLOCK(name) at file scope
+    globals: dict[str, tuple[str, int]] = field(default_factory=dict)  # file-scope variable → (type, initial value)
     errors: list[str] = field(default_factory=list)
 
 
@@ -82,9 +83,26 @@ def _walk_top(node: Node, unit: CUnit) -> None:
             m = re.search(r"DEFINE_(?:RAW_)?SPINLOCK\s*\(\s*(\w+)\s*\)", txt)
             if m:
                 unit.static_locks.append(m.group(1))
+            else:
+                _globals(ch, unit)
         elif t in ("preproc_ifdef", "preproc_if", "preproc_else", "preproc_elif", "linkage_specification",
                    "declaration_list", "ERROR"):
             _walk_top(ch, unit)
+
+
+def _globals(decl: Node, unit: CUnit) -> None:
+    """File-scope variables (static, extern or plain): their type and a numeric initial value."""
+    base = _base_type(decl)
+    for d in decl.named_children:
+        if d.type not in ("identifier", "pointer_declarator", "init_declarator", "array_declarator"):
+            continue
+        name, depth, fdecl = _declarator_name(d)
+        if not name or fdecl is not None:
+            continue  # a function's prototype
+        value = d.child_by_field_name("value") if d.type == "init_declarator" else None
+        init = expr(value) if value is not None and value.type == "number_literal" else ("num", 0)
+        ty = (base + " " + "*" * depth).strip() + (" []" if d.type == "array_declarator" else "")
+        unit.globals[name] = (ty, init[1] if init[0] == "num" else 0)
 
 
 def _declarator_name(d: Node | None) -> tuple[str, int, Node | None]:

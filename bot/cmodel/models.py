@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from bot.cmodel.bind import BindReport, apply_exact, apply_hunks, new_file_lines, reference_lines
+from bot.cmodel.constants import kernel_constants
 from bot.cmodel.costs import cost_on, cost_rules
 from bot.cmodel.cparse import CFunction, CUnit
 from bot.cmodel.cpp import Config, Reader
@@ -114,6 +115,9 @@ def load_model(path: Path) -> ModelSpec:
         fragments_per_page=f.get("fragments_per_page", int, 1), fragment_size=f.get("fragment_size", int, 4096),
         fragment_reuse=f.get("fragment_reuse", bool, False), partial=frozenset(f.strs("partial")),
     )
+    twice = sorted(set(spec.consts) & set(kernel_constants()))
+    if twice:
+        raise f.error(f"consts.{twice[0]}: already in rules/constants.toml (say it in one place)")
     scenario_files = f.strs("scenarios", ("scenarios.toml",))
     if f.has("known_bad"):
         kb = f.sub("known_bad", f.get("known_bad", dict))
@@ -191,7 +195,7 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | No
     """The model's sources with each layer of diffs applied in order; the last layer is under review.
     With a tree, the real file at its revision replaces the reference model, its #includes are read
     from the tree, and the functions the scenarios call that the tree lacks come from the reference."""
-    prog = Program(consts=dict(spec.consts), types=dict(spec.types), params=dict(spec.params),
+    prog = Program(consts={**kernel_constants(), **spec.consts}, types=dict(spec.types), params=dict(spec.params),
                    layout=load_layout(spec.directory.name))
     bound = Bound(prog, BindReport(), {}, {}, {}, f"the kernel tree at {tree.label}" if tree else "the reference model")
     opaque = _opaque(spec, prog)
@@ -356,6 +360,7 @@ def make_machine(spec: ModelSpec, prog: Program, sc: Scenario, cost_as_violation
     for i, lock in enumerate(prog.static_locks):
         m.lock_addrs[lock] = GLOBAL_BASE + i * GLOBAL_SIZE
     w = World()
+    m.initial_globals(w)
     setup = Thread("setup", "process", 0, [])
     m._enter(w, setup, "scenario:setup", [], None)
     w.threads.append(setup)

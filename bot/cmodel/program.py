@@ -29,6 +29,7 @@ class Program:
     origin: dict[str, list[SourceLine]] = field(default_factory=dict)  # fn → parsed-text line → source
     defines: dict[str, str] = field(default_factory=dict)
     static_locks: list[str] = field(default_factory=list)
+    globals: dict[str, tuple[str, int]] = field(default_factory=dict)  # file-scope variable → (type, initial value)
     consts: dict[str, int] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)  # typedefs, e.g. pgtable_t = "pte_t *"
     params: dict[str, int] = field(default_factory=dict)
@@ -40,6 +41,9 @@ class Program:
             self.functions[name] = _compiled(fn)
             self.origin[name] = lines
         self.defines.update(unit.defines)
+        for name, decl in unit.globals.items():
+            if name not in self.globals or decl[1]:
+                self.globals[name] = decl
         for lock in unit.static_locks:
             if lock not in self.static_locks:
                 self.static_locks.append(lock)
