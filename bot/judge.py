@@ -114,7 +114,7 @@ class Judge:
         rev, whole = base_revision(p) if self.opts.tree else (None, False)
         if whole:
             return [], rev
-        return [q for q in self.base_of(p) if {fd.path for fd in q.files} & set(spec.files)], rev
+        return [q for q in self.base_of(p) if {fd.path for fd in q.files} & set(spec.reads)], rev
 
     def bind(self, spec: ModelSpec, layers: list[Posting | None], rev: str | None) -> Bound:
         """The model's program with the layers' diffs applied, on the tree at rev when there is one."""
@@ -219,7 +219,7 @@ class Judge:
         """The models that judge the posting: of those covering a file it changes, the ones whose
         references its code is for (bot.cmodel.select: by the tree's files or the hunks' alignment)."""
         paths = {fd.path for fd in p.files}
-        specs = [s for s in load_models() if paths & set(s.files)]
+        specs = [s for s in load_models() if paths & set(s.reads)]
         if len(specs) > 1:
             specs = self._choose(p, specs)
         log.debug("<%s> %s: files %s; models: %s", p.msgid, p.subject, ", ".join(sorted(paths)) or "none",
@@ -243,11 +243,11 @@ class Judge:
         posting; what the patch adds over its base becomes findings in the review."""
         layers, rev = self.layers_for(p, spec)
         log.info("<%s> model %s (covers %s); the base: %s plus %d earlier patch(es) of the series",
-                 p.msgid, spec.name, ", ".join(sorted({fd.path for fd in p.files} & set(spec.files))),
+                 p.msgid, spec.name, ", ".join(sorted({fd.path for fd in p.files} & set(spec.reads))),
                  f"the tree at {rev}" if rev else "the reference model", len(layers))
         log.info("<%s> %s: scenarios with the patch", p.msgid, spec.name)
         cur_run = self.run(spec, list(layers) + [p], rev, only_if_changed=True)
-        outcome = ModelOutcome(spec.name, list(spec.files), self._base_label(spec, cur_run, rev),
+        outcome = ModelOutcome(spec.name, list(spec.reads), self._base_label(spec, cur_run, rev),
                                set(cur_run.bound.changed), dict(cur_run.scenario_ran),
                                dict(cur_run.failed), list(cur_run.problems))
         touched = set(cur_run.bound.changed) & cur_run.ran

@@ -490,7 +490,8 @@ def check_owner_in_grace(c: Call, obj: int, name: str, field: str) -> None:
 
 
 # ---- mm lifetime ----------------------------------------------------------------------------
-@effect("new_mm", list_heads=Param(tuple, doc="list heads in struct mm_struct (member paths) set up empty"))
+@effect("new_mm", list_heads=Param(tuple, doc="list heads in struct mm_struct (member paths) set up empty"),
+        init=Param(str, "", doc="the architecture's hook a new mm runs, init(tsk, mm), when the code defines it"))
 def new_mm(c: Call) -> int:
     w = c.w
     n = w.next_mm
@@ -503,6 +504,8 @@ def new_mm(c: Call) -> int:
         head = mm + c.m.field_offset(struct, path)
         w.lists[head] = ()
         w.nodes[head] = "init"
+    if c.rule["init"] and c.m.has_function(c.rule["init"]):
+        c.call_after(c.rule["init"], [0, mm])
     return mm
 
 
@@ -538,11 +541,16 @@ def _mm_free(c: Call, mm: int, forbid_ctx: tuple[str, ...]) -> None:
     c.event(f"__mmdrop() frees {hit[3]}")
 
 
-@effect("mm_put", release=Param(str, doc="the primitive the final reference drop runs"))
+@effect("mm_put", release=Param(str, doc="what the final reference drop runs: the model's function of that "
+                                         "name (its teardown), else the primitive"))
 def mm_put(c: Call) -> None:
     mm = c.arg(0)
     if _mm_dec(c, mm):
-        _mm_free(c, mm, c.m.prims[c.rule["release"]]["forbid_ctx"])
+        release = c.rule["release"]
+        if c.m.has_function(release):
+            c.call_after(release, [mm])  # __mmdrop() as the model states it: destroy_context(), then free_mm()
+        else:
+            _mm_free(c, mm, c.m.prims[release]["forbid_ctx"])
 
 
 @effect("mm_put_async", release=Param(str, doc="the primitive the final reference drop queues as work"))

@@ -407,8 +407,8 @@ class Machine:
             result = EFFECTS[rule.effect].fn(call)
             if name in self._cost_calls:
                 self.note_cost(t, name, "call")
-            if dst is not None and result is not None:
-                self.store(w, t, dst, result)
+            if dst is not None:
+                self.store(w, t, dst, result if result is not None else 0)  # `return f();` of a void f
             if call.after is not None:
                 self._enter(w, t, call.after[0], list(call.after[1]), None)
         elif op == "eval":

@@ -20,6 +20,7 @@ from bot.cmodel.cparse import CFunction, CUnit
 from bot.cmodel.cpp import Config, Reader
 from bot.cmodel.effect_api import Abort
 from bot.cmodel.effects import slab_owner
+from bot.cmodel.headers import add_headers
 from bot.cmodel.kconfig import load_config
 from bot.cmodel.layout import load_layout
 from bot.cmodel.machine import Machine
@@ -92,10 +93,16 @@ class ModelSpec:
     scenarios: list[Scenario] = field(default_factory=list)
     config: Config | None = None  # config.toml: the kernel configuration its code runs under
     partial: frozenset[str] = frozenset()  # kernel files whose reference states only some functions
+    headers: dict[str, str] = field(default_factory=dict)  # kernel header → its reference ("" for none)
 
     def rel(self, name: str) -> str:
         """A file of the model (possibly shared with another model) as models/..."""
         return os.path.normpath(f"models/{self.directory.name}/{name}")
+
+    @property
+    def reads(self) -> list[str]:
+        """Every kernel file whose change this model judges: its files and its headers."""
+        return self.files + [h for h in self.headers if h not in self.files]
 
 
 @lru_cache(maxsize=1)
@@ -114,6 +121,7 @@ def load_model(path: Path) -> ModelSpec:
         consts=f.mapping("consts", int), params=f.mapping("params", int),
         fragments_per_page=f.get("fragments_per_page", int, 1), fragment_size=f.get("fragment_size", int, 4096),
         fragment_reuse=f.get("fragment_reuse", bool, False), partial=frozenset(f.strs("partial")),
+        headers=f.mapping("headers", str),
     )
     twice = sorted(set(spec.consts) & set(kernel_constants()))
     if twice:
@@ -126,19 +134,9 @@ def load_model(path: Path) -> ModelSpec:
         if not (path.parent / spec.known_bad.source).is_file():
             raise f.error(f"known_bad.source: no file {spec.known_bad.source!r} in the model directory")
     f.close()
-    for kpath, ref in spec.references.items():
-        if kpath not in spec.files:
-            raise f.error(f"references.{kpath}: not one of the model's files")
-        if not (path.parent / ref).is_file():
-            raise f.error(f"references.{kpath}: no file {ref!r} in the model directory")
-    for env in spec.env:
-        if not (path.parent / env).is_file():
-            raise f.error(f"env: no file {env!r} in the model directory")
+    _check_files(spec, f)
     if (path.parent / "config.toml").exists():
         spec.config = load_config(path.parent / "config.toml")
-    for kpath in spec.partial:
-        if kpath not in spec.references:
-            raise f.error(f"partial: {kpath} has no reference")
     # Scenario files: the model's own, and shared ones (several models free tables the same way).
     for name in scenario_files:
         scen_path = path.parent / name
@@ -147,6 +145,25 @@ def load_model(path: Path) -> ModelSpec:
         elif name != "scenarios.toml":
             raise f.error(f"scenarios: no file {name!r}")
     return spec
+
+
+def _check_files(spec: ModelSpec, f: Fields) -> None:
+    """Every file model.toml names is in the model directory and the sections agree."""
+    here = spec.directory
+    for kpath, ref in spec.references.items():
+        if kpath not in spec.files:
+            raise f.error(f"references.{kpath}: not one of the model's files")
+        if not (here / ref).is_file():
+            raise f.error(f"references.{kpath}: no file {ref!r} in the model directory")
+    for env in spec.env:
+        if not (here / env).is_file():
+            raise f.error(f"env: no file {env!r} in the model directory")
+    for hpath, ref in spec.headers.items():
+        if ref and not (here / ref).is_file():
+            raise f.error(f"headers.{hpath}: no file {ref!r} in the model directory")
+    for kpath in spec.partial:
+        if kpath not in spec.references:
+            raise f.error(f"partial: {kpath} has no reference")
 
 
 def load_scenarios(path: Path, known_bad: bool = False, rel: str = "scenarios.toml") -> list[Scenario]:
@@ -219,6 +236,7 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | No
         _record_provenance(unit, lines, kpath, bound)
         if text is not None and spec.references.get(kpath):
             _fill_from_reference(spec, kpath, spec.references[kpath], prog, bound)
+    add_headers(spec, layers, bound)
     for env in spec.env:
         text = (spec.directory / env).read_text()
         unit, lines = program_from_text(text, reference_lines(spec.rel(env), text))
@@ -255,7 +273,7 @@ def _code_under_review(spec: ModelSpec, kpath: str, tree_text: str | None, layer
 
 def _record_provenance(unit: CUnit, lines: list[SourceLine], kpath: str, bound: Bound) -> None:
     """Which functions the patch touches or changes, and each function's span in the file."""
-    for name, fn in unit.functions.items():
+    for name, fn in {**unit.macro_functions, **unit.functions}.items():
         span = lines[fn.line - 1: fn.end_line]
         if any(sl.from_patch for sl in span):
             bound.patched[name] = kpath

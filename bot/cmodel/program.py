@@ -11,6 +11,7 @@ from functools import lru_cache
 from bot.cmodel.compile import Compiled, compile_function
 from bot.cmodel.cparse import CFunction, CUnit, parse_expr_text, parse_unit
 from bot.cmodel.layout import Layout, load_layout
+from bot.cmodel.primitives import primitives
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ class Program:
         for name, fn in unit.functions.items():
             self.functions[name] = _compiled(fn)
             self.origin[name] = lines
+        for name, fn in unit.macro_functions.items():
+            if name not in self.functions and name not in primitives():  # a primitive's rule wins
+                self.functions[name] = compile_function(fn)
+                self.origin[name] = lines
         self.defines.update(unit.defines)
         for name, decl in unit.globals.items():
             if name not in self.globals or decl[1]:
