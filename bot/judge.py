@@ -28,6 +28,7 @@ from bot.cmodel.models import (
     scenario_runnable,
 )
 from bot.cmodel.select import choose
+from bot.code_base import applies_on, norm_line
 from bot.commands import replay_commands
 from bot.findings import Finding, Review, TraceStep, hazard_finding, trace_steps
 from bot.options import Options
@@ -66,6 +67,7 @@ class Judge:
         self.by_id = {p.msgid: p for p in context}
         self._revisions: dict[tuple[str, int], list[Posting]] | None = None
         self._runs: dict[tuple, ModelRun] = {}
+        self._code_bases: dict[str, tuple[Posting, int] | None] = {}
         self.cache = cache.for_options(options)
 
     # ---- series structure -------------------------------------------------------------------
@@ -89,6 +91,27 @@ class Judge:
                 if 0 < qs.index < s.index or same_slot:
                     out.append(q)
         out.sort(key=lambda q: (q.series.index if q.series else 0, bool(q.series and q.series.extra)))
+        if not out and (s is None or s.total <= 1):
+            found = self.code_base(p)
+            if found is not None:
+                return self.base_of(found[0]) + [found[0]]
+        return out
+
+    def code_base(self, p: Posting) -> tuple[Posting, int] | None:
+        """For a lone patch: the earlier posting its removed lines come from (bot.code_base)."""
+        if p.msgid not in self._code_bases:
+            paths = {fd.path for fd in p.files}
+            known = {path: self._reference_lines(path) for path in paths
+                     if any(path in spec.reads for spec in load_models())}
+            self._code_bases[p.msgid] = applies_on(p, self.context, known) if known else None
+        return self._code_bases[p.msgid]
+
+    def _reference_lines(self, path: str) -> set[str]:
+        out: set[str] = set()
+        for spec in load_models():
+            ref = spec.references.get(path) or spec.headers.get(path)
+            if ref:
+                out |= {norm_line(t) for t in (spec.directory / ref).read_text().splitlines()}
         return out
 
     def _revision(self, key: str, revision: int) -> list[Posting]:
@@ -242,6 +265,12 @@ class Judge:
         """Scenarios → findings for one model: the scenarios run on the posting's base and with the
         posting; what the patch adds over its base becomes findings in the review."""
         layers, rev = self.layers_for(p, spec)
+        found = self._code_bases.get(p.msgid)
+        if found is not None and found[0] in layers:
+            note = (f"applies on top of <{found[0].msgid}> {found[0].subject}: {found[1]} lines it removes are that "
+                    "patch's added lines, so that patch and its base are the code it changes")
+            if note not in review.notes:
+                review.notes.append(note)
         log.info("<%s> model %s (covers %s); the base: %s plus %d earlier patch(es) of the series",
                  p.msgid, spec.name, ", ".join(sorted({fd.path for fd in p.files} & set(spec.reads))),
                  f"the tree at {rev}" if rev else "the reference model", len(layers))

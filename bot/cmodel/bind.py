@@ -80,11 +80,18 @@ def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport,
     lines = list(ref)
     known = defined_names(lines) if partial else None
     start = 0
+    ours: set[int] = set()  # ids of the lines this diff's hunks put in
     for h in fd.hunks:
         if known is not None and _starts_in_unknown_function(h, known):
             report.outside += 1  # inside a function this partial reference does not state
             continue
         placed = _place(lines, h, start)
+        if placed is None and start:
+            # Code an earlier layer appended (its context matched nothing) sits at the end, out of
+            # file order: a later hunk may match before it, as long as it replaces none of ours.
+            again = _place(lines, h, 0)
+            if again is not None and not any(id(sl) in ours for sl in lines[again[0]:again[1] + 1]):
+                placed = again
         if placed is None:
             added = [ln for ln in h.lines if ln.tag == "+"]
             if all(_is_comment_only(ln.text) for ln in added):
@@ -114,7 +121,8 @@ def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport,
             removed = False
         new = _balance_comments(kept)
         lines[r0:r1 + 1] = new
-        start = r0 + len(new)
+        ours |= {id(sl) for sl in new}
+        start = max(start, r0 + len(new))
         report.applied += 1
     return lines
 

@@ -24,6 +24,7 @@ from bot.cmodel.headers import add_headers
 from bot.cmodel.kconfig import load_config
 from bot.cmodel.layout import load_layout
 from bot.cmodel.machine import Machine
+from bot.cmodel.patch_layout import patch_layout
 from bot.cmodel.preprocess import HeaderLibrary, kept_macros, prepare
 from bot.cmodel.primitives import primitives
 from bot.cmodel.program import Program, SourceLine, program_from_text
@@ -213,7 +214,7 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | No
     With a tree, the real file at its revision replaces the reference model, its #includes are read
     from the tree, and the functions the scenarios call that the tree lacks come from the reference."""
     prog = Program(consts={**kernel_constants(), **spec.consts}, types=dict(spec.types), params=dict(spec.params),
-                   layout=load_layout(spec.directory.name))
+                   layout=patch_layout(load_layout(spec.directory.name), layers))
     bound = Bound(prog, BindReport(), {}, {}, {}, f"the kernel tree at {tree.label}" if tree else "the reference model")
     opaque = _opaque(spec, prog)
     libraries: list[HeaderLibrary] = []
