@@ -33,6 +33,7 @@ from bot.commands import replay_commands
 from bot.findings import Finding, Review, TraceStep, hazard_finding, trace_steps
 from bot.options import Options
 from bot.patch import FileDiff, Posting
+from bot.proposal import proposal
 from bot.sim.core import CheckResult, Counterexample
 from bot.sites import analyze
 from bot.tree import base_revision, resolve, tree_reader
@@ -68,6 +69,7 @@ class Judge:
         self._revisions: dict[tuple[str, int], list[Posting]] | None = None
         self._runs: dict[tuple, ModelRun] = {}
         self._code_bases: dict[str, tuple[Posting, int] | None] = {}
+        self._proposals: dict[str, Posting] = {}  # a reply's msgid → the patch its pasted code is on top of
         self.cache = cache.for_options(options)
 
     # ---- series structure -------------------------------------------------------------------
@@ -75,6 +77,9 @@ class Judge:
         """The code a posting applies to: the earlier patches of its series revision, and for a
         formal follow-up ("[PATCH v3 07/13 fix]") the patch it follows up. A diff pasted in a reply
         is an alternative to the patch it answers, so it applies to that patch's base."""
+        if p.msgid in self._proposals:  # code pasted in a reply: on top of the patch it answers
+            answered = self._proposals[p.msgid]
+            return self.base_of(answered) + [answered]
         if p.is_reply:
             parent = self._formal_ancestor(p)
             return self.base_of(parent) if parent is not None else []
@@ -107,11 +112,15 @@ class Judge:
         return self._code_bases[p.msgid]
 
     def _reference_lines(self, path: str) -> set[str]:
-        out: set[str] = set()
+        return {norm_line(t) for t in self._reference_text(path)}
+
+    def _reference_text(self, path: str) -> list[str]:
+        """The lines of every model's reference of a kernel path."""
+        out: list[str] = []
         for spec in load_models():
             ref = spec.references.get(path) or spec.headers.get(path)
             if ref:
-                out |= {norm_line(t) for t in (spec.directory / ref).read_text().splitlines()}
+                out += (spec.directory / ref).read_text().splitlines()
         return out
 
     def _revision(self, key: str, revision: int) -> list[Posting]:
@@ -122,6 +131,20 @@ class Judge:
                 if q.series is not None:
                     self._revisions.setdefault((q.series.key, q.series.revision), []).append(q)
         return self._revisions.get((key, revision), [])
+
+    def as_proposal(self, p: Posting) -> tuple[Posting, Posting | None]:
+        """A reply's pasted functions as a diff on top of the patch it answers (bot.proposal), with
+        that patch; else the posting itself and None."""
+        if p.files or not p.is_reply:
+            return p, None
+        answered = self._formal_ancestor(p)
+        if answered is None:
+            return p, None
+        q = proposal(p, answered, {fd.path: self._reference_text(fd.path) for fd in answered.files})
+        if q is None:
+            return p, None
+        self._proposals[p.msgid] = answered
+        return q, answered
 
     def _formal_ancestor(self, p: Posting) -> Posting | None:
         for mid in [p.in_reply_to or ""] + list(reversed(p.references)):
@@ -276,7 +299,10 @@ class Judge:
                  f"the tree at {rev}" if rev else "the reference model", len(layers))
         log.info("<%s> %s: scenarios with the patch", p.msgid, spec.name)
         cur_run = self.run(spec, list(layers) + [p], rev, only_if_changed=True)
-        outcome = ModelOutcome(spec.name, list(spec.reads), self._base_label(spec, cur_run, rev),
+        label = self._base_label(spec, cur_run, rev)
+        if p.msgid in self._proposals:
+            label += f", the reply's functions on top of <{self._proposals[p.msgid].msgid}>"
+        outcome = ModelOutcome(spec.name, list(spec.reads), label,
                                set(cur_run.bound.changed), dict(cur_run.scenario_ran),
                                dict(cur_run.failed), list(cur_run.problems))
         touched = set(cur_run.bound.changed) & cur_run.ran

@@ -6,13 +6,13 @@ give the hazard, while edits that keep the meaning give none."""
 
 from __future__ import annotations
 
-import copy
 from functools import lru_cache
 
 from bot.findings import Review
-from bot.patch import HunkLine, Posting
+from bot.patch import Posting
 from bot.pipeline import Options, review_postings
 from tests.corpus import year_postings
+from tests.test_judgement_edits import substituted
 
 
 def _typesafe_posting(ps: tuple[Posting, ...]) -> Posting:
@@ -28,25 +28,10 @@ def _year() -> tuple[tuple[Posting, ...], Posting]:
 
 
 def edited(*subs: tuple[str, str]) -> tuple[Posting, list[Posting]]:
-    """The posting with each post-image line containing `old` changed to `new` (the first edit that
-    matches a line is the one made, so two edits can swap lines)."""
+    """The posting with its post-image lines edited (tests.test_judgement_edits.substituted; the first
+    edit that matches a line is the one made, so two edits can swap lines)."""
     ps, orig = _year()
-    p = copy.deepcopy(orig)
-    hits = 0
-    for fd in p.files:
-        for h in fd.hunks:
-            lines = []
-            for ln in h.lines:
-                text = ln.text
-                if ln.tag != "-":
-                    for old, new in subs:
-                        if old in text:
-                            text = text.replace(old, new)
-                            hits += 1
-                            break
-                lines.append(HunkLine(ln.tag, text, ln.old_no, ln.new_no))
-            h.lines = lines
-    assert hits, subs
+    p = substituted(orig, subs, first_only=True)
     return p, [p if q is orig else q for q in ps]
 
 
