@@ -41,36 +41,51 @@ def _own_lines(body: str) -> list[str]:
 
 
 def pasted_functions(body: str) -> list[Pasted]:
-    """Whole function definitions among the reply's own lines, in order."""
+    """Whole function definitions among the reply's own lines, in order. A function pasted with an
+    indentation (a tab, some spaces) is taken when its header has a return type and its closing `}`
+    has the same indentation; it comes back without it."""
     lines = _own_lines(body)
-    closers = [k for k, t in enumerate(lines) if t.rstrip() == "}"]  # where a body in column 0 can end
+    closers: dict[str, list[int]] = {}  # indentation → the lines that are only "}" there
+    for k, t in enumerate(lines):
+        if t.strip() == "}":
+            closers.setdefault(t[:t.index("}")], []).append(k)
     out: list[Pasted] = []
     i = 0
     while i < len(lines):
-        m = _HEADER.match(lines[i]) if "(" in lines[i] and len(lines[i]) <= MAX_HEADER else None
-        if m is None or m.group(1) in _KEYWORDS or lines[i][:1].isspace():
+        found = _function_at(lines, i, closers)
+        if found is None:
             i += 1
             continue
-        j = i
-        while j < len(lines) and ")" not in lines[j] and j - i < 6:  # a header over several lines
-            j += 1
-        if j + 1 >= len(lines) or lines[j + 1].strip() != "{" and not lines[j].rstrip().endswith("{"):
-            i += 1
-            continue
-        at = bisect.bisect_right(closers, j)
-        end = closers[at] if at < len(closers) and closers[at] < i + MAX_PASTED_LINES else None
-        if end is None:
-            i += 1
-            continue
-        first = i - 1 if i and _TYPE_LINE.match(lines[i - 1]) else i  # "static void" on a line of its own
-        text = lines[first:end + 1]
-        body_text = "\n".join(text)
-        if body_text.count("{") != body_text.count("}"):
-            i += 1
-            continue
-        out.append(Pasted(m.group(1), text))
-        i = end + 1
+        out.append(found[0])
+        i = found[1] + 1
     return out
+
+
+def _function_at(lines: list[str], i: int, closers: dict[str, list[int]]) -> tuple[Pasted, int] | None:
+    """The function whose header starts at line i, and the line of its closing brace."""
+    line = lines[i]
+    ind = line[:len(line) - len(line.lstrip())]
+    if "(" not in line or len(line) > MAX_HEADER or ind not in closers:
+        return None
+    m = _HEADER.match(line[len(ind):])
+    if m is None or m.group(1) in _KEYWORDS or (ind and not m.start(1)):
+        return None
+    j = i
+    while j < len(lines) and ")" not in lines[j] and j - i < 6:  # a header over several lines
+        j += 1
+    if j + 1 >= len(lines) or lines[j + 1].strip() != "{" and not lines[j].rstrip().endswith("{"):
+        return None
+    ends = closers[ind]
+    at = bisect.bisect_right(ends, j)
+    if at == len(ends) or ends[at] >= i + MAX_PASTED_LINES:
+        return None
+    end = ends[at]
+    first = i - 1 if i and _TYPE_LINE.match(lines[i - 1][len(ind):]) else i  # "static void" on its own line
+    text = [t[len(ind):] if t.startswith(ind) else t.lstrip() for t in lines[first:end + 1]]
+    joined = "\n".join(text)
+    if joined.count("{") != joined.count("}"):
+        return None
+    return Pasted(m.group(1), text), end
 
 
 def _defines(lines: list[str], name: str) -> bool:

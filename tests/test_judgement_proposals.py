@@ -89,8 +89,10 @@ def test_a_proposal_that_drops_the_deferred_flag_reuses_a_pending_half() -> None
 
 def test_pasted_function_shapes() -> None:
     body = ("> static void quoted(void)\n> {\n> }\n\nstatic void\nfoo(struct x *y,\n    int z)\n{\n\tif (z) {\n"
-            "\t\tbar();\n\t}\n}\n\nint baz(void) {\n\treturn 1;\n}\n\nif (x) {\n}\n-- \nvoid signature(void)\n{\n}\n")
+            "\t\tbar();\n\t}\n}\n\nint baz(void) {\n\treturn 1;\n}\n\nif (x) {\n}\n\tvoid indented(int a)\n\t{\n"
+            "\t\tb(a);\n\t}\n\tcall(a,\n\t{\n\t}\n-- \nvoid signature(void)\n{\n}\n")
     got = {f.name: f.lines for f in pasted_functions(body)}
-    assert list(got) == ["foo", "baz"]
+    assert list(got) == ["foo", "baz", "indented"]
+    assert got["indented"] == ["void indented(int a)", "{", "\tb(a);", "}"]
     assert got["foo"][:2] == ["static void", "foo(struct x *y,"] and got["foo"][-1] == "}"
     assert got["baz"] == ["int baz(void) {", "\treturn 1;", "}"]
