@@ -83,3 +83,10 @@ def test_a_renamed_constructor_initialising_in_another_order_changes_nothing() -
                     ("\tspin_lock_init(&pgtable_list->lock);", "\tINIT_LIST_HEAD(&pgtable_list->list);"))
     r = review(p, ctx)
     assert r.judged and not introduced(r)
+
+
+def test_a_zeroing_allocation_is_an_initialisation_after_allocation() -> None:
+    for alloc in ("kmem_cache_zalloc(pgtable_list_cachep, GFP_KERNEL);",
+                  "kmem_cache_alloc(pgtable_list_cachep, GFP_KERNEL | __GFP_ZERO);"):
+        p, ctx = edited(("kmem_cache_alloc(pgtable_list_cachep, GFP_KERNEL);", alloc))
+        assert "TYPESAFE_BY_RCU_REINIT" in introduced(review(p, ctx)), alloc

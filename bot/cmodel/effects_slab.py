@@ -53,11 +53,17 @@ def kmem_alloc(c: Call) -> int:
         if ctor and c.m.has_function(c.m.fn_name(ctor)):
             c.call_after(c.m.fn_name(ctor), [obj])
     forget(t, obj)
-    if c.rule["zero"]:
+    if c.rule["zero"] or _gfp_zero(c):
         check_reinit(c.m, w, t, obj, f"{c.name}()")
         for a in [a for a in w.mem if obj <= a < obj + SLAB_OBJ_SIZE]:
             del w.mem[a]
     return obj
+
+
+def _gfp_zero(c: Call) -> bool:
+    """The allocation's GFP flags ask for a zeroed object (__GFP_ZERO)."""
+    flag = c.m.program.consts.get("__GFP_ZERO", 0)
+    return bool(flag and c.rule.gfp_arg >= 0 and c.arg(c.rule.gfp_arg) & flag)
 
 
 @effect("kmem_free", ptr_arg=Param(int, 0),
