@@ -93,8 +93,9 @@ def _parsed(text: str) -> CUnit:
 
 
 def _fresh(unit: CUnit) -> CUnit:
-    return CUnit(dict(unit.functions), {k: list(v) for k, v in unit.alternates.items()}, dict(unit.defines),
-                 list(unit.static_locks), list(unit.errors))
+    return CUnit(functions=dict(unit.functions), alternates={k: list(v) for k, v in unit.alternates.items()},
+                 defines=dict(unit.defines), static_locks=list(unit.static_locks), globals=dict(unit.globals),
+                 macro_functions=dict(unit.macro_functions), errors=list(unit.errors))
 
 
 _COMPILED: dict[int, tuple[CFunction, Compiled]] = {}  # id(parsed function) → (it, its code)
