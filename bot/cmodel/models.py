@@ -287,9 +287,10 @@ def _record_provenance(unit: CUnit, lines: list[SourceLine], kpath: str, bound: 
 
 def _opaque(spec: ModelSpec, prog: Program) -> frozenset[str]:
     """Names the preprocessor leaves alone: the primitives, the model's constants (its geometry, which
-    a tree's headers would change), and the struct and field names of its layout (`rcu_head`, which
-    a header defines as `callback_head`)."""
-    names = set(primitives()) | set(spec.consts) | set(spec.types) | set(kept_macros())
+    a tree's headers would change) and the kernel constants of rules/constants.toml (their values
+    already; the headers would spell them as casts to kernel types), and the struct and field names
+    of its layout (`rcu_head`, which a header defines as `callback_head`)."""
+    names = set(primitives()) | set(spec.consts) | set(kernel_constants()) | set(spec.types) | set(kept_macros())
     for sname, fields in prog.layout.structs.items():
         names |= set(fields) | set(sname.split())
     for ty in prog.layout.sizes:
