@@ -69,7 +69,7 @@ class Bundled:
 
 def bundled() -> list[Bundled]:
     """Every scenario and design shipped with the package, and the model scenarios a finding replays."""
-    from bot.cmodel.models import load_models
+    from bot.cmodel.models import lifetime_scenarios, load_models
 
     out = []
     for kind, folder in (("scenario", SCENARIOS), ("design", DESIGNS)):
@@ -77,7 +77,8 @@ def bundled() -> list[Bundled]:
             with p.open("rb") as f:
                 out.append(Bundled(kind, p.stem, str(tomllib.load(f).get("title", ""))))
     for spec in load_models():
-        out += [Bundled("model scenario", f"{spec.name}/{sc.name}", sc.about) for sc in spec.scenarios]
+        out += [Bundled("model scenario", f"{spec.name}/{sc.name}", sc.about)
+                for sc in spec.scenarios + lifetime_scenarios(spec)]
     return out
 
 

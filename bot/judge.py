@@ -20,9 +20,11 @@ from bot.cmodel.machine import Machine
 from bot.cmodel.models import (
     Bound,
     ModelSpec,
+    Scenario,
     SetupError,
     Tree,
     build_program,
+    context_scenarios,
     cost_counterexample,
     load_models,
     scenario_runnable,
@@ -56,6 +58,7 @@ class ModelRun:
     scenario_ran: dict[str, set[str]] = field(default_factory=dict)  # completed scenario → functions
     problems: list[str] = field(default_factory=list)  # why the code under review is not what ran
     machines: dict[str, Machine] = field(default_factory=dict)  # scenario → its machine, for replays
+    context: list[Scenario] = field(default_factory=list)  # lifetime pairs the change asks for (model.toml)
 
     def hazards(self) -> set[str]:
         return {h for r in self.results.values() for c in r.counterexamples if (h := hazard_of(c.violation))}
@@ -176,10 +179,12 @@ class Judge:
     # The ladder of outcomes of one scenario run (not runnable, out of time, too deep, setup broken,
     # unknown calls, unresolved names, result) is the one place that decides what a run may prove.
     def run(self, spec: ModelSpec, layers: list[Posting | None], rev: str | None = None,  # noqa: C901
-            only_if_changed: bool = False) -> ModelRun:
+            only_if_changed: bool = False, context: list[Scenario] | None = None) -> ModelRun:
         """The model's scenarios on its code with `layers` applied. only_if_changed: when the last
-        layer changes none of the model's functions, bind only (nothing of it would run)."""
-        key = (spec.name, rev, tuple(q.msgid if q else "" for q in layers))
+        layer changes none of the model's functions, bind only (nothing of it would run). `context`:
+        the lifetime pairs to run besides (None: those the last layer's change asks for)."""
+        key = (spec.name, rev, tuple(q.msgid if q else "" for q in layers),
+               None if context is None else tuple(sc.name for sc in context))
         hit = self._runs.get(key)
         if hit is not None:
             log.debug("%s: same code as an earlier run, results reused", spec.name)
@@ -195,8 +200,12 @@ class Judge:
         _log_bind(spec, bound, sum(q is not None for q in layers))
         if only_if_changed and not bound.changed and not bound.report.failed:
             return mr
+        mr.context = context_scenarios(spec, bound) if context is None else list(context)
+        if mr.context:
+            log.info("%s: the change meets the unchanged paths in %s", spec.name,
+                     ", ".join(sc.name for sc in mr.context))
         deadline = time.monotonic() + self.opts.review_seconds
-        for sc in spec.scenarios:
+        for sc in spec.scenarios + mr.context:
             if not scenario_runnable(sc, bound.program):
                 log.debug("%s/%s: not run, it needs %s", spec.name, sc.name, ", ".join(sc.needs))
                 continue
@@ -311,7 +320,7 @@ class Judge:
                 log.info("<%s> %s: no scenario runs a function the patch changes", p.msgid, spec.name)
             return outcome  # what ran is not the patch's code: the verdict names why (bot/verdict.py)
         log.info("<%s> %s: scenarios on the base", p.msgid, spec.name)
-        base_run = self.run(spec, list(layers), rev)
+        base_run = self.run(spec, list(layers), rev, context=cur_run.context)
         review.modeled += [f"{cur_run.bound.changed[f]}:{f}" for f in sorted(touched)]
         review.findings += self._findings(p, spec, cur_run, base_run)
         review.notes += sorted(cur_run.notes)
@@ -372,11 +381,14 @@ class Judge:
         m = run.machines.get(sc_name)
         decision = deciding_branch(m, cx, lambda f, n: (f, n) in added) if m is not None else None
         file, line = self._anchor(cx, added, run, decision)
-        sc = next(s for s in spec.scenarios if s.name == sc_name)
+        sc = next(s for s in spec.scenarios + run.context if s.name == sc_name)
+        kept = unchanged_on_path(run.bound, cx)
+        context = (" On this path runs code the patch does not change: "
+                   + "; ".join(f"{fn}() from {where}" for fn, where in kept) + ".") if kept else ""
         return self._with_replay(hazard_finding(
             hz, cls=class_of(cx.violation), introduced=introduced, file=file, line=line,
             function=self._function_at(run, file, line), evidence=self._evidence(run, file, line),
-            lead=f"Scenario {spec.name}/{sc.name}: {sc.about}. {cx.violation.detail}.",
+            lead=f"Scenario {spec.name}/{sc.name}: {sc.about}. {cx.violation.detail}.{context}",
             trace=trace_steps(cx, _decision_step(decision)),
             invariant=cx.violation.detail, unmodeled=self._unmodeled(run)), p, f"{spec.name}/{sc_name}")
 
@@ -425,7 +437,7 @@ class Judge:
         if ":" in where and where.rsplit(":", 1)[1].isdigit():
             f, n = where.rsplit(":", 1)
             return f, int(n), self._function_at(run, f, int(n)), []
-        sc = next((s for s in spec.scenarios if s.name == run.cost_scenario.get(cost)), None)
+        sc = next((s for s in spec.scenarios + run.context if s.name == run.cost_scenario.get(cost)), None)
         got = cost_counterexample(spec, run.bound, sc, cost, self.opts.budget_states,
                                   self.opts.budget_seconds) if sc is not None else None
         if got is not None:
@@ -474,6 +486,42 @@ class Judge:
         f.replay, f.replay_public = local.line, public.line
         f.replay_why_not = public.why_not or local.why_not
         return f
+
+
+def unchanged_on_path(bound: Bound, cx: Counterexample) -> list[tuple[str, str]]:
+    """The functions of the code under review (and the model's code around it) that the
+    counterexample runs and the patch does not change, each with where its code came from (the
+    kernel tree, the reference model, the patch's context lines): what a change of one path was
+    checked against. The function of the breaking step comes first."""
+    prog = bound.program
+    at_fn: dict[str, str] = {}
+    for fn, comp in prog.functions.items():
+        if fn.startswith(("scenario:", "$")):
+            continue
+        for ins in comp.code:
+            sl = prog.where(fn, ins.line)
+            if sl is not None:
+                at_fn.setdefault(f"{sl.file}:{sl.line}", fn)
+    order: list[str] = []
+    for at in [cx.violation.attr("at") or ""] + [e.at for e in cx.trace]:
+        fn = at_fn.get(at)
+        if fn is not None and fn not in order and fn not in bound.changed:
+            order.append(fn)
+    return [(fn, _source_of(bound, fn)) for fn in order]
+
+
+def _source_of(bound: Bound, fn: str) -> str:
+    prog = bound.program
+    lines = [sl for ins in prog.functions[fn].code if (sl := prog.where(fn, ins.line)) is not None]
+    ref = next((sl for sl in lines if sl.file.startswith("models/")), None)
+    if ref is not None:
+        return f"the reference model ({ref.file}:{min(sl.line for sl in lines if sl.file == ref.file)})"
+    if not lines:
+        return bound.base
+    first = min(sl.line for sl in lines if sl.file == lines[0].file)
+    if bound.base.startswith("the kernel tree"):
+        return f"{bound.base} ({lines[0].file}:{first})"
+    return f"the patch's context lines ({lines[0].file}:{first})"
 
 
 def _decision_step(decision: Decision | None) -> tuple[int, TraceStep] | None:

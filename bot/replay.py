@@ -8,7 +8,7 @@ column per context; the costs the run observed are listed, so a cost note replay
 from __future__ import annotations
 
 from bot.classify import hazard_of
-from bot.cmodel.models import load_models, run_scenario, scenario_runnable
+from bot.cmodel.models import lifetime_scenarios, load_models, run_scenario, scenario_runnable
 from bot.explore import table
 from bot.judge import Judge
 from bot.options import Options
@@ -29,7 +29,7 @@ def replay(postings: list[Posting], msgid: str, scenario: str, opts: Options,
     spec = next((s for s in load_models() if s.name == model_name), None)
     if spec is None:
         raise ReplayError(f"unknown model {model_name!r} (have {', '.join(s.name for s in load_models())})")
-    sc = next((s for s in spec.scenarios if s.name == sc_name), None)
+    sc = next((s for s in spec.scenarios + lifetime_scenarios(spec) if s.name == sc_name), None)
     if sc is None:
         raise ReplayError(f"model {model_name} has no scenario {sc_name!r}")
     judge = Judge(opts, postings)  # the review's own choice of base layers and tree revision

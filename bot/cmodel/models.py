@@ -23,6 +23,7 @@ from bot.cmodel.effects import slab_owner
 from bot.cmodel.headers import add_headers
 from bot.cmodel.kconfig import load_config
 from bot.cmodel.layout import load_layout
+from bot.cmodel.lifetime import Lifetime, Pair, calls_in, covered, load_lifetime, pairs, relevant, thread_code
 from bot.cmodel.machine import Machine
 from bot.cmodel.patch_layout import patch_layout
 from bot.cmodel.preprocess import HeaderLibrary, kept_macros, prepare
@@ -62,6 +63,7 @@ class Scenario:
     expect_known_bad: str = ""  # the verdict with the model's known-bad source spliced in
     params: dict[str, int] = field(default_factory=dict)  # model parameters this scenario sets
     file: str = "scenarios.toml"  # the scenario file, relative to the model directory
+    pair: Pair | None = None  # the two lifetime paths (model.toml [lifetime]) a generated scenario runs
 
 
 VERDICTS = ("safe", "unsafe", "not_run")
@@ -95,6 +97,7 @@ class ModelSpec:
     config: Config | None = None  # config.toml: the kernel configuration its code runs under
     partial: frozenset[str] = frozenset()  # kernel files whose reference states only some functions
     headers: dict[str, str] = field(default_factory=dict)  # kernel header → its reference ("" for none)
+    lifetime: Lifetime | None = None  # the paths that end a table's life, paired by context_scenarios()
 
     def rel(self, name: str) -> str:
         """A file of the model (possibly shared with another model) as models/..."""
@@ -128,6 +131,7 @@ def load_model(path: Path) -> ModelSpec:
     if twice:
         raise f.error(f"consts.{twice[0]}: already in rules/constants.toml (say it in one place)")
     scenario_files = f.strs("scenarios", ("scenarios.toml",))
+    spec.lifetime = load_lifetime(f, path.read_text().splitlines())
     if f.has("known_bad"):
         kb = f.sub("known_bad", f.get("known_bad", dict))
         spec.known_bad = KnownBad(kb.get("source", str), kb.get("why", str), kb.strs("hazards"))
@@ -328,7 +332,7 @@ def _link_helpers(spec: ModelSpec, prog: Program, libraries: list[HeaderLibrary]
     """Header inlines the code calls, transitively, unless a primitive or the model defines them."""
     prims = primitives()
     scen_calls = set()
-    for sc in spec.scenarios:
+    for sc in spec.scenarios + lifetime_scenarios(spec):
         scen_calls |= set(re.findall(r"([A-Za-z_]\w*)\s*\(", sc.setup + " ".join(c for _n, _c, c in sc.threads)))
     tried: set[str] = set()
     for _round in range(8):
@@ -356,6 +360,46 @@ def _prefer_patched(unit: CUnit, lines: list[SourceLine]) -> None:
             hit = next((fn for fn in later if added(fn)), None)
             if hit is not None:
                 unit.functions[name] = hit
+
+
+def lifetime_scenarios(spec: ModelSpec) -> list[Scenario]:
+    """Every scenario the model's lifetime paths make (bot.cmodel.lifetime), whether or not a patch
+    asks for it: what `explore --scenario` finds by name."""
+    life = spec.lifetime
+    if life is None:
+        return []
+    out = []
+    for pair in pairs(life):
+        one, two = thread_code(pair.first, life.tables[0]), thread_code(pair.second, life.tables[1])
+        if pair.sequence:
+            threads = [("CPU0", 0, f"{one} {two}")]
+            about = f"{pair.first.about}; then, on the same CPU, {pair.second.about}"
+        else:
+            threads = [("CPU0", 0, one), ("CPU1", 1, two)]
+            about = f"{pair.first.about}, while {pair.second.about}"
+        needs = sorted({pair.first.functions[0], pair.second.functions[0]})
+        out.append(Scenario(pair.name, about, needs, life.setup, threads, [], pair.first.line, file="model.toml",
+                            pair=pair))
+    return out
+
+
+def context_scenarios(spec: ModelSpec, bound: Bound) -> list[Scenario]:
+    """The lifetime pairs a patch's change asks for: a path it changes against one running a function
+    it leaves as it was, unless a scenario of the model already runs the two that way."""
+    changed, defined = set(bound.changed), set(bound.program.functions)
+    if not changed:
+        return []
+    written = [[calls_in(code) for _n, _c, code in sc.threads] for sc in spec.scenarios]
+    out = []
+    for sc in lifetime_scenarios(spec):
+        pair = sc.pair
+        assert pair is not None
+        if not relevant(pair, changed, defined):
+            continue
+        if any(covered(pair, threads) for threads in written):
+            continue
+        out.append(sc)
+    return out
 
 
 def scenario_runnable(sc: Scenario, prog: Program) -> bool:
