@@ -85,6 +85,15 @@ def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport,
             report.outside += 1  # inside a function this partial reference does not state
             continue
         placed = _place(lines, h, start)
+        if placed is not None and _changes_outside(h, placed[2], placed[3]):
+            # only part of the hunk's pre-image aligns: the rest edits code the model does not have
+            # there, and splicing half an edit would run code neither side of the patch contains
+            if known is not None and not _names_any(h, known):
+                report.outside += 1
+            else:
+                report.failed.append(f"{fd.path}: hunk @@ -{h.old_start} +{h.new_start} matches the model "
+                                     "only in part: some of its changes edit code the model does not have there")
+            continue
         if placed is None:
             added = [ln for ln in h.lines if ln.tag == "+"]
             if all(_is_comment_only(ln.text) for ln in added):
@@ -117,6 +126,24 @@ def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport,
         start = r0 + len(new)
         report.applied += 1
     return lines
+
+
+def _changes_outside(h: Hunk, h0: int, h1: int) -> bool:
+    """Whether an added or removed code line of the hunk lies outside its aligned region h0..h1 but
+    in the same top-level item (no code line at column 0 lies between: a declarator, a closing
+    brace, a preprocessor line): half of that function's edit would be placed. A change in another
+    item is code the model does not state."""
+    def boundary(k: int) -> bool:
+        t = h.lines[k].text
+        return bool(t[:1]) and not t[:1].isspace() and not _is_comment_only(t)
+
+    for k, ln in enumerate(h.lines):
+        if ln.tag not in "+-" or _is_comment_only(ln.text) or h0 <= k <= h1:
+            continue
+        between = range(k + 1, h0 + 1) if k < h0 else range(h1 + 1, k + 1)
+        if not any(boundary(i) for i in between):
+            return True
+    return False
 
 
 _PREPROC_BLOCKS = {"preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"}

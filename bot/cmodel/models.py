@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from bot.cmodel.bind import BindReport, apply_exact, apply_hunks, new_file_lines, reference_lines
+from bot.cmodel.bind import (
+    BindReport,
+    apply_exact,
+    apply_hunks,
+    defined_names,
+    new_file_lines,
+    reference_lines,
+)
 from bot.cmodel.costs import cost_on, cost_rules
 from bot.cmodel.cparse import CFunction, CUnit
 from bot.cmodel.cpp import Config, Reader
@@ -176,6 +183,8 @@ class Bound:
     filled: list[str] = field(default_factory=list)  # functions the tree lacks, run from the reference model
     helpers: list[str] = field(default_factory=list)  # header inlines run as real code ("path:function")
     notes: list[str] = field(default_factory=list)  # what preprocessing could not do
+    kept: list[str] = field(default_factory=list)  # removed by the patch, still called from outside it
+    removed: dict[str, str] = field(default_factory=dict)  # function → file, for definitions the patch deletes
 
 
 @dataclass
@@ -196,9 +205,12 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | No
     bound = Bound(prog, BindReport(), {}, {}, {}, f"the kernel tree at {tree.label}" if tree else "the reference model")
     opaque = _opaque(spec, prog)
     libraries: list[HeaderLibrary] = []
+    before: list[tuple[str, list[SourceLine], str | None]] = []  # files as they were before the last layer
     for kpath in spec.files:
         text = tree.read(kpath) if tree else None
         lines = _code_under_review(spec, kpath, text, layers, bound.report)
+        if layers and _removes_a_definition(kpath, layers[-1]):
+            before.append((kpath, _code_under_review(spec, kpath, text, layers[:-1], BindReport()), text))
         if not lines:
             continue
         parsed = "\n".join(sl.text for sl in lines)
@@ -224,7 +236,51 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | No
         prog.add_unit(unit, lines)
     if libraries:
         _link_helpers(spec, prog, libraries, bound)
+    _keep_removed_callees(spec, prog, before, tree, opaque, bound)
     return bound
+
+
+def _keep_removed_callees(spec: ModelSpec, prog: Program, before: list[tuple[str, list[SourceLine], str | None]],
+                          tree: Tree | None, opaque: frozenset[str], bound: Bound) -> None:
+    """A function the patch removes that code outside the patch still calls (the model's environment,
+    its scenarios, files the patch leaves alone). In the kernel those callers must have been converted
+    elsewhere (the series' other patches), or the patch would not build; the model's environment
+    stands for them, so they keep the function's former body rather than falling back to a primitive
+    of the same name or to nothing."""
+    if not before:
+        return
+    for kpath, lines, _t in before:
+        bound.removed.update({n: kpath for n in defined_names(lines) - set(prog.functions)})
+    gone = set(bound.removed) & (_called(prog) | _scenario_calls(spec))
+    if not gone:
+        return
+    for kpath, lines, text in before:
+        if not gone & defined_names(lines):
+            continue
+        parsed = "\n".join(sl.text for sl in lines)
+        if spec.config is not None:
+            parsed = prepare(lines, kpath, spec.config, tree.read if text is not None and tree else None, opaque,
+                             tree.key if tree else ()).text
+        unit, lines = program_from_text(parsed, lines)
+        keep = {n: fn for n, fn in unit.functions.items() if n in gone and n not in prog.functions}
+        if not keep:
+            continue
+        unit.functions = keep
+        prog.add_unit(unit, lines)
+        bound.kept += sorted(keep)
+
+
+def _removes_a_definition(kpath: str, layer: list[FileDiff]) -> bool:
+    fd = next((f for f in layer if f.path == kpath), None)
+    return fd is not None and bool(defined_names([SourceLine(kpath, 0, ln.text, True, False)
+                                                  for h in fd.hunks for ln in h.lines if ln.tag == "-"]))
+
+
+def _scenario_calls(spec: ModelSpec) -> set[str]:
+    out: set[str] = set()
+    for sc in spec.scenarios:
+        out |= set(re.findall(r"([A-Za-z_]\w*)\s*\(", sc.setup + " ".join(c for _n, _c, c in sc.threads)))
+    return out
 
 
 def _code_under_review(spec: ModelSpec, kpath: str, tree_text: str | None, layers: list[list[FileDiff]],
@@ -303,9 +359,7 @@ def _called(prog: Program) -> set[str]:
 def _link_helpers(spec: ModelSpec, prog: Program, libraries: list[HeaderLibrary], bound: Bound) -> None:
     """Header inlines the code calls, transitively, unless a primitive or the model defines them."""
     prims = primitives()
-    scen_calls = set()
-    for sc in spec.scenarios:
-        scen_calls |= set(re.findall(r"([A-Za-z_]\w*)\s*\(", sc.setup + " ".join(c for _n, _c, c in sc.threads)))
+    scen_calls = _scenario_calls(spec)
     tried: set[str] = set()
     for _round in range(8):
         want = sorted((_called(prog) | scen_calls) - set(prog.functions) - set(prims) - tried)
