@@ -9,6 +9,7 @@ import copy
 from functools import lru_cache
 from pathlib import Path
 
+from bot.cmodel.bind import BindReport, apply_hunks
 from bot.cmodel.models import load_models
 from bot.cmodel.select import choose
 from bot.findings import Review
@@ -307,13 +308,44 @@ def test_removing_wrappers_the_series_stopped_calling_is_judged_clean() -> None:
     assert any("former bodies" in n and "pgtable_pte_page_dtor()" in n for n in r.notes)
 
 
-def test_a_hunk_that_fits_the_model_only_in_part_is_not_run_half_applied() -> None:
-    # This posting's base already frees user tables through an RCU callback the reference does not
-    # have: half of that function's edit would land in another function.
-    p, ctx = real(2023, "[PATCH mm-unstable v8 12/31] powerpc: Convert various functions to use ptdescs")
+POWERPC_DEFERRED = "[PATCH mm-unstable v9 12/31] powerpc: Convert various functions to use ptdescs"
+
+
+def test_a_hunk_that_fits_a_model_only_in_part_is_not_placed_half() -> None:
+    # This posting's base already frees user tables through an RCU callback that the pre-deferral
+    # reference does not have: half of that function's edit would land in another function.
+    p, _ctx = real(2023, POWERPC_DEFERRED)
+    spec = next(s for s in load_models() if s.name == "powerpc-fragments")
+    fd = next(fd for fd in p.files if fd.path == "arch/powerpc/mm/pgtable-frag.c")
+    report = BindReport()
+    apply_hunks(spec.reference_lines(fd.path), fd, report, True)
+    assert any("only in part" in why for why in report.failed)
+
+
+def test_a_posting_on_the_deferred_powerpc_code_is_judged_on_that_model() -> None:
+    p, ctx = real(2023, POWERPC_DEFERRED)
+    assert [s.name for s in choose(load_models(), [p.files])] == ["powerpc-fragments-deferred"]
     r = review(p, ctx)
-    assert r.relevant and not r.judged and not r.correctness
-    assert any("only in part" in why for why in r.not_judged)
+    assert judged_clean(r), r.not_judged
+    assert "arch/powerpc/mm/pgtable-frag.c:pte_free_now" in r.modeled
+    for n in (1, 2, 3):  # the postings that add pte_free_defer() were made against the older file
+        posts = load(str(thread(n))).postings
+        q = next(q for q in posts if not q.is_reply and "powerpc: add pte_free_defer()" in q.subject)
+        assert [s.name for s in choose(load_models(), [q.files])] == ["powerpc-fragments"]
+
+
+def test_freeing_a_deferred_fragment_page_at_once_is_caught() -> None:
+    p, ctx = real(2023, POWERPC_DEFERRED)
+    q, ctx = edited(p, ctx, ("\t\t\tcall_rcu(&ptdesc->pt_rcu_head, pte_free_now);\n",
+                             "\t\t\tpte_free_now(&ptdesc->pt_rcu_head);\n"))
+    assert "NON_DEFERRED_FINAL_FREE" in introduced(review(q, ctx))
+
+
+def test_a_wrapper_macro_the_patch_defines_runs_as_what_it_expands_to() -> None:
+    # __pte_offset_map() gains an interrupt-state wrapper that some configurations compile away.
+    p, ctx = real(2023, "[PATCH 02/12] mm/pgtable: add PAE safety to __pte_offset_map()")
+    r = review(p, ctx)
+    assert judged_clean(r), r.not_judged
 
 
 UTILITIES = "[PATCH mm-unstable v9 03/31] mm: add utility functions for ptdesc"

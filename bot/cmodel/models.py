@@ -29,6 +29,7 @@ from bot.cmodel.effects import slab_owner
 from bot.cmodel.kconfig import load_config
 from bot.cmodel.layout import load_layout
 from bot.cmodel.machine import Machine
+from bot.cmodel.macros import expand_call_macros
 from bot.cmodel.preprocess import HeaderLibrary, kept_macros, prepare
 from bot.cmodel.primitives import primitives
 from bot.cmodel.program import Program, SourceLine, program_from_text
@@ -99,9 +100,18 @@ class ModelSpec:
     config: Config | None = None  # config.toml: the kernel configuration its code runs under
     partial: frozenset[str] = frozenset()  # kernel files whose reference states only some functions
 
+    reference_parts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kernel path → its files, in order
+
     def rel(self, name: str) -> str:
         """A file of the model (possibly shared with another model) as models/..."""
         return os.path.normpath(f"models/{self.directory.name}/{name}")
+
+    def reference_lines(self, kpath: str) -> list[SourceLine]:
+        """The reference of a kernel file: its parts one after another, each line with its own place."""
+        out: list[SourceLine] = []
+        for part in self.reference_parts.get(kpath, ()):
+            out += reference_lines(self.rel(part), (self.directory / part).read_text())
+        return out
 
 
 @lru_cache(maxsize=1)
@@ -116,12 +126,15 @@ def load_model(path: Path) -> ModelSpec:
     f = Fields(read_toml(path), display(path))
     spec = ModelSpec(
         name=f.get("name", str), directory=path.parent, about=f.get("about", str, ""), files=list(f.strs("files", None)),
-        references=f.mapping("references", str), env=list(f.strs("env")), types=f.mapping("types", str),
+        references={}, env=list(f.strs("env")), types=f.mapping("types", str),
         consts=f.mapping("consts", int), params=f.mapping("params", int),
         fragments_per_page=f.get("fragments_per_page", int, 1), fragment_size=f.get("fragment_size", int, 4096),
         fragment_reuse=f.get("fragment_reuse", bool, False), partial=frozenset(f.strs("partial")),
     )
+    _read_references(spec, f)
     scenario_files = f.strs("scenarios", ("scenarios.toml",))
+    # what shared scenarios give on this model's own reference, where it differs from their file's
+    expect_here = f.mapping("expect", str)
     if f.has("known_bad"):
         kb = f.sub("known_bad", f.get("known_bad", dict))
         spec.known_bad = KnownBad(kb.get("source", str), kb.get("why", str), kb.strs("hazards"))
@@ -129,11 +142,12 @@ def load_model(path: Path) -> ModelSpec:
         if not (path.parent / spec.known_bad.source).is_file():
             raise f.error(f"known_bad.source: no file {spec.known_bad.source!r} in the model directory")
     f.close()
-    for kpath, ref in spec.references.items():
+    for kpath, parts in spec.reference_parts.items():
         if kpath not in spec.files:
             raise f.error(f"references.{kpath}: not one of the model's files")
-        if not (path.parent / ref).is_file():
-            raise f.error(f"references.{kpath}: no file {ref!r} in the model directory")
+        for ref in parts:
+            if not (path.parent / ref).is_file():
+                raise f.error(f"references.{kpath}: no file {ref!r} in the model directory")
     for env in spec.env:
         if not (path.parent / env).is_file():
             raise f.error(f"env: no file {env!r} in the model directory")
@@ -149,7 +163,30 @@ def load_model(path: Path) -> ModelSpec:
             spec.scenarios.extend(load_scenarios(scen_path, spec.known_bad is not None, name))
         elif name != "scenarios.toml":
             raise f.error(f"scenarios: no file {name!r}")
+    _expect_here(spec, expect_here, f)
     return spec
+
+
+def _read_references(spec: ModelSpec, f: Fields) -> None:
+    """A kernel file's reference: one file, or several (parts stated once and shared by the models
+    of the file's states), read one after another."""
+    for kpath, val in f.get("references", dict, {}).items():
+        parts = (val,) if isinstance(val, str) else tuple(val) if isinstance(val, list) else ()
+        if not parts or not all(isinstance(x, str) and x for x in parts):
+            raise f.error(f"references.{kpath} must be a file name or a list of them")
+        spec.reference_parts[kpath] = parts
+        spec.references[kpath] = parts[-1]
+
+
+def _expect_here(spec: ModelSpec, verdicts: dict[str, str], f: Fields) -> None:
+    """model.toml's [expect]: a shared scenario's verdict on this model's own reference."""
+    by_name = {sc.name: sc for sc in spec.scenarios}
+    for name, verdict in verdicts.items():
+        if name not in by_name:
+            raise f.error(f"expect.{name}: no such scenario")
+        if verdict not in VERDICTS:
+            raise f.error(f"expect.{name}: must be one of {', '.join(VERDICTS)}")
+        by_name[name].expect = verdict
 
 
 def load_scenarios(path: Path, known_bad: bool = False, rel: str = "scenarios.toml") -> list[Scenario]:
@@ -213,6 +250,8 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | No
             before.append((kpath, _code_under_review(spec, kpath, text, layers[:-1], BindReport()), text))
         if not lines:
             continue
+        if spec.config is None:
+            lines = expand_call_macros(lines)
         parsed = "\n".join(sl.text for sl in lines)
         if spec.config is not None:
             prep = prepare(lines, kpath, spec.config, tree.read if text is not None and tree else None, opaque,
@@ -292,7 +331,7 @@ def _code_under_review(spec: ModelSpec, kpath: str, tree_text: str | None, layer
     if tree_text is not None:
         lines = [SourceLine(kpath, i + 1, t, False, False) for i, t in enumerate(tree_text.splitlines())]
     elif ref_name:
-        lines = reference_lines(spec.rel(ref_name), (spec.directory / ref_name).read_text())
+        lines = spec.reference_lines(kpath)
     partial = kpath in spec.partial and tree_text is None  # the reference states only some of the file
     for i, layer in enumerate(layers):
         fd = next((f for f in layer if f.path == kpath), None)
@@ -334,8 +373,8 @@ def _fill_from_reference(spec: ModelSpec, kpath: str, ref_name: str, prog: Progr
     """Functions of the reference model that the tree's file does not define (a scenario may call
     them): run from the reference, and said so."""
     rel = spec.rel(ref_name)
-    text = (spec.directory / ref_name).read_text()
-    lines = reference_lines(rel, text)
+    lines = spec.reference_lines(kpath)
+    text = "\n".join(sl.text for sl in lines)
     if spec.config is not None:
         text = prepare(lines, rel, spec.config, None, _opaque(spec, prog)).text
     unit, lines = program_from_text(text, lines)
