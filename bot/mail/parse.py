@@ -21,7 +21,7 @@ from email.parser import BytesParser
 from functools import lru_cache
 
 from bot.mail.addr import msgids, parse_addresses
-from bot.mail.diff import parse_diff
+from bot.mail.diff import parse_diff, too_large
 from bot.mail.read import Skip, msgid_of
 from bot.mail.series import Cover, cover_from, parse_subject, parse_trailers
 from bot.patch import Posting
@@ -202,6 +202,8 @@ def _parse(raw: bytes) -> Parsed | Skip:
         out.cover = cover_from(msgid, subject, clean(h.get("date", "")), body)
         return out
     files = parse_diff(body)
+    if too_large(files):
+        return Skip(msgid, f"too large to review: {too_large(files)}")
     if not any(f.hunks or f.binary or f.old_path != f.new_path for f in files):
         if cover:
             out.cover = cover_from(msgid, subject, clean(h.get("date", "")), body)
