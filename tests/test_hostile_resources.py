@@ -172,3 +172,21 @@ def test_a_fetched_thread_is_parsed_once_with_the_mail_limits() -> None:
     assert [p.msgid for p in sel.postings] == ["big-thread@example.org"]
     assert {"msgid": "huge@example.org", "reason": "too large: message exceeds 20971520 bytes"} in sel.skipped
     assert sel.thread.count("big-thread@example.org") == 1 and len(sel.thread) == 51
+
+
+def _peak_rss_mb(*args: str, cwd: Path) -> tuple[int, float]:
+    """`review-bot ARGS` as its own process: its exit code and its peak resident size."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "bot", *args], cwd=cwd, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    return os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024
+
+
+def test_a_new_file_of_many_functions_costs_each_function_its_own_names(tmp_path: Path) -> None:
+    # Each function of a new file is walked for call sites; what a walk may read of the posting's
+    # own function names is those the function mentions, not all the file's (3,000 x 3,000 was
+    # 700 MB, 49,000 lines 8 GB).
+    (tmp_path / "big.patch").write_text(big_new_file(3000))
+    code, peak = _peak_rss_mb("check", "--mbox", "big.patch", "--format", "json", "--no-cache", cwd=tmp_path)
+    assert code == 0 and peak < 250, peak
