@@ -139,3 +139,89 @@ def static(body: bytes, content_type: str = "application/gzip") -> Callable[[soc
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
                      % (content_type.encode(), len(body)) + body)
     return answer
+
+
+# -- C that costs the front ends much per line ------------------------------------------------------
+
+
+def in_example(lines: list[str], name: str) -> str:
+    """The bundled example (a modeled file, reviewed with its finding) with `lines` added before its
+    new pte_free_defer(), which they leave alone."""
+    anchor = "+void pte_free_defer(struct mm_struct *mm, pgtable_t pgtable)\n"
+    assert anchor in EXAMPLE and "@@ -81,3 +81,21 @@" in EXAMPLE
+    added = "".join(f"+{ln}\n" for ln in lines)
+    return (EXAMPLE.replace(anchor, added + anchor)
+            .replace("@@ -81,3 +81,21 @@", f"@@ -81,3 +81,{21 + len(lines)} @@")
+            .replace("<example-rcu-head-shared-1@example.org>", f"<{name}@example.org>"))
+
+
+def dense_line(tokens: int) -> str:
+    """A function whose one statement is `tokens` tokens long."""
+    return in_example(["static int dense(int a)", "{", "\treturn " + "a+" * (tokens // 2) + "a;", "}"],
+                      f"dense-{tokens}")
+
+
+def deep_nesting(depth: int, kind: str = "(") -> str:
+    """A function nesting parentheses (or blocks) `depth` deep."""
+    if kind == "(":
+        body = ["\treturn " + "(" * depth + "a" + ")" * depth + ";"]
+    else:
+        body = ["{"] * depth + ["a++;"] + ["}"] * depth + ["return a;"]
+    return in_example(["static int nested(int a)", "{", *body, "}"], f"nested-{kind}-{depth}")
+
+
+def macro_bomb(levels: int, uses: int) -> str:
+    """Macros doubling `levels` times (each use is 2**levels tokens), used on `uses` lines, and a
+    macro that expands to itself: what the preprocessor must bound in all, not only per line."""
+    defs = ["#define B0 x", *(f"#define B{i} B{i - 1} B{i - 1}" for i in range(1, levels + 1)),
+            "#define SELF(x) SELF(SELF(x))"]
+    body = [f"\tx = SELF(B{levels});" for _ in range(uses)]
+    return in_example([*defs, "static int bomb(int x)", "{", *body, "\treturn x;", "}"], f"bomb-{levels}-{uses}")
+
+
+# -- MIME and header bombs ----------------------------------------------------------------------------
+
+_HEAD, _, _BODY = EXAMPLE.partition("\n\n")
+_PLAIN_HEAD = "\n".join(ln for ln in _HEAD.split("\n")[1:] if not ln.lower().startswith(("content-", "mime-")))
+
+
+def nested_multipart(depth: int) -> str:
+    """The example patch at the bottom of `depth` nested multiparts."""
+    opens = "".join(f"--b{i}\nContent-Type: multipart/mixed; boundary=\"b{i + 1}\"\n\n" for i in range(depth))
+    closes = "".join(f"\n--b{i}--\n" for i in reversed(range(depth + 1)))
+    return (f"{_PLAIN_HEAD}\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b0\"\n\n{opens}"
+            f"--b{depth}\nContent-Type: text/plain\n\n{_BODY}{closes}")
+
+
+def wide_multipart(parts: int) -> str:
+    """The example patch after `parts` empty parts."""
+    empty = "--b\nContent-Type: text/plain\n\n\n" * parts
+    return (f"{_PLAIN_HEAD}\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\"\n\n{empty}"
+            f"--b\nContent-Type: text/plain\n\n{_BODY}\n--b--\n")
+
+
+def huge_headers(lines: int, width: int = 60) -> str:
+    """The example patch under `lines` extra header lines, half of them folded onto one Subject."""
+    fold = "".join(f"\n\t{'s' * width}" for _ in range(lines // 2))
+    extra = "".join(f"X-Filler-{i}: {'h' * width}\n" for i in range(lines - lines // 2))
+    head = _PLAIN_HEAD.replace("Subject: [PATCH]", f"Subject: [PATCH]{fold}\n\t")
+    return f"{head}\n{extra}\n{_BODY}"
+
+
+def many_recipients(n: int) -> str:
+    """The example patch sent to `n` addresses, some with encoded display names."""
+    cc = ",\n\t".join(f"=?utf-8?q?N=C3=A9{i}?= <r{i}@example.org>" if i % 2 else f"r{i}@example.org"
+                      for i in range(n))
+    return _PLAIN_HEAD.replace("Cc: linuxppc-dev@example.org", f"Cc: {cc}") + "\n\n" + _BODY
+
+
+def zeros_streams(kind: str, size: int, head: bytes = b"From x Mon Jan  1 00:00:00 2024\nSubject: x\n\n") -> bytes:
+    """A bomb in xz, bz2 or gzip made of one small compressed stream of 16 MiB of zeros, repeated:
+    readers decode concatenated streams one after the other, so this decodes to about `size` bytes."""
+    import bz2
+    import lzma
+
+    pack = {"xz": lambda b: lzma.compress(b, preset=1), "bz2": lambda b: bz2.compress(b, 9),
+            "gz": lambda b: gzip.compress(b, 9)}[kind]
+    block = pack(b"\0" * (16 << 20))
+    return pack(head) + block * max(1, size >> 24)

@@ -18,6 +18,10 @@ _GIT = re.compile(r"diff --git (?:\"?a/)?(.+?)\"? (?:\"?b/)?(.+?)\"?$")
 _MAX_LINE_NO = 10**9  # absurd hunk headers are noted, not trusted
 MAX_HUNKS = 10_000  # per posting: each costs a parse and a placement; real series stay far below
 MAX_DIFF_LINES = 50_000  # lines of all hunks of a posting: what the C front end parses and models
+# Tokens of all hunks: the C front ends hold each token as objects and tree nodes (about 1 KB
+# in all), so lines alone do not bound them (one line of 3 million tokens took 3 GB).
+MAX_DIFF_TOKENS = 500_000
+_TOKENS = re.compile(r"\w+|[^\w\s]")  # at least the C tokens (each punctuation character counts)
 _TOO_MANY = "more than a review reads"
 
 
@@ -37,13 +41,14 @@ def _lines(text: str) -> list[str]:
     return [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
 
 
-def parse_diff(text: str, max_hunks: int = MAX_HUNKS, max_lines: int = MAX_DIFF_LINES) -> list[FileDiff]:
-    """All file diffs in text, in order. Never raises on any str input. Past max_hunks hunks or
-    max_lines lines of hunks the rest is not read (too_large() says so)."""
+def parse_diff(text: str, max_hunks: int = MAX_HUNKS, max_lines: int = MAX_DIFF_LINES,
+               max_tokens: int = MAX_DIFF_TOKENS) -> list[FileDiff]:
+    """All file diffs in text, in order. Never raises on any str input. Past max_hunks hunks,
+    max_lines lines or max_tokens tokens of hunks the rest is not read (too_large() says so)."""
     lines = _lines(text)
     files: list[FileDiff] = []
     cur: FileDiff | None = None
-    hunks = body = 0
+    hunks = body = tokens = 0
     i, n = 0, len(lines)
     while i < n:
         ln = lines[i]
@@ -76,6 +81,10 @@ def parse_diff(text: str, max_hunks: int = MAX_HUNKS, max_lines: int = MAX_DIFF_
             body += j - i
             if body > max_lines:
                 cur.notes.append(f"{_TOO_MANY}: {max_lines} lines of hunks; the rest of the patch was not read")
+                return files
+            tokens += sum(_TOKENS.subn("", ln[1:])[1] for ln in lines[i + 1:j])  # counted, not kept
+            if tokens > max_tokens:
+                cur.notes.append(f"{_TOO_MANY}: {max_tokens} tokens of hunks; the rest of the patch was not read")
                 return files
             i = j
             continue
