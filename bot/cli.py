@@ -14,6 +14,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -496,6 +497,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
+    started = time.monotonic()  # --budget-seconds holds for the whole command, not only the search
     from bot import explore
     from bot.sim.scenario import ScenarioError
 
@@ -518,7 +520,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     opts = _options(args)
     try:
-        result, meta = explore.run_scenario_file(str(path), opts.budget_states, opts.budget_seconds)
+        result, meta = explore.run_scenario_file(str(path), opts.budget_states, opts.budget_seconds, started=started)
     except (ValueError, KeyError, TypeError) as e:
         raise UsageError(f"bad scenario {path}: {str(e).removeprefix(f'{path}: ')}") from None
     if args.format == "json":

@@ -98,6 +98,20 @@ def test_time_budget_is_checked_between_successors(tmp_path: Path) -> None:
     assert res.transitions < 3000  # stopped inside the first state's 3000 successors
 
 
+def test_reading_and_compiling_a_scenario_spend_its_time_budget(tmp_path: Path) -> None:
+    path = tmp_path / "wide.toml"
+    path.write_text(wide_scenario(300))
+    res, _meta = run_scenario_file(path, budget_states=10**9, budget_seconds=5, started=time.monotonic() - 5)
+    assert res.verdict == "inconclusive" and "5 s" in res.reason and res.transitions == 0
+
+
+def test_a_scenario_larger_than_a_scenario_holds_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "wide.toml"
+    path.write_text(wide_scenario(20_000))
+    res = run_cli("explore", str(path), "--budget-seconds", "2")
+    assert res.returncode == 2 and len(res.stderr_lines) == 1 and "more than a scenario holds" in res.stderr
+
+
 class _Growing:
     """A model whose states grow without end: memory, not states or time, runs out first."""
 

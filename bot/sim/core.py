@@ -131,12 +131,14 @@ def check(  # noqa: C901
     reduce: bool = True,
     stop_at_first: bool = False,
     budget_memory_mb: float = MEMORY_BUDGET_MB,
+    started: float | None = None,
 ) -> CheckResult:
     """Explore all interleavings breadth-first; one shortest counterexample per violation.
 
     Never hangs: past budget_states, budget_seconds or budget_memory_mb (the process's resident
     memory) the verdict is "inconclusive", with what was found and explored so far. reduce uses the model's optional ample(); stop_at_first returns
-    "unsafe" at the first violation."""
+    "unsafe" at the first violation. started: the time.monotonic() the time budget counts from (by
+    default now), so that building the model can spend it too."""
     start = time.monotonic()
     ample = getattr(model, "ample", None) if reduce else None
     pruned = 0
@@ -168,7 +170,7 @@ def check(  # noqa: C901
             trace, schedule = trace_to(state, last, action)
             found[key] = Counterexample(v, trace, schedule)
 
-    budget = _Budget(start, budget_states, budget_seconds, budget_memory_mb)
+    budget = _Budget(start if started is None else started, budget_states, budget_seconds, budget_memory_mb)
 
     def out_of_budget(why: str) -> CheckResult:
         return CheckResult(
