@@ -60,7 +60,7 @@ def benches(quick: bool) -> list[Bench]:
         Bench("throughput", "bench_throughput.py", ["--quick"] if quick else [], "throughput.json", 480, True),
         Bench("b4", "bench_b4.py", [], "b4.json", 300, False),
         Bench("watch", "bench_watch.py", [], "watch.json", 300, True),
-        Bench("hostile", "bench_hostile.py", [], "hostile.json", 300, False),
+        Bench("hostile", "bench_hostile.py", [], "hostile.json", 900, False),
     ]
     return [b for b in all_ if b.quick or not quick]
 
