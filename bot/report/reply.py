@@ -118,6 +118,10 @@ def parse_mailbox(value: str) -> Address | None:
     return _address(m) if m is not None else None
 
 
+def mailboxes(values: list[str]) -> list[Address]:
+    return [a for v in values for m in mail_addr.parse_addresses(v) if (a := _address(m)) is not None]
+
+
 def recipients(values: list[str], exclude: set[str], limit: int = MAX_RECIPIENTS) -> list[Address]:
     """The mailboxes of these address headers, each once, none in exclude (lower-case addr-specs),
     at most `limit` of them, in order."""
