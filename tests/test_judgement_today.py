@@ -378,3 +378,14 @@ def test_a_fragment_handed_out_without_its_bit_corrupts_the_list() -> None:
     p, ctx = real(2023, FRAG_REFCOUNT)
     q, ctx = edited(p, ctx, ("0x01U << bit);", "0x00U << bit);"))
     assert "LIST_CORRUPTION" in introduced(review(q, ctx))
+
+
+def test_a_variadic_allocation_wrapper_runs_as_the_environment_states_it() -> None:
+    # The generic p4d allocator gains a `#define p4d_alloc_one(...)` wrapper around its _noprof
+    # function: an argument list no function's parameters bind, so the model's own wrapper stands.
+    p, ctx = real(2024, "asm-generic: pgalloc: Provide generic p4d_{alloc_one,free}")
+    assert any(ln.tag == "+" and ln.text.startswith("#define p4d_alloc_one(...)")
+               for fd in p.files for h in fd.hunks for ln in h.lines)
+    r = review(p, ctx)
+    assert judged_clean(r), r.not_judged
+    assert any(m.endswith(":p4d_alloc_one_noprof") for m in r.modeled), r.modeled
