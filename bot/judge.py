@@ -313,7 +313,8 @@ class Judge:
             label += f", the reply's functions on top of <{self._proposals[p.msgid].msgid}>"
         outcome = ModelOutcome(spec.name, list(spec.reads), label,
                                set(cur_run.bound.changed), dict(cur_run.scenario_ran),
-                               dict(cur_run.failed), list(cur_run.problems))
+                               dict(cur_run.failed), list(cur_run.problems),
+                               {f"{path}:{fn}" for fn, path in cur_run.bound.removed.items()})
         touched = set(cur_run.bound.changed) & cur_run.ran
         if not touched or cur_run.problems:
             if not touched:
@@ -324,6 +325,10 @@ class Judge:
         review.modeled += [f"{cur_run.bound.changed[f]}:{f}" for f in sorted(touched)]
         review.findings += self._findings(p, spec, cur_run, base_run)
         review.notes += sorted(cur_run.notes)
+        if cur_run.bound.kept:
+            review.notes.append("removed by the patch but still called by code outside it that the model runs "
+                                "(converted elsewhere in the kernel); their former bodies stand for those calls: "
+                                + ", ".join(f"{f}()" for f in cur_run.bound.kept))
         unknown = sorted(cur_run.unknown)
         if unknown:
             review.opaque_calls += [f"{u}()" for u in unknown if f"{u}()" not in review.opaque_calls]

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from bot.cmodel.bind import BindReport, apply_exact, apply_hunks, new_file_lines, reference_lines
+from bot.cmodel.bind import (
+    BindReport,
+    apply_exact,
+    apply_hunks,
+    defined_names,
+    new_file_lines,
+    reference_lines,
+)
 from bot.cmodel.constants import kernel_constants
 from bot.cmodel.costs import cost_on, cost_rules
 from bot.cmodel.cparse import CFunction, CUnit
@@ -25,6 +32,7 @@ from bot.cmodel.kconfig import load_config
 from bot.cmodel.layout import load_layout
 from bot.cmodel.lifetime import Lifetime, Pair, calls_in, covered, load_lifetime, pairs, relevant, thread_code
 from bot.cmodel.machine import Machine
+from bot.cmodel.macros import expand_call_macros
 from bot.cmodel.patch_layout import patch_layout
 from bot.cmodel.preprocess import HeaderLibrary, kept_macros, prepare
 from bot.cmodel.primitives import primitives
@@ -97,6 +105,7 @@ class ModelSpec:
     config: Config | None = None  # config.toml: the kernel configuration its code runs under
     partial: frozenset[str] = frozenset()  # kernel files whose reference states only some functions
     headers: dict[str, str] = field(default_factory=dict)  # kernel header → its reference ("" for none)
+    reference_parts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kernel path → its files, in order
     lifetime: Lifetime | None = None  # the paths that end a table's life, paired by context_scenarios()
 
     def rel(self, name: str) -> str:
@@ -107,6 +116,13 @@ class ModelSpec:
     def reads(self) -> list[str]:
         """Every kernel file whose change this model judges: its files and its headers."""
         return self.files + [h for h in self.headers if h not in self.files]
+
+    def reference_lines(self, kpath: str) -> list[SourceLine]:
+        """The reference of a kernel file: its parts one after another, each line with its own place."""
+        out: list[SourceLine] = []
+        for part in self.reference_parts.get(kpath, ()):
+            out += reference_lines(self.rel(part), (self.directory / part).read_text())
+        return out
 
 
 @lru_cache(maxsize=1)
@@ -121,17 +137,20 @@ def load_model(path: Path) -> ModelSpec:
     f = Fields(read_toml(path), display(path))
     spec = ModelSpec(
         name=f.get("name", str), directory=path.parent, about=f.get("about", str, ""), files=list(f.strs("files", None)),
-        references=f.mapping("references", str), env=list(f.strs("env")), types=f.mapping("types", str),
+        references={}, env=list(f.strs("env")), types=f.mapping("types", str),
         consts=f.mapping("consts", int), params=f.mapping("params", int),
         fragments_per_page=f.get("fragments_per_page", int, 1), fragment_size=f.get("fragment_size", int, 4096),
         fragment_reuse=f.get("fragment_reuse", bool, False), partial=frozenset(f.strs("partial")),
         headers=f.mapping("headers", str),
     )
+    _read_references(spec, f)
     twice = sorted(set(spec.consts) & set(kernel_constants()))
     if twice:
         raise f.error(f"consts.{twice[0]}: already in rules/constants.toml (say it in one place)")
     scenario_files = f.strs("scenarios", ("scenarios.toml",))
     spec.lifetime = load_lifetime(f, path.read_text().splitlines())
+    # what shared scenarios give on this model's own reference, where it differs from their file's
+    expect_here = f.mapping("expect", str)
     if f.has("known_bad"):
         kb = f.sub("known_bad", f.get("known_bad", dict))
         spec.known_bad = KnownBad(kb.get("source", str), kb.get("why", str), kb.strs("hazards"))
@@ -149,17 +168,19 @@ def load_model(path: Path) -> ModelSpec:
             spec.scenarios.extend(load_scenarios(scen_path, spec.known_bad is not None, name))
         elif name != "scenarios.toml":
             raise f.error(f"scenarios: no file {name!r}")
+    _expect_here(spec, expect_here, f)
     return spec
 
 
 def _check_files(spec: ModelSpec, f: Fields) -> None:
     """Every file model.toml names is in the model directory and the sections agree."""
     here = spec.directory
-    for kpath, ref in spec.references.items():
+    for kpath, parts in spec.reference_parts.items():
         if kpath not in spec.files:
             raise f.error(f"references.{kpath}: not one of the model's files")
-        if not (here / ref).is_file():
-            raise f.error(f"references.{kpath}: no file {ref!r} in the model directory")
+        for ref in parts:
+            if not (here / ref).is_file():
+                raise f.error(f"references.{kpath}: no file {ref!r} in the model directory")
     for env in spec.env:
         if not (here / env).is_file():
             raise f.error(f"env: no file {env!r} in the model directory")
@@ -169,6 +190,28 @@ def _check_files(spec: ModelSpec, f: Fields) -> None:
     for kpath in spec.partial:
         if kpath not in spec.references:
             raise f.error(f"partial: {kpath} has no reference")
+
+
+def _read_references(spec: ModelSpec, f: Fields) -> None:
+    """A kernel file's reference: one file, or several (parts stated once and shared by the models
+    of the file's states), read one after another."""
+    for kpath, val in f.get("references", dict, {}).items():
+        parts = (val,) if isinstance(val, str) else tuple(val) if isinstance(val, list) else ()
+        if not parts or not all(isinstance(x, str) and x for x in parts):
+            raise f.error(f"references.{kpath} must be a file name or a list of them")
+        spec.reference_parts[kpath] = parts
+        spec.references[kpath] = parts[-1]
+
+
+def _expect_here(spec: ModelSpec, verdicts: dict[str, str], f: Fields) -> None:
+    """model.toml's [expect]: a shared scenario's verdict on this model's own reference."""
+    by_name = {sc.name: sc for sc in spec.scenarios}
+    for name, verdict in verdicts.items():
+        if name not in by_name:
+            raise f.error(f"expect.{name}: no such scenario")
+        if verdict not in VERDICTS:
+            raise f.error(f"expect.{name}: must be one of {', '.join(VERDICTS)}")
+        by_name[name].expect = verdict
 
 
 def load_scenarios(path: Path, known_bad: bool = False, rel: str = "scenarios.toml") -> list[Scenario]:
@@ -202,6 +245,8 @@ class Bound:
     filled: list[str] = field(default_factory=list)  # functions the tree lacks, run from the reference model
     helpers: list[str] = field(default_factory=list)  # header inlines run as real code ("path:function")
     notes: list[str] = field(default_factory=list)  # what preprocessing could not do
+    kept: list[str] = field(default_factory=list)  # removed by the patch, still called from outside it
+    removed: dict[str, str] = field(default_factory=dict)  # function → file, for definitions the patch deletes
 
 
 @dataclass
@@ -222,11 +267,16 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | No
     bound = Bound(prog, BindReport(), {}, {}, {}, f"the kernel tree at {tree.label}" if tree else "the reference model")
     opaque = _opaque(spec, prog)
     libraries: list[HeaderLibrary] = []
+    before: list[tuple[str, list[SourceLine], str | None]] = []  # files as they were before the last layer
     for kpath in spec.files:
         text = tree.read(kpath) if tree else None
         lines = _code_under_review(spec, kpath, text, layers, bound.report)
+        if layers and _removes_a_definition(kpath, layers[-1]):
+            before.append((kpath, _code_under_review(spec, kpath, text, layers[:-1], BindReport()), text))
         if not lines:
             continue
+        if spec.config is None:
+            lines = expand_call_macros(lines)
         parsed = "\n".join(sl.text for sl in lines)
         if spec.config is not None:
             prep = prepare(lines, kpath, spec.config, tree.read if text is not None and tree else None, opaque,
@@ -251,7 +301,51 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | No
         prog.add_unit(unit, lines)
     if libraries:
         _link_helpers(spec, prog, libraries, bound)
+    _keep_removed_callees(spec, prog, before, tree, opaque, bound)
     return bound
+
+
+def _keep_removed_callees(spec: ModelSpec, prog: Program, before: list[tuple[str, list[SourceLine], str | None]],
+                          tree: Tree | None, opaque: frozenset[str], bound: Bound) -> None:
+    """A function the patch removes that code outside the patch still calls (the model's environment,
+    its scenarios, files the patch leaves alone). In the kernel those callers must have been converted
+    elsewhere (the series' other patches), or the patch would not build; the model's environment
+    stands for them, so they keep the function's former body rather than falling back to a primitive
+    of the same name or to nothing."""
+    if not before:
+        return
+    for kpath, lines, _t in before:
+        bound.removed.update({n: kpath for n in defined_names(lines) - set(prog.functions)})
+    gone = set(bound.removed) & (_called(prog) | _scenario_calls(spec))
+    if not gone:
+        return
+    for kpath, lines, text in before:
+        if not gone & defined_names(lines):
+            continue
+        parsed = "\n".join(sl.text for sl in lines)
+        if spec.config is not None:
+            parsed = prepare(lines, kpath, spec.config, tree.read if text is not None and tree else None, opaque,
+                             tree.key if tree else ()).text
+        unit, lines = program_from_text(parsed, lines)
+        keep = {n: fn for n, fn in unit.functions.items() if n in gone and n not in prog.functions}
+        if not keep:
+            continue
+        unit.functions = keep
+        prog.add_unit(unit, lines)
+        bound.kept += sorted(keep)
+
+
+def _removes_a_definition(kpath: str, layer: list[FileDiff]) -> bool:
+    fd = next((f for f in layer if f.path == kpath), None)
+    return fd is not None and bool(defined_names([SourceLine(kpath, 0, ln.text, True, False)
+                                                  for h in fd.hunks for ln in h.lines if ln.tag == "-"]))
+
+
+def _scenario_calls(spec: ModelSpec) -> set[str]:
+    out: set[str] = set()
+    for sc in spec.scenarios + lifetime_scenarios(spec):
+        out |= set(re.findall(r"([A-Za-z_]\w*)\s*\(", sc.setup + " ".join(c for _n, _c, c in sc.threads)))
+    return out
 
 
 def _code_under_review(spec: ModelSpec, kpath: str, tree_text: str | None, layers: list[list[FileDiff]],
@@ -263,7 +357,7 @@ def _code_under_review(spec: ModelSpec, kpath: str, tree_text: str | None, layer
     if tree_text is not None:
         lines = [SourceLine(kpath, i + 1, t, False, False) for i, t in enumerate(tree_text.splitlines())]
     elif ref_name:
-        lines = reference_lines(spec.rel(ref_name), (spec.directory / ref_name).read_text())
+        lines = spec.reference_lines(kpath)
     partial = kpath in spec.partial and tree_text is None  # the reference states only some of the file
     for i, layer in enumerate(layers):
         fd = next((f for f in layer if f.path == kpath), None)
@@ -306,8 +400,8 @@ def _fill_from_reference(spec: ModelSpec, kpath: str, ref_name: str, prog: Progr
     """Functions of the reference model that the tree's file does not define (a scenario may call
     them): run from the reference, and said so."""
     rel = spec.rel(ref_name)
-    text = (spec.directory / ref_name).read_text()
-    lines = reference_lines(rel, text)
+    lines = spec.reference_lines(kpath)
+    text = "\n".join(sl.text for sl in lines)
     if spec.config is not None:
         text = prepare(lines, rel, spec.config, None, _opaque(spec, prog)).text
     unit, lines = program_from_text(text, lines)
@@ -331,9 +425,7 @@ def _called(prog: Program) -> set[str]:
 def _link_helpers(spec: ModelSpec, prog: Program, libraries: list[HeaderLibrary], bound: Bound) -> None:
     """Header inlines the code calls, transitively, unless a primitive or the model defines them."""
     prims = primitives()
-    scen_calls = set()
-    for sc in spec.scenarios + lifetime_scenarios(spec):
-        scen_calls |= set(re.findall(r"([A-Za-z_]\w*)\s*\(", sc.setup + " ".join(c for _n, _c, c in sc.threads)))
+    scen_calls = _scenario_calls(spec)
     tried: set[str] = set()
     for _round in range(8):
         want = sorted((_called(prog) | scen_calls) - set(prog.functions) - set(prims) - tried)

@@ -21,7 +21,7 @@ from email.parser import BytesParser
 from functools import lru_cache
 
 from bot.mail.addr import msgids, parse_addresses
-from bot.mail.diff import parse_diff
+from bot.mail.diff import parse_diff, too_large
 from bot.mail.read import Skip, msgid_of
 from bot.mail.series import Cover, cover_from, parse_subject, parse_trailers
 from bot.patch import Posting
@@ -40,7 +40,26 @@ _BOUNDARY = re.compile(rb'(?i)boundary\s*=\s*(?:"([^"\r\n]*)"|([^\s;"]*))')
 _CTYPE = re.compile(rb"(?im)^content-type:[ \t]*([^;\s]*)(.*(?:\r?\n[ \t].*)*)")
 _CHARSET = re.compile(rb'(?i)charset[ \t]*=[ \t]*"?([-\w.:]+)')
 _CTE = re.compile(rb"(?im)^content-transfer-encoding:[ \t]*([-\w]+)")
-_PARSER = BytesParser(policy=policy.default)
+MAX_MIME_PARTS = 256  # a patch mail has a few; the stdlib parses one in ~1.5 ms, nests them by recursion
+
+
+class _TooManyParts(Exception):
+    pass
+
+
+def _mime_tree(raw: bytes) -> EmailMessage:
+    """The stdlib's parse of a MIME message, stopped past MAX_MIME_PARTS parts (each part, nested
+    or not, is one message object the parser asks for)."""
+    made = 0
+
+    def part(policy: policy.Policy = policy.default) -> EmailMessage:
+        nonlocal made
+        made += 1
+        if made > MAX_MIME_PARTS:
+            raise _TooManyParts
+        return EmailMessage(policy)
+
+    return BytesParser(part, policy=policy.default).parsebytes(raw)  # type: ignore[return-value]
 _PATCH_TYPES = ("text/x-patch", "text/x-diff", "application/x-patch", "application/x-diff")
 
 
@@ -199,11 +218,18 @@ def _parse(raw: bytes) -> Parsed | Skip:
     if body is None and _MULTIPART.search(head) and _separator(head, raw[len(head):]) is None:
         body = _simple_body(raw, head, as_text=True)  # no parts to find: one text part, as MUAs show it
     if body is None:
-        body = body_text(_PARSER.parsebytes(raw))
+        try:
+            body = body_text(_mime_tree(raw))
+        except _TooManyParts:
+            return Skip(msgid, f"too large to review: more than {MAX_MIME_PARTS} MIME parts")
+        except RecursionError:
+            return Skip(msgid, "MIME parts nested too deeply to read")
     if cover and not diff:
         out.cover = cover_from(msgid, subject, clean(h.get("date", "")), body)
         return out
     files = parse_diff(body) if diff else []
+    if too_large(files):
+        return Skip(msgid, f"too large to review: {too_large(files)}")
     # A reply with a whole function in it and no diff is a proposal on top of what it answers
     # (bot.proposal): a posting without files, which the judge turns into one.
     proposal = pasted and bool(pasted_functions(body))
