@@ -395,7 +395,9 @@ class Judge:
             function=self._function_at(run, file, line), evidence=self._evidence(run, file, line),
             lead=f"Scenario {spec.name}/{sc.name}: {sc.about}. {cx.violation.detail}.{context}",
             trace=trace_steps(cx, _decision_step(decision)),
-            invariant=cx.violation.detail, unmodeled=self._unmodeled(run)), p, f"{spec.name}/{sc_name}")
+            invariant=cx.violation.detail,
+            unmodeled=[f"unchanged by the patch, on this path: {fn}() from {where}" for fn, where in kept]
+            + self._unmodeled(run)), p, f"{spec.name}/{sc_name}")
 
     def _anchor(self, cx: Counterexample, added: set, run: ModelRun,
                 decision: Decision | None = None) -> tuple[str, int]:

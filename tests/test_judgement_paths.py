@@ -81,6 +81,7 @@ def test_an_unchanged_gather_free_frees_the_page_the_patch_defers() -> None:
     r, found = introduced(p, ctx, V3_07)
     f = found["NON_DEFERRED_FINAL_FREE"]
     assert "__tlb_remove_table() from the reference model (models/s390/pgalloc.c:" in f.explanation
+    assert f.unmodeled[0].startswith("unchanged by the patch, on this path: __tlb_remove_table() from the reference")
     breaking = next(s for s in f.trace if s.violation)
     assert "__free_page()" in breaking.op and "grace period" in breaking.op
     assert f.function in {"page_table_free", "pte_free_defer", "page_table_free_rcu"}  # a line of the patch
