@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["Options", "review_posting", "review_postings"]
 
 log = logging.getLogger(__name__)
-DIGESTS_PER_FORK = 1000  # hashing fewer postings than this in-process is faster than forking for it
 
 
 def review_postings(postings: list[Posting], options: Options | None = None,
@@ -40,7 +39,7 @@ def review_postings(postings: list[Posting], options: Options | None = None,
     reviews: list[Review | None] = [None] * len(postings)
     # A verbose run shows the judge's decisions, so it judges (each scenario may still be a lookup).
     if store is not None and not log.isEnabledFor(logging.INFO):
-        keys = cache.review_keys(postings, context, options, _digests(context, options))
+        keys = cache.review_keys(postings, context, options)
         reviews = store.get_many("review", keys)
     todo = [i for i, r in enumerate(reviews) if r is None]
     if on_review is not None:
@@ -85,16 +84,6 @@ def _judge(postings: list[Posting], context: list[Posting], options: Options,
         return pool.run(_review_part, (postings, context, options), parts, jobs, on_review)
     finally:
         _JUDGE.clear()  # the serial path ran in this process: drop what its judge holds
-
-
-def _digests(context: list[Posting], options: Options) -> dict[int, str]:
-    jobs = pool.jobs_for(options, len(context)) if len(context) >= DIGESTS_PER_FORK else 1
-    parts = pool.chunks([1] * len(context), [str(i) for i in range(len(context))], jobs)
-    return {id(q): d for q, d in zip(context, pool.run(_digest_part, context, parts, jobs))}
-
-
-def _digest_part(context: list[Posting], part: list[int]) -> list[str]:
-    return [cache.digest(context[i]) for i in part]
 
 
 _JUDGE: dict[int, Judge] = {}  # one judge per process and input: its model runs serve every part
