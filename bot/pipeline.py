@@ -72,13 +72,16 @@ def review_posting(judge: Judge, p: Posting) -> Review:
 def _judge(postings: list[Posting], context: list[Posting], options: Options,
            on_review: Callable[[Review], None] | None) -> list[Review]:
     """review_posting() over postings, across cores; the reviews come back without their posting.
-    Postings of one series revision are judged in one process (they share their base's runs)."""
-    import bot.judge  # noqa: F401 - imported here once, before the workers fork (and not at all on a hit)
+    The postings of one series (every revision, and diffs in replies to it) are judged in one
+    process: they share their bases' programs and runs (Judge.share_group)."""
+    from bot.judge import Judge  # imported here once, before the workers fork (and not at all on a hit)
 
     jobs = pool.jobs_for(options, len(postings))
     weights = [1 + sum(len(h.lines) for fd in p.files for h in fd.hunks) for p in postings]
-    groups = [f"{p.series.key}\0{p.series.revision}" if p.series is not None and p.series.key else p.msgid
-              for p in postings]
+    # In-process, every posting is its own part (progress comes after each); across workers, a
+    # group shares a worker
+    grouping = Judge(options, context) if jobs > 1 else None
+    groups = [grouping.share_group(p) if grouping else str(i) for i, p in enumerate(postings)]
     parts = pool.chunks(weights, groups, jobs)
     try:
         return pool.run(_review_part, (postings, context, options), parts, jobs, on_review)
