@@ -6,7 +6,6 @@ keep the verdict. (Each model's scenarios on its own reference: tests/test_model
 from __future__ import annotations
 
 import copy
-from functools import lru_cache
 from pathlib import Path
 
 from bot.cmodel.bind import BindReport, apply_hunks
@@ -16,7 +15,7 @@ from bot.findings import Review
 from bot.mail import load, load_bytes
 from bot.patch import HunkLine, Posting
 from bot.pipeline import Options, review_postings
-from tests.corpus import thread, year
+from tests.corpus import thread, year_postings
 
 # ---- synthetic postings (written for these tests, not taken from any list) ---------------------
 
@@ -88,9 +87,10 @@ def test_sending_the_ipi_directly_is_the_same_sync() -> None:
 
 # ---- edits of real postings --------------------------------------------------------------------
 
-@lru_cache(maxsize=2)
 def _year(n: int) -> list[Posting]:
-    return load(str(year(n))).postings
+    # the session's one copy of the year (tests.corpus): each is ~120 MB, and the simulator's memory
+    # budget counts the whole test process
+    return list(year_postings(str(n)))
 
 
 def real(n: int, subject_part: str) -> tuple[Posting, list[Posting]]:
