@@ -185,16 +185,19 @@ class Judge:
     # ---- running models ---------------------------------------------------------------------
     # The ladder of outcomes of one scenario run (not runnable, out of time, too deep, setup broken,
     # unknown calls, unresolved names, result) is the one place that decides what a run may prove.
-    def run(self, spec: ModelSpec, layers: list[Posting | None], rev: str | None = None,  # noqa: C901
+    def run(self, spec: ModelSpec, layers: list[Posting | None], rev: str | None = None,
             only_if_changed: bool = False, context: list[Scenario] | None = None) -> ModelRun:
         """The model's scenarios on its code with `layers` applied. only_if_changed: when the last
         layer changes none of the model's functions, bind only (nothing of it would run). `context`:
         the lifetime pairs to run besides (None: those the last layer's change asks for)."""
-        key = (spec.name, rev, tuple(q.msgid if q else "" for q in layers),
-               None if context is None else tuple(sc.name for sc in context))
+        key = (spec.name, rev, tuple(q.msgid if q else "" for q in layers))
         hit = self._runs.get(key)
         if hit is not None:
             log.debug("%s: same code as an earlier run, results reused", spec.name)
+            more = [sc for sc in context or [] if sc.name not in {c.name for c in hit.context}]
+            if more:  # the run of an earlier patch, as the base of a later one: its pairs too
+                hit.context += more
+                self._run_scenarios(spec, hit, more)
             return hit
         try:
             bound = self.bind(spec, layers, rev)
@@ -211,8 +214,14 @@ class Judge:
         if mr.context:
             log.info("%s: the change meets the unchanged paths in %s", spec.name,
                      ", ".join(sc.name for sc in mr.context))
+        self._run_scenarios(spec, mr, spec.scenarios + mr.context)
+        self._runs[key] = mr
+        return mr
+
+    def _run_scenarios(self, spec: ModelSpec, mr: ModelRun, scenarios: list[Scenario]) -> None:  # noqa: C901
+        bound = mr.bound
         deadline = time.monotonic() + self.opts.review_seconds
-        for sc in spec.scenarios + mr.context:
+        for sc in scenarios:
             if not scenario_runnable(sc, bound.program):
                 log.debug("%s/%s: not run, it needs %s", spec.name, sc.name, ", ".join(sc.needs))
                 continue
@@ -254,8 +263,6 @@ class Judge:
             mr.unknown |= m.obs.unknown
             mr.choices |= m.obs.choices
             mr.notes |= m.obs.notes
-        self._runs[key] = mr
-        return mr
 
     # ---- the stages of one posting (bot.pipeline.review_posting composes them) ---------------
     def start(self, p: Posting) -> Review:
