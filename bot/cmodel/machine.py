@@ -34,6 +34,7 @@ from bot.cmodel.world import (
     Thread,
     World,
 )
+from bot.sim import semantics as sem
 from bot.sim.core import Event, Step, Violation
 
 MAX_LOCAL_STEPS = 5000
@@ -108,27 +109,26 @@ class Machine:
                 continue
             if t.ctx == "process" and t.cpu in busy_cpus:
                 continue  # interrupted by a softirq on its CPU
-            if t.wait_gp and w.gp_done < t.wait_gp:
+            if t.wait_gp > 0 and not sem.sync_done(w.rcu, t.wait_gp):
                 blocked_any = True
                 continue
-            if t.wait_gp == -1 and (w.cbs or any(x.ctx == "softirq" for x in w.threads)):
+            if t.wait_gp == -1 and (w.rcu.cbs or any(x.ctx == "softirq" for x in w.threads)):
                 blocked_any = True
                 continue  # rcu_barrier: wait for every queued callback
-            if t.wait_sgp and (w.sgp[1] < t.wait_sgp if t.wait_sgp > 0 else
-                               w.scbs or any(x.name.startswith("srcu-cb") for x in w.threads)):
+            if t.wait_sgp and (not sem.sync_done(w.srcu, t.wait_sgp) if t.wait_sgp > 0 else
+                               w.srcu.cbs or any(x.name.startswith("srcu-cb") for x in w.threads)):
                 blocked_any = True
                 continue  # synchronize_srcu / srcu_barrier
             want = self._next_lock(w, t)
             holder = blocked_by(w, t, want[0], want[1]) if want is not None else None  # type: ignore[arg-type]
             if holder is not None:
-                if holder == t.name:
-                    acts.append(("deadlock", i, "self"))
-                    continue
                 owner = next((x for x in w.threads if x.name == holder), None)
-                if t.ctx == "softirq" and owner is not None and owner.cpu == t.cpu and owner.ctx == "process":
-                    acts.append(("deadlock", i, "softirq_reentry"))
-                    continue
-                blocked_any = True
+                outcome = sem.lock_outcome(holder, t.name, t.ctx, t.cpu, owner.ctx if owner else "",
+                                           owner.cpu if owner else -2)
+                if outcome == sem.WAIT:
+                    blocked_any = True
+                else:
+                    acts.append(("deadlock", i, outcome))
                 continue
             if self._at_choice(t):
                 acts += [("run", i, 0), ("run", i, 1)]
@@ -136,19 +136,13 @@ class Machine:
             acts.append(("run", i))
         # RCU machinery. With no reader about, a grace period may as well start and end in one step:
         # that only drops intermediate states, every ordering of callbacks and threads remains.
-        if w.gp_started == w.gp_done and self._gp_wanted(w):
-            if any(t.reader and t.frames for t in w.threads):
-                acts.append(("gp_start",))
-            else:
-                acts.append(("gp",))
-        if w.gp_started > w.gp_done and not self._gp_blocked(w):
-            acts.append(("gp_end",))
-        for k, (_head, _fn, cpu, need) in enumerate(w.cbs):
-            if w.gp_done >= need and cpu not in busy_cpus and self._softirq_ok(w, cpu):
-                acts.append(("cb", k))
-        for k in range(len(w.work)):
-            if not any(t.ctx == "workqueue" for t in w.threads):
-                acts.append(("work", k))
+        acts += _gp_actions(w.rcu, lambda: _readers(w), [t.wait_gp for t in w.threads if t.wait_gp > 0], "")
+        if w.rcu.cbs:
+            bh_off = {t.cpu for t in w.threads if t.ctx == "process" and t.frames and t.bh > 0}
+            invocable = sem.invocable(w.rcu, busy_cpus, bh_off)  # each on the CPU that queued it
+            acts += [("cb", k) for k, cb in enumerate(w.rcu.cbs) if cb in invocable and cb not in w.rcu.cbs[:k]]
+        # each work item in a kworker of its own, concurrently with the others
+        acts += [("work", k) for k, item in enumerate(w.work) if item not in w.work[:k]]
         acts += self._srcu_actions(w)
         if not acts and blocked_any:
             acts.append(("stuck",))
@@ -163,33 +157,23 @@ class Machine:
             self._choice = action[2] if len(action) > 2 else None  # type: ignore[arg-type,index]
             self._run(w, action[1], events, violations)  # type: ignore[index]
             self._choice = None
-        elif kind == "gp_start":
-            w.gp_started += 1
-            w.gp_wait = frozenset((t.name, t.rsec) for t in w.threads if t.reader and t.frames)
-            events.append(Event("RCU", f"grace period {w.gp_started} starts"))
-        elif kind == "gp":
-            w.gp_started += 1
-            w.gp_done = w.gp_started
-            w.gp_wait = frozenset()
-            events.append(Event("RCU", f"grace period {w.gp_done} starts and ends (no reader is running)"))
-        elif kind == "gp_end":
-            w.gp_done = w.gp_started
-            events.append(Event("RCU", f"grace period {w.gp_done} ends"))
+        elif kind in ("gp_start", "gp", "gp_end"):
+            w.rcu = _gp_step(w.rcu, kind, _readers(w), "RCU", "", events)
         elif kind == "cb":
-            head, fn, cpu, _need = w.cbs[action[1]]  # type: ignore[index]
-            w.cbs = w.cbs[: action[1]] + w.cbs[action[1] + 1:]  # type: ignore[index,operator]
-            if head >= 0:
-                w.nodes[head] = "garbage"  # the rcu_head is free for reuse once its callback starts
-            arg = -head if head < 0 else head  # mmu_gather batch entries carry the table, not a head
-            self._spawn(w, Thread(f"softirq@CPU{cpu}", "softirq", cpu, [], rsec=1), fn, arg,
-                        f"RCU callback {fn}() starts", events, violations)
+            cb = w.rcu.cbs[action[1]]  # type: ignore[index]
+            w.rcu = sem.take(w.rcu, cb)
+            if cb.head >= 0:  # mmu_gather batch entries (head < 0) carry the table, not a head
+                w.nodes[cb.head] = "garbage"  # the rcu_head is free for reuse once its callback starts
+            self._spawn(w, Thread(f"softirq@CPU{cb.cpu}", "softirq", cb.cpu, [], rsec=1), cb.fn, cb.arg,
+                        f"RCU callback {cb.fn}() starts", events, violations)
         elif kind in ("sgp_start", "sgp", "sgp_end", "scb"):
             self._srcu_step(w, action, events, violations)
         elif kind == "work":
             fn, arg = w.work[action[1]]  # type: ignore[index]
             w.work = w.work[: action[1]] + w.work[action[1] + 1:]  # type: ignore[index,operator]
-            self._spawn(w, Thread("kworker", "workqueue", -1, []), fn, arg, f"work {fn}() starts", events,
-                        violations)
+            used = {t.name for t in w.threads}
+            name = next(f"kworker/u{k}" for k in range(len(used) + 1) if f"kworker/u{k}" not in used)
+            self._spawn(w, Thread(name, "workqueue", -1, []), fn, arg, f"work {fn}() starts", events, violations)
         elif kind == "deadlock":
             t = w.running(action[1])  # type: ignore[index]
             want = self._next_lock(w, t)
@@ -216,58 +200,29 @@ class Machine:
             out.extend(check(self, w))
         return out
 
-    # ---- RCU helpers --------------------------------------------------------------------------
-    def _gp_wanted(self, w: World) -> bool:
-        need = w.gp_started + 1
-        # Retired tables alone need no grace period: nothing in the code waits for one unless it
-        # queued a callback or called synchronize_rcu(), and a wait that never ends only removes paths.
-        return any(c[3] >= need for c in w.cbs) or any(t.wait_gp >= need for t in w.threads)
+    # ---- grace-period domains ------------------------------------------------------------------
+    # Retired tables alone need no grace period: nothing in the code waits for one unless it queued a
+    # callback or called synchronize_rcu(), and a wait that never ends only removes paths.
 
-    def _gp_blocked(self, w: World) -> bool:
-        return any(t.reader and t.frames and (t.name, t.rsec) in w.gp_wait for t in w.threads)
-
-    def _softirq_ok(self, w: World, cpu: int) -> bool:
-        for t in w.threads:
-            if t.cpu == cpu and t.ctx == "process" and t.frames and t.bh > 0:
-                return False
-        return True
-
-    # SRCU: a grace-period domain of its own, with the same rules as RCU's above, over SRCU readers.
+    # SRCU: a grace-period domain of its own, with RCU's rules (bot.sim.semantics), over SRCU readers.
     def _srcu_actions(self, w: World) -> list[Hashable]:
-        started, done, _wait = w.sgp
-        acts: list[Hashable] = []
-        need = started + 1
-        wanted = any(c[3] >= need for c in w.scbs) or any(t.wait_sgp >= need for t in w.threads)
-        if started == done and wanted:
-            acts.append(("sgp_start",) if any(t.srcu_reader and t.frames for t in w.threads) else ("sgp",))
-        if started > done and not any(t.srcu_reader and t.frames and (t.name, t.ssec) in w.sgp[2]
-                                      for t in w.threads):
-            acts.append(("sgp_end",))
+        acts = _gp_actions(w.srcu, lambda: _srcu_readers(w), [t.wait_sgp for t in w.threads if t.wait_sgp > 0], "s")
         if not any(t.name.startswith("srcu-cb") for t in w.threads):
-            acts += [("scb", k) for k, cb in enumerate(w.scbs) if done >= cb[3]]
+            acts += [("scb", k) for k, cb in enumerate(w.srcu.cbs) if cb in sem.ready(w.srcu)]
         return acts
 
     def _srcu_step(self, w: World, action: Hashable, events: list[Event], violations: list[Violation]) -> None:
-        started, done, wait = w.sgp
         kind = action[0]  # type: ignore[index]
-        if kind == "sgp_start":
-            w.sgp = (started + 1, done, frozenset((t.name, t.ssec) for t in w.threads if t.srcu_reader and t.frames))
-            events.append(Event("SRCU", f"SRCU grace period {started + 1} starts"))
-        elif kind == "sgp":
-            w.sgp = (started + 1, started + 1, frozenset())
-            events.append(Event("SRCU", f"SRCU grace period {started + 1} starts and ends (no SRCU reader)"))
-        elif kind == "sgp_end":
-            w.sgp = (started, started, frozenset())
-            events.append(Event("SRCU", f"SRCU grace period {started} ends"))
-        else:
-            k = action[1]  # type: ignore[index]
-            head, fn, cpu, _need = w.scbs[k]
-            w.scbs = w.scbs[:k] + w.scbs[k + 1:]
-            if head >= 0:
-                w.nodes[head] = "garbage"
-            # SRCU callbacks run from a workqueue with softirqs disabled: atomic, interrupting nobody
-            self._spawn(w, Thread(f"srcu-cb@CPU{cpu}", "softirq", -1, [], rsec=1), fn, abs(head),
-                        f"SRCU callback {fn}() starts", events, violations)
+        if kind != "scb":
+            w.srcu = _gp_step(w.srcu, kind[1:], _srcu_readers(w), "SRCU", "SRCU ", events)
+            return
+        cb = w.srcu.cbs[action[1]]  # type: ignore[index]
+        w.srcu = sem.take(w.srcu, cb)
+        if cb.head >= 0:
+            w.nodes[cb.head] = "garbage"
+        # SRCU callbacks run from a workqueue with softirqs disabled: atomic, interrupting nobody
+        self._spawn(w, Thread(f"srcu-cb@CPU{cb.cpu}", "softirq", -1, [], rsec=1), cb.fn, cb.arg,
+                    f"SRCU callback {cb.fn}() starts", events, violations)
 
     # ---- execution ----------------------------------------------------------------------------
     def _spawn(self, w: World, t: Thread, fn: str, arg: int, what: str, events: list[Event],
@@ -816,6 +771,39 @@ class Machine:
             if rule.in_functions and not (stack & set(rule.in_functions)):
                 continue
             self.obs.costs.setdefault(rule.id, self.where(t))
+
+
+def _readers(w: World) -> frozenset[tuple[str, int]]:
+    """The RCU read-side sections running now, as (thread, section number): a GP waits for these."""
+    return frozenset((t.name, t.rsec) for t in w.threads if t.reader and t.frames)
+
+
+def _srcu_readers(w: World) -> frozenset[tuple[str, int]]:
+    return frozenset((t.name, t.ssec) for t in w.threads if t.srcu_reader and t.frames)
+
+
+def _gp_actions(r: sem.Rcu, readers: Callable[[], frozenset], sync_needs: list[int],
+                prefix: str) -> list[Hashable]:
+    """A domain's GP actions. With no reader about, a GP may as well start and end in one step
+    ("gp"): that only drops intermediate states, every ordering of callbacks and threads remains."""
+    if r.current:
+        return [(prefix + "gp_end",)] if sem.gp_can_end(r, readers()) else []
+    if sem.gp_wanted(r, sync_needs):
+        return [(prefix + ("gp_start" if readers() else "gp"),)]
+    return []
+
+
+def _gp_step(r: sem.Rcu, kind: str, readers: frozenset, ctx: str, what: str, events: list[Event]) -> sem.Rcu:
+    if kind == "gp_start":
+        r = sem.start_gp(r, readers)
+        events.append(Event(ctx, f"{what}grace period {r.current} starts"))
+    elif kind == "gp":
+        r = sem.end_gp(sem.start_gp(r, ()))
+        events.append(Event(ctx, f"{what}grace period {r.completed} starts and ends (no {what}reader is running)"))
+    else:
+        r = sem.end_gp(r)
+        events.append(Event(ctx, f"{what}grace period {r.completed} ends"))
+    return r
 
 
 def _is_aggregate(ty: str, scalars: frozenset[str]) -> bool:
