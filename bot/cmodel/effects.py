@@ -517,7 +517,7 @@ def _mm_dec(c: Call, mm: int) -> bool:
 
 def _mm_free(c: Call, mm: int, forbid_ctx: tuple[str, ...]) -> None:
     w, t = c.w, c.t
-    if t.ctx in forbid_ctx:
+    if sem.forbidden_in(t.ctx, forbid_ctx):
         raise c.fail("final_mmdrop_in_softirq", f"the final mmdrop runs __mmdrop() for {obj_name(w, mm)} in "
                      f"{t.ctx} context", object="mm", owner=obj_name(w, mm))
     hit = w.objects.get(mm)

@@ -55,6 +55,8 @@ class FrozenThread(NamedTuple):
     ssec: int
     wait_sgp: int
     seen: tuple[tuple[int, int], ...]
+    origin: tuple[str, int]
+    barrier: frozenset[int]
 
     @property
     def reader(self) -> bool:
@@ -97,16 +99,18 @@ class Thread:
     ssec: int = 0  # SRCU read-side section counter, as rsec is for RCU
     wait_sgp: int = 0  # synchronize_srcu: blocked until this many SRCU GPs are done; -1: srcu_barrier
     seen: tuple[tuple[int, int], ...] = ()  # slab objects this reader found: (object, its generation then)
+    origin: tuple[str, int] = ()  # a callback: its domain ("rcu" | "srcu") and the rcu_head it was queued on
+    barrier: frozenset[int] = frozenset()  # rcu_barrier / srcu_barrier (wait_gp or wait_sgp -1): the heads it waits for
 
     def freeze(self) -> FrozenThread:
         return FrozenThread(self.name, self.ctx, self.cpu, tuple(f.freeze() for f in self.frames), self.bh,
                             self.rcu, self.rsec, self.wait_gp, self.locks, self.final, self.preempt, self.srcu,
-                            self.ssec, self.wait_sgp, self.seen)
+                            self.ssec, self.wait_sgp, self.seen, self.origin, self.barrier)
 
     @staticmethod
     def thaw(t: tuple) -> Thread:
         return Thread(t[0], t[1], t[2], [Frame.thaw(f) for f in t[3]], t[4], t[5], t[6], t[7], t[8], t[9],
-                      t[10], t[11], t[12], t[13], t[14])
+                      t[10], t[11], t[12], t[13], t[14], t[15], t[16])
 
     @property
     def reader(self) -> bool:
@@ -178,6 +182,10 @@ class World:
             if o is not None:
                 return sp, o
         return None
+
+    def running_callbacks(self, domain: str) -> frozenset[int]:
+        """The rcu_heads of the callbacks of a domain ("rcu" | "srcu") being invoked now."""
+        return frozenset(t.origin[1] for t in self.threads if t.origin and t.origin[0] == domain)
 
     def list_of(self, node: int) -> int | None:
         for head, members in self.lists.items():

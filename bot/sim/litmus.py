@@ -6,13 +6,20 @@ on some CPU). Violations carry the kind names the rules/ classifier maps to haza
 
 The kernel's rules (contexts, readers, callbacks on the CPU that queued them, locks, lists,
 lifetimes) are decided by bot.sim.semantics, the module the C interpreter decides through too; this
-file maps litmus ops onto them over abstract objects, slots and locks.
+file maps litmus ops onto them over abstract objects, slots and locks. A litmus op that is a kernel
+primitive (spin_lock_bh, rcu_barrier, mmdrop, ...) runs as its rule in rules/primitives.toml says,
+the rule the C interpreter runs the call by: the op is dispatched on the rule's effect kind, and the
+effect's parameters (`bh`, `flavour`, `may_sleep`, `release` and its `forbid_ctx`) decide what it
+does. Only the ops with no kernel spelling (free, alloc, deref, use, publish, flags, if) are the
+litmus language's own.
 """
 
 from __future__ import annotations
 
-from typing import Any, Hashable, Iterable, NamedTuple
+from typing import Any, Callable, Hashable, Iterable, NamedTuple
 
+from bot.cmodel.effect_api import Primitive
+from bot.cmodel.primitives import primitives
 from bot.sim import semantics as sem
 from bot.sim.core import Event, Step, Violation
 from bot.sim.scenario import Instr, Scenario, ScenarioError
@@ -29,8 +36,8 @@ class Ctx(NamedTuple):
     status: Any  # RUN | PENDING | ("sync", need) | ("barrier", heads)
     rcu: int = 0  # rcu_read_lock nesting
     bh: int = 0  # BH-disabled count (local_bh_disable, spin_lock_bh)
-    preempt: int = 0  # preemption-disabled count (spin locks, preempt_disable)
-    held: tuple[int, ...] = ()  # locks held, in order
+    preempt: int = 0  # preemption-disabled count (preempt_disable; spinlocks held count as well)
+    held: tuple[tuple[int, bool], ...] = ()  # locks held, in order, and whether each disabled softirqs
     derefs: tuple[tuple[int, int], ...] = ()  # (object, generation) seen by rcu_dereference
     label: str = ""  # thread or callback name
     origin: int = -1  # the rcu_head slot this callback was queued on
@@ -41,7 +48,16 @@ class Ctx(NamedTuple):
 
     @property
     def reader(self) -> bool:
-        return self.started and sem.is_reader(self.rcu, self.bh, self.preempt, self.kind == "softirq")
+        return self.started and sem.is_reader(self.rcu, self.bh, len(self.held) + self.preempt,
+                                              self.kind == "softirq")
+
+    @property
+    def locks(self) -> tuple[int, ...]:
+        return tuple(lk for lk, _ in self.held)
+
+    @property
+    def counters(self) -> sem.Section:
+        return sem.Section(self.rcu, self.bh, self.preempt)
 
 
 class ObjS(NamedTuple):
@@ -73,6 +89,7 @@ class ScenarioModel:
         self.sc = sc
         self.name = sc.name
         self._fp = _Footprints(sc)
+        self.rules = op_rules(sc)
 
     # ---------------------------------------------------------------- protocol
 
@@ -161,7 +178,7 @@ class ScenarioModel:
                 if c.status != RUN or pc >= len(self.sc.codes[code]):
                     continue
                 ins = self.sc.codes[code][pc]
-                if ins.op in ("spin_lock", "spin_lock_bh"):
+                if self._effect(ins) == "lock":
                     waits[c.name] = (s.locks[ins.args[0]], self.sc.locks[ins.args[0]])
             cause, lock = "self", ""
             for name, (holder, lk) in waits.items():
@@ -249,10 +266,9 @@ class ScenarioModel:
         if isinstance(st, tuple):
             if st[0] == "sync":
                 return sem.sync_done(s.rcu, st[1])
-            busy = {cb.head for cb in s.rcu.cbs} | {x.origin for x in s.ctxs if x.origin >= 0}
-            return not (st[1] & busy)
+            return sem.barrier_done(s.rcu, st[1], _running(s))
         ins = self._instr(c)
-        if ins.op in ("spin_lock", "spin_lock_bh"):
+        if self._effect(ins) == "lock":
             # a deadlock (on itself, or a softirq on the thread it interrupted) is reported, not blocked
             return self._lock_outcome(s, c, ins.args[0]) != sem.WAIT
         return True
@@ -278,7 +294,13 @@ class ScenarioModel:
         ins = self.sc.codes[code][pc]
         ev = (Event(c.name, self._text(c, code, pc)),)
         c = c._replace(frames=c.frames[:-1] + ((code, pc + 1),))  # calls push above this
-        res = getattr(self, "_op_" + ins.op)(s, c, ins)
+        rule = self.rules.get(ins.op)
+        if rule is None:
+            res = getattr(self, "_op_" + ins.op)(s, c, ins)
+        else:
+            if sem.may_sleep(rule.may_sleep, rule.gfp_arg, None):
+                self._sleep(c, ins.op)
+            res = _EFFECTS[rule.effect](self, s, c, ins, rule)
         if len(res) == 3:  # a jump (-1: fall through)
             s, c, target = res
             if target >= 0:
@@ -300,14 +322,19 @@ class ScenarioModel:
         ctxs = list(s.ctxs)
         i = next(k for k, x in enumerate(ctxs) if x.name == c.name)  # a spawn may have re-sorted them
         if not frames and c.held:
-            raise ScenarioError(f"{c.label} ends holding {[self.sc.locks[h] for h in c.held]}")
+            raise ScenarioError(f"{c.label} ends holding {[self.sc.locks[h] for h in c.locks]}")
         if not frames and _dynamic(c):
             del ctxs[i]
         else:
             ctxs[i] = c
         return s._replace(ctxs=tuple(ctxs), rcu=r), ev
 
-    # each _op_X returns (state, ctx) or (state, ctx, next_pc); it may raise _Viol
+    def _effect(self, ins: Instr) -> str:
+        rule = self.rules.get(ins.op)
+        return rule.effect if rule else ""
+
+    # each _op_X returns (state, ctx) or (state, ctx, next_pc); it may raise _Viol; each _eff_X (the
+    # ops that are kernel primitives, by their rule's effect kind) is given the rule too
 
     def _check_obj(self, s: State, c: Ctx, o: int, what: str, **attrs: str) -> None:
         """The object's memory must be live for ctx (typesafe memory is always type-valid)."""
@@ -378,35 +405,33 @@ class ScenarioModel:
     def _op_jump(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx, int]:
         return s, c, ins.args[0]
 
-    def _op_rcu_read_lock(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return s, c._replace(rcu=c.rcu + 1)
-
-    def _op_rcu_read_unlock(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        if not c.rcu:
-            raise ScenarioError(f"{c.label}: rcu_read_unlock() without rcu_read_lock()")
-        return s, c._replace(rcu=c.rcu - 1)
+    def _eff_section(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
+        """rcu_read_lock/unlock (and _bh), local_bh_disable/enable, preempt_disable/enable."""
+        change, sign = sem.section(rule.effect, rule.params)
+        if sign < 0 and any(have < need for have, need in zip(c.counters, change)):
+            raise ScenarioError(f"{c.label}: {ins.text} without its matching enter")
+        return s, c._replace(**sem.moved(c.counters, change, sign)._asdict())
 
     def _sleep(self, c: Ctx, call: str) -> None:
-        why = sem.atomic_reason(c.kind, len(c.held), c.bh, c.preempt, c.rcu)
+        why = sem.atomic_reason(c.kind, len(c.held), c.bh, len(c.held) + c.preempt, c.rcu)
         if why:
-            held = f": {self.sc.locks[c.held[-1]]}" if c.held else ""
+            held = f": {self.sc.locks[c.held[-1][0]]}" if c.held else ""
             raise self._viol("sleep_in_atomic", f"{call}() may sleep but runs in atomic context ({why}{held})",
                              c, call=call, atomic=why)
 
-    def _op_might_sleep(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        self._sleep(c, "might_sleep")
-        return s, c
+    def _eff_nop(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
+        return s, c  # might_sleep(): its rule's may_sleep is checked before every op
 
-    def _op_synchronize_rcu(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        self._sleep(c, "synchronize_rcu")
+    def _eff_synchronize_rcu(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
+        _no_srcu(ins, rule)
         return s, c._replace(status=("sync", sem.need_for_new_request(s.rcu)))
 
-    def _op_rcu_barrier(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        self._sleep(c, "rcu_barrier")
-        heads = frozenset(cb.head for cb in s.rcu.cbs) | frozenset(x.origin for x in s.ctxs if x.origin >= 0)
-        return s, c._replace(status=("barrier", heads))
+    def _eff_rcu_barrier(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
+        _no_srcu(ins, rule)
+        return s, c._replace(status=("barrier", sem.barrier_waits_for(s.rcu, _running(s))))
 
-    def _op_call_rcu(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+    def _eff_rcu_queue(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
+        _no_srcu(ins, rule)
         slot, fn = ins.args
         name = self.sc.slots[slot]
         o = self.sc.slot_obj[slot]
@@ -421,7 +446,7 @@ class ScenarioModel:
             slots=_set(s.slots, slot, ("rcu", fname)), rcu=sem.call_rcu(s.rcu, slot, fname, c.cpu)
         ), c
 
-    def _lock_common(self, s: State, c: Ctx, ins: Instr, bh: bool) -> tuple[State, Ctx]:
+    def _eff_lock(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
         lk = ins.args[0]
         lname = self.sc.locks[lk]
         self._check_obj(s, c, self.sc.lock_obj[lk], f"spin_lock({lname})", lock=lname, mode="lock")
@@ -436,13 +461,14 @@ class ScenarioModel:
                 lock=lname,
                 cause="softirq_reentry",
             )
-        c = c._replace(held=c.held + (lk,), preempt=c.preempt + 1, bh=c.bh + (1 if bh else 0))
+        change, sign = sem.section(rule.effect, rule.params)
+        c = c._replace(held=c.held + ((lk, bool(change.bh)),), **sem.moved(c.counters, change, sign)._asdict())
         return s._replace(locks=_set(s.locks, lk, c.name)), c
 
-    def _unlock_common(self, s: State, c: Ctx, ins: Instr, bh: bool) -> tuple[State, Ctx]:
+    def _eff_unlock(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
         lk = ins.args[0]
         lname = self.sc.locks[lk]
-        if lk not in c.held:
+        if lk not in c.locks:
             raise ScenarioError(f"{c.label}: {ins.text} without holding {lname}")
         o = self.sc.lock_obj[lk]
         if not s.objs[o].alive and not self.sc.objects[o].typesafe:
@@ -454,36 +480,12 @@ class ScenarioModel:
                 object=self.sc.objects[o].type,
                 freed_by=s.objs[o].freed_by,
             )
-        held = list(c.held)
-        held.remove(lk)
-        c = c._replace(held=tuple(held), preempt=c.preempt - 1, bh=c.bh - (1 if bh else 0))
+        k = c.locks.index(lk)
+        change, sign = sem.section(rule.effect, rule.params, taken_bh=c.held[k][1])
+        c = c._replace(held=c.held[:k] + c.held[k + 1:], **sem.moved(c.counters, change, sign)._asdict())
         return s._replace(locks=_set(s.locks, lk, None)), c
 
-    def _op_spin_lock(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return self._lock_common(s, c, ins, False)
-
-    def _op_spin_lock_bh(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return self._lock_common(s, c, ins, True)
-
-    def _op_spin_unlock(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return self._unlock_common(s, c, ins, False)
-
-    def _op_spin_unlock_bh(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return self._unlock_common(s, c, ins, True)
-
-    def _op_local_bh_disable(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return s, c._replace(bh=c.bh + 1)
-
-    def _op_local_bh_enable(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return s, c._replace(bh=c.bh - 1)
-
-    def _op_preempt_disable(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return s, c._replace(preempt=c.preempt + 1)
-
-    def _op_preempt_enable(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return s, c._replace(preempt=c.preempt - 1)
-
-    def _op_mmgrab(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+    def _eff_mm_get(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
         o = ins.args[0]
         self._check_obj(s, c, o, "mmgrab", call="mmgrab")
         return s._replace(objs=_set(s.objs, o, s.objs[o]._replace(refs=s.objs[o].refs + 1))), c
@@ -501,25 +503,30 @@ class ScenarioModel:
             )
         return s._replace(objs=_set(s.objs, o, os_._replace(refs=os_.refs - 1))), os_.refs == 1
 
-    def _op_mmdrop(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+    def _eff_mm_put(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
         o = ins.args[0]
-        s, final = self._drop(s, c, o, "mmdrop")
+        s, final = self._drop(s, c, o, ins.op)
         if final:
-            if c.kind == "softirq":
+            release = self.release_rule(rule)
+            if sem.forbidden_in(c.kind, release["forbid_ctx"]):
                 raise self._viol(
                     "final_mmdrop_in_softirq",
-                    f"the last mmdrop({self.sc.objects[o].name}) runs "
-                    "__mmdrop() in softirq (RCU callback) context",
+                    f"the last {ins.op}({self.sc.objects[o].name}) runs "
+                    f"{release.name}() in {c.kind} context",
                     c,
                     object=self.sc.objects[o].type,
-                    call="mmdrop",
+                    call=ins.op,
                 )
             c = c._replace(frames=c.frames + ((self.sc.mmdrop_code[o], 0),))
         return s, c
 
-    def _op_mmdrop_async(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+    def release_rule(self, rule: Primitive) -> Primitive:
+        """The rule of what the final drop runs (mmdrop's `release`: __mmdrop)."""
+        return primitives()[rule["release"]]
+
+    def _eff_mm_put_async(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
         o = ins.args[0]
-        s, final = self._drop(s, c, o, "mmdrop_async")
+        s, final = self._drop(s, c, o, ins.op)
         if final:  # queue mm->async_put_work: __mmdrop() later, from a kworker
             code = self.sc.mmdrop_code[o]
             used = {x.name for x in s.ctxs}
@@ -605,14 +612,14 @@ class ScenarioModel:
     def _op_free(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
         return self._free(s, c, ins.args[0], "free"), c
 
-    def _op_kmem_cache_free(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return self._free(s, c, ins.args[0], "kmem_cache_free"), c
+    def _eff_kmem_free(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
+        return self._free(s, c, ins.args[0], ins.op), c
 
     def _op_alloc(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
         return self._alloc(s, c, ins.args[0], "alloc"), c
 
-    def _op_kmem_cache_alloc(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return self._alloc(s, c, ins.args[0], "kmem_cache_alloc"), c
+    def _eff_kmem_alloc(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
+        return self._alloc(s, c, ins.args[0], ins.op), c
 
     def _op_deref(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
         o = ins.args[0]
@@ -635,7 +642,7 @@ class ScenarioModel:
         self._check_obj(s, c, ins.args[0], ins.text, mode=ins.args[1])
         return s, c
 
-    def _op_list_add(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+    def _eff_list_add(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
         slot, lst = ins.args
         name = self.sc.slots[slot]
         o = self.sc.slot_obj[slot]
@@ -649,7 +656,7 @@ class ScenarioModel:
             raise self._viol(broken, f"list_add({name}) while {what}", c, object=self.sc.objects[o].type, node=name)
         return s._replace(slots=_set(s.slots, slot, ("list", lst))), c
 
-    def _op_list_del(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+    def _eff_list_del(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
         slot = ins.args[0]
         name = self.sc.slots[slot]
         o = self.sc.slot_obj[slot]
@@ -680,6 +687,56 @@ class ScenarioModel:
 
     def _op_call(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
         return s, c._replace(frames=c.frames + ((ins.args[0], 0),))
+
+
+# The litmus machine's implementation of each effect kind its primitive ops have (rules/primitives.toml).
+_EFFECTS: dict[str, Callable[..., Any]] = {
+    "rcu_read_lock": ScenarioModel._eff_section,
+    "rcu_read_unlock": ScenarioModel._eff_section,
+    "bh_disable": ScenarioModel._eff_section,
+    "bh_enable": ScenarioModel._eff_section,
+    "preempt": ScenarioModel._eff_section,
+    "lock": ScenarioModel._eff_lock,
+    "unlock": ScenarioModel._eff_unlock,
+    "synchronize_rcu": ScenarioModel._eff_synchronize_rcu,
+    "rcu_barrier": ScenarioModel._eff_rcu_barrier,
+    "rcu_queue": ScenarioModel._eff_rcu_queue,
+    "nop": ScenarioModel._eff_nop,
+    "mm_get": ScenarioModel._eff_mm_get,
+    "mm_put": ScenarioModel._eff_mm_put,
+    "mm_put_async": ScenarioModel._eff_mm_put_async,
+    "kmem_alloc": ScenarioModel._eff_kmem_alloc,
+    "kmem_free": ScenarioModel._eff_kmem_free,
+    "list_add": ScenarioModel._eff_list_add,
+    "list_del": ScenarioModel._eff_list_del,
+}
+
+
+def op_rules(sc: Scenario) -> dict[str, Primitive]:
+    """The rules/primitives.toml rule of each op of the scenario that is a kernel primitive; an op
+    whose rule has an effect this machine does not run is an error naming both."""
+    prims = primitives()
+    out: dict[str, Primitive] = {}
+    for code in sc.codes:
+        for ins in code:
+            rule = prims.get(ins.op)
+            if rule is None or ins.op in out:
+                continue
+            if rule.effect not in _EFFECTS:
+                raise ScenarioError(f"{sc.path or sc.name}: op {ins.op}() has effect {rule.effect!r} in "
+                                    "rules/primitives.toml, which litmus scenarios do not run")
+            out[ins.op] = rule
+    return out
+
+
+def _no_srcu(ins: Instr, rule: Primitive) -> None:
+    if rule["srcu"]:
+        raise ScenarioError(f"{ins.text}: litmus scenarios have one grace-period domain (RCU), not SRCU")
+
+
+def _running(s: State) -> frozenset[int]:
+    """The rcu_heads of the callbacks being invoked now."""
+    return frozenset(x.origin for x in s.ctxs if x.origin >= 0)
 
 
 def _linked(slot: Any) -> bool:
