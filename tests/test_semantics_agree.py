@@ -243,3 +243,25 @@ def test_litmus_and_c_agree(case: Case) -> None:
 def test_spin_agrees_with_both(case: Case, tmp_path) -> None:
     spin = run_spin(_litmus(case), str(tmp_path))
     assert (spin["errors"] > 0) == (case.verdict == "unsafe")
+
+
+@pytest.mark.parametrize("key", ["may_sleep", "forbid_ctx"])
+def test_both_machines_read_the_rule(key: str, monkeypatch) -> None:
+    """The rules/primitives.toml key decides in both machines: without it might_sleep() with
+    preemption off, or the final mmdrop in softirq, is no longer a violation in either."""
+    from dataclasses import replace
+    from types import MappingProxyType
+
+    from bot.cmodel.primitives import primitives
+
+    prims = primitives()
+    if key == "may_sleep":
+        case = next(c for c in CASES if c.rule.startswith("might_sleep with preemption off"))
+        monkeypatch.setitem(prims, "might_sleep", replace(prims["might_sleep"], may_sleep=False))
+    else:
+        case = next(c for c in CASES if c.rule == "the final mmdrop never runs in softirq")
+        for name in ("__mmdrop", "free_mm"):
+            rule = prims[name]
+            monkeypatch.setitem(prims, name, replace(rule, params=MappingProxyType({**rule.params, "forbid_ctx": ()})))
+    assert check(ScenarioModel(_litmus(case))).verdict == "safe"
+    assert _c_verdict(case)[0] == "safe"

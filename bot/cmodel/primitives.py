@@ -65,10 +65,12 @@ def expand_family(f: Fields) -> dict[str, dict[str, Any]]:
     parts: dict[str, list[dict[str, Any]]] = {}
     for slot in used:
         values = parts_f.get(slot, list)
-        if not values or not all(isinstance(v, dict) and isinstance(v.get("value"), str) for v in values):
-            raise parts_f.error(f"{slot} must be an array of tables, each with a string `value`")
+        if not values or not all(isinstance(v, dict) and isinstance(v.get("value"), str)
+                                 and isinstance(v.get("why", ""), str) for v in values):
+            raise parts_f.error(f"{slot} must be an array of tables, each with a string `value` (and `why`)")
         parts[slot] = values
     parts_f.close()
+    why = f.get("why", str, "")
     base = {k: v for k, v in f.data.items() if k not in ("name", "parts")}
     for k in base:
         f.asked.add(k)
@@ -94,7 +96,7 @@ def expand_family(f: Fields) -> dict[str, dict[str, Any]]:
             return str(val)
 
         name = _SLOT.sub(fill, template)
-        table["why"] = _SLOT.sub(fill, str(base.get("why", "")))
+        table["why"] = _SLOT.sub(fill, why)
         if name in out:
             raise f.error(f"generates {name!r} twice")
         out[name] = table
@@ -105,34 +107,42 @@ def load_all(rules: Path) -> dict[str, Primitive]:
     """Every primitive the rules define: the tables, the families' products and the opaque calls."""
     out: dict[str, Primitive] = {}
     where: dict[str, str] = {}
-
-    def add(name: str, prim: Primitive, at: str) -> None:
+    path = rules / "primitives.toml"
+    entries = [(name, prim, display(path)) for name, prim in parse(read_toml(path), display(path)).items()]
+    for extra, read in ((rules / "families.toml", load_families), (rules / "opaque.toml", load_opaque)):
+        if extra.exists():
+            entries += read(extra)
+    for name, prim, at in entries:
         if name in out:
             raise DataError(f"{at}: {name!r} is already defined in {where[name]}: say it in one place")
         out[name] = prim
         where[name] = at
+    return out
 
-    path = rules / "primitives.toml"
-    for name, prim in parse(read_toml(path), display(path)).items():
-        add(name, prim, display(path))
-    fam_path = rules / "families.toml"
-    if fam_path.exists():
-        fam = display(fam_path)
-        top = Fields(read_toml(fam_path), fam)
-        for ff in top.tables("family"):
-            for name, table in expand_family(ff).items():
-                add(name, _primitive(name, Fields(table, fam, f"{ff.where} {name}")), f"{fam} [{ff.where}]")
-        top.close()
-    opq_path = rules / "opaque.toml"
-    if opq_path.exists():
-        opq = display(opq_path)
-        top = Fields(read_toml(opq_path), opq)
-        for f in top.tables("opaque"):
-            why = f.get("why", str)
-            for name in f.strs("calls", None):
-                add(name, Primitive(name, "opaque", why), f"{opq} [{f.where}]")
-            f.close()
-        top.close()
+
+def load_families(path: Path) -> list[tuple[str, Primitive, str]]:
+    """rules/families.toml: (name, primitive, where it is defined) for every member of every family."""
+    fam = display(path)
+    top = Fields(read_toml(path), fam)
+    out = []
+    for ff in top.tables("family"):
+        for name, table in expand_family(ff).items():
+            out.append((name, _primitive(name, Fields(table, fam, f"{ff.where} {name}")), f"{fam} [{ff.where}]"))
+    top.close()
+    return out
+
+
+def load_opaque(path: Path) -> list[tuple[str, Primitive, str]]:
+    """rules/opaque.toml: the calls the models leave out, each with its group's reason."""
+    opq = display(path)
+    top = Fields(read_toml(path), opq)
+    out = []
+    for f in top.tables("opaque"):
+        why = f.get("why", str)
+        for name in f.strs("calls", None):
+            out.append((name, Primitive(name, "opaque", why), f"{opq} [{f.where}]"))
+        f.close()
+    top.close()
     return out
 
 
@@ -145,4 +155,5 @@ def primitives() -> dict[str, Primitive]:
     return load_all(rules_dir())
 
 
-__all__ = ["DataError", "Primitive", "expand_family", "load", "load_all", "parse", "primitives"]
+__all__ = ["DataError", "Primitive", "expand_family", "load", "load_all", "load_families", "load_opaque", "parse",
+           "primitives"]

@@ -302,6 +302,8 @@ class _Compiler:
             flags=od.strs("flags"),
         )
         overlay = od.get("overlay", list, [])
+        if not all(isinstance(g, list) and g and all(isinstance(f, str) for f in g) for g in overlay):
+            raise self.err(f"[objects.{oname}] key 'overlay' must be an array of arrays of field names")
         od.close()
         self.obj_index[oname] = len(self.objects)
         self.objects.append(o)
