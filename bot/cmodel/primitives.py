@@ -15,7 +15,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Callable
 
 import bot.cmodel.effects  # noqa: F401 - registers the effect kinds
 import bot.cmodel.effects_atomic  # noqa: F401
@@ -122,26 +122,28 @@ def load_all(rules: Path) -> dict[str, Primitive]:
 
 def load_families(path: Path) -> list[tuple[str, Primitive, str]]:
     """rules/families.toml: (name, primitive, where it is defined) for every member of every family."""
-    fam = display(path)
-    top = Fields(read_toml(path), fam)
-    out = []
-    for ff in top.tables("family"):
-        for name, table in expand_family(ff).items():
-            out.append((name, _primitive(name, Fields(table, fam, f"{ff.where} {name}")), f"{fam} [{ff.where}]"))
-    top.close()
-    return out
+    def members(ff: Fields, at: str) -> list[tuple[str, Primitive, str]]:
+        return [(name, _primitive(name, Fields(table, at, f"{ff.where} {name}")), f"{at} [{ff.where}]")
+                for name, table in expand_family(ff).items()]
+    return _each_table(path, "family", members)
 
 
 def load_opaque(path: Path) -> list[tuple[str, Primitive, str]]:
     """rules/opaque.toml: the calls the models leave out, each with its group's reason."""
-    opq = display(path)
-    top = Fields(read_toml(path), opq)
-    out = []
-    for f in top.tables("opaque"):
+    def calls(f: Fields, at: str) -> list[tuple[str, Primitive, str]]:
         why = f.get("why", str)
-        for name in f.strs("calls", None):
-            out.append((name, Primitive(name, "opaque", why), f"{opq} [{f.where}]"))
+        out = [(name, Primitive(name, "opaque", why), f"{at} [{f.where}]") for name in f.strs("calls", None)]
         f.close()
+        return out
+    return _each_table(path, "opaque", calls)
+
+
+def _each_table(path: Path, key: str, read: Callable[[Fields, str], list[tuple[str, Primitive, str]]]
+                ) -> list[tuple[str, Primitive, str]]:
+    """What `read` makes of each [[key]] table of a file, the file's other keys rejected."""
+    at = display(path)
+    top = Fields(read_toml(path), at)
+    out = [entry for f in top.tables(key) for entry in read(f, at)]
     top.close()
     return out
 
