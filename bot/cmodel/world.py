@@ -16,6 +16,8 @@ from bot.sim.semantics import INITIAL, Rcu, is_reader
 # Bases of the address space. A page's struct page and its 4K data frame are one object.
 STRUCT_PAGE_BASE = 0x10_0000_0000
 STRUCT_PAGE_SIZE = 64
+PAGE_SHIFT = 12  # a page's data frame in the model's address space is 4K
+PAGE_FRAME = 1 << PAGE_SHIFT
 DATA_BASE = 0x40_0000_0000
 MM_BASE = 0x20_0000_0000
 MM_SIZE = 0x1000
@@ -196,12 +198,12 @@ class World:
 
 def page_of_addr(addr: int) -> int:
     """virt_to_page() of the model's address space."""
-    return STRUCT_PAGE_BASE + ((addr - DATA_BASE) >> 12) * STRUCT_PAGE_SIZE
+    return STRUCT_PAGE_BASE + ((addr - DATA_BASE) >> PAGE_SHIFT) * STRUCT_PAGE_SIZE
 
 
 def addr_of_page(page: int) -> int:
     """page_to_virt() of the model's address space."""
-    return DATA_BASE + ((page - STRUCT_PAGE_BASE) // STRUCT_PAGE_SIZE << 12)
+    return DATA_BASE + ((page - STRUCT_PAGE_BASE) // STRUCT_PAGE_SIZE << PAGE_SHIFT)
 
 
 def page_index(page: int) -> int:
