@@ -185,6 +185,7 @@ def _cases() -> list[Case]:
                   "threads": {"t": {"cpu": 0, "ops": ["call_rcu(pg.rcu_head, drop)"]}}}
         out.append(Case(rule, verdict, litmus, "mm = new_mm(); pg = alloc_page(0); pg->mapping = mm;",
                         [f"call_rcu(&pg->rcu_head, {cb});"]))
+    out += _srcu_cases()
     litmus = {"expect": {"verdict": "?"}, "objects": {"pg": {"type": "page"}, "q": {"type": "page"}},
               "functions": {"use_other": ["use(pg, read)"], "free_cb": ["free(pg)"]},
               "threads": {"t": {"cpu": 0, "ops": ["call_rcu(q.rcu_head, use_other)", "call_rcu(pg.rcu_head, free_cb)"]}}}
@@ -206,6 +207,41 @@ def _cases() -> list[Case]:
                   "threads": threads_l}
         out.append(Case(rule, verdict, litmus, "pg = alloc_page(0); lk = alloc_page(0); pg->mapping = lk;",
                         threads_c))
+    return out
+
+
+def _srcu_cases() -> list[Case]:
+    """SRCU is a grace-period domain of its own: its GP waits for SRCU readers only, RCU's for RCU
+    readers only; call_srcu() and srcu_barrier() follow RCU's rules in that domain; an SRCU reader may sleep."""
+    srcu = (["srcu_read_lock()", "deref(pg)", {"if": "found(pg)", "then": ["use(pg, read)", "use(pg, read)"]},
+             "srcu_read_unlock()"],
+            "i = srcu_read_lock(ss); q = *slot; if (q) { v = q->flags; v = q->flags; } srcu_read_unlock(ss, i);")
+    rcu = _reader("rcu_read_lock()", "rcu_read_unlock()")
+    out = []
+    for rule, verdict, reader, freer in [
+        ("synchronize_srcu waits for an SRCU reader", "safe", srcu,
+         (["unpublish(pg)", "synchronize_srcu()", "free(pg)"], "*slot = 0; synchronize_srcu(ss); __free_page(pg);")),
+        ("synchronize_rcu does not wait for an SRCU reader", "unsafe", srcu,
+         (["unpublish(pg)", "synchronize_rcu()", "free(pg)"], "*slot = 0; synchronize_rcu(); __free_page(pg);")),
+        ("synchronize_srcu does not wait for an RCU reader", "unsafe", rcu,
+         (["unpublish(pg)", "synchronize_srcu()", "free(pg)"], "*slot = 0; synchronize_srcu(ss); __free_page(pg);")),
+        ("call_srcu defers the free past an SRCU reader", "safe", srcu,
+         (["unpublish(pg)", "call_srcu(pg.rcu_head, free_cb)"], "*slot = 0; call_srcu(ss, &pg->rcu_head, free_cb);")),
+    ]:
+        litmus, threads = _two(reader, freer[0], freer[1], {"free_cb": ["free(pg)"]})
+        litmus["objects"]["pg"]["overlay"] = [["rcu_head", "lru"]]
+        out.append(Case(rule, verdict, litmus, SETUP + " ss = alloc_page(0);", threads))
+    for rule, verdict, wait in [("srcu_barrier waits for the queued SRCU callbacks", "safe", "srcu_barrier()"),
+                                ("synchronize_srcu does not wait for SRCU callbacks", "unsafe", "synchronize_srcu()")]:
+        litmus = {"expect": {"verdict": "?"}, "objects": {"pg": {"type": "page"}},
+                  "functions": {"use_cb": ["use(pg, read)"]},
+                  "threads": {"t": {"cpu": 0, "ops": ["call_srcu(pg.rcu_head, use_cb)", wait, "free(pg)"]}}}
+        out.append(Case(rule, verdict, litmus, "pg = alloc_page(0); ss = alloc_page(0);",
+                        [f"call_srcu(ss, &pg->rcu_head, use_cb); {wait[:-2]}(ss); __free_page(pg);"]))
+    litmus = {"expect": {"verdict": "?"}, "objects": {},
+              "threads": {"t": {"cpu": 0, "ops": ["srcu_read_lock()", "might_sleep()", "srcu_read_unlock()"]}}}
+    out.append(Case("an SRCU reader may sleep", "safe", litmus, "ss = alloc_page(0);",
+                    ["i = srcu_read_lock(ss); might_sleep(); srcu_read_unlock(ss, i);"]))
     return out
 
 

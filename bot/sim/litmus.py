@@ -33,7 +33,7 @@ class Ctx(NamedTuple):
     kind: str  # process | softirq | workqueue
     cpu: int  # -1 for kworkers
     frames: tuple[tuple[int, int], ...]  # (code, pc) call stack; () = finished
-    status: Any  # RUN | PENDING | ("sync", need) | ("barrier", heads)
+    status: Any  # RUN | PENDING | (WAITS kind, need or heads): synchronize_rcu/srcu, rcu/srcu_barrier
     rcu: int = 0  # rcu_read_lock nesting
     bh: int = 0  # BH-disabled count (local_bh_disable, spin_lock_bh)
     preempt: int = 0  # preemption-disabled count (preempt_disable; spinlocks held count as well)
@@ -41,6 +41,8 @@ class Ctx(NamedTuple):
     derefs: tuple[tuple[int, int], ...] = ()  # (object, generation) seen by rcu_dereference
     label: str = ""  # thread or callback name
     origin: int = -1  # the rcu_head slot this callback was queued on
+    srcu: int = 0  # srcu_read_lock() nesting: an SRCU reader, neither an RCU reader nor atomic
+    domain: str = ""  # a callback's grace-period domain: "rcu" | "srcu"
 
     @property
     def started(self) -> bool:
@@ -50,6 +52,10 @@ class Ctx(NamedTuple):
     def reader(self) -> bool:
         return self.started and sem.is_reader(self.rcu, self.bh, len(self.held) + self.preempt,
                                               self.kind == "softirq")
+
+    @property
+    def srcu_reader(self) -> bool:
+        return self.started and self.srcu > 0
 
     @property
     def locks(self) -> tuple[int, ...]:
@@ -75,6 +81,13 @@ class State(NamedTuple):
     slots: tuple[Any, ...]  # None | ("list", list) | ("rcu", fn)
     locks: tuple[str | None, ...]  # holder name
     rcu: sem.Rcu
+    srcu: sem.Rcu = sem.INITIAL  # SRCU: a grace-period domain of its own, with RCU's rules
+
+
+# A sleeping context's status: (kind, need) until a GP of the domain ends, (kind, heads) until the
+# callbacks queued before the barrier have run; the domain and the call each kind stands for.
+WAITS = {"sync": ("rcu", "synchronize_rcu"), "ssync": ("srcu", "synchronize_srcu"),
+         "barrier": ("rcu", "rcu_barrier"), "sbarrier": ("srcu", "srcu_barrier")}
 
 
 class _Viol(Exception):
@@ -131,33 +144,34 @@ class ScenarioModel:
                 continue  # interrupted by a softirq on its CPU
             if self._enabled(s, c):
                 acts.append(("run", i))
-        sync_needs = [c.status[1] for c in s.ctxs if isinstance(c.status, tuple) and c.status[0] == "sync"]
-        if sem.gp_wanted(s.rcu, sync_needs):
-            acts.append(("gp_start",))
-        if sem.gp_can_end(s.rcu):
-            acts.append(("gp_end",))
+        for prefix, dom in (("", s.rcu), ("s", s.srcu)):
+            needs = [c.status[1] for c in s.ctxs if isinstance(c.status, tuple) and c.status[0] == prefix + "sync"]
+            if sem.gp_wanted(dom, needs):
+                acts.append((prefix + "gp_start",))
+            if sem.gp_can_end(dom):
+                acts.append((prefix + "gp_end",))
         for cb in sem.invocable(s.rcu, busy, bh_off):  # on the CPU that queued it
             acts.append(("cb", cb.head, cb.cpu))
+        if not any(c.domain == "srcu" for c in s.ctxs):  # SRCU callbacks: one at a time, from a workqueue
+            acts += [("scb", cb.head, cb.cpu) for cb in sem.ready(s.srcu)]
         return acts
 
     def step(self, s: State, a: Hashable) -> Step:
         kind = a[0]  # type: ignore[index]
-        if kind == "gp_start":
-            readers = [c.name for c in s.ctxs if c.reader]
-            r = sem.start_gp(s.rcu, readers)
-            wait = f" (waits for {', '.join(sorted(readers))})" if readers else ""
-            return Step(s._replace(rcu=r), (Event("RCU", f"grace period {r.current} starts{wait}"),))
-        if kind == "gp_end":
-            n = s.rcu.current
-            return Step(s._replace(rcu=sem.end_gp(s.rcu)), (Event("RCU", f"grace period {n} ends"),))
-        if kind == "cb":
+        if kind in ("gp_start", "gp_end", "sgp_start", "sgp_end"):
+            return self._gp(s, kind)
+        if kind in ("cb", "scb"):
             _, head, cpu = a  # type: ignore[misc]
-            cb = next(c for c in s.rcu.cbs if c.head == head)
+            srcu = kind == "scb"
+            dom = s.srcu if srcu else s.rcu
+            cb = next(c for c in dom.cbs if c.head == head)
             assert cb.cpu == cpu
-            name = f"softirq@CPU{cpu}"
-            ctx = Ctx(name, "softirq", cpu, ((self.sc.functions[cb.fn], 0),), RUN, label=cb.fn, origin=head)
-            slots = _set(s.slots, head, None)
-            st = s._replace(ctxs=_add_ctx(s.ctxs, ctx), slots=slots, rcu=sem.take(s.rcu, cb))
+            # an SRCU callback runs from a workqueue with softirqs off: atomic, interrupting nobody
+            name, on = (f"srcu-cb@CPU{cpu}", -1) if srcu else (f"softirq@CPU{cpu}", cpu)
+            ctx = Ctx(name, "softirq", on, ((self.sc.functions[cb.fn], 0),), RUN, label=cb.fn, origin=head,
+                      domain="srcu" if srcu else "rcu")
+            st = s._replace(ctxs=_add_ctx(s.ctxs, ctx), slots=_set(s.slots, head, None))
+            st = st._replace(srcu=sem.take(dom, cb)) if srcu else st._replace(rcu=sem.take(dom, cb))
             ev = Event(name, f"{cb.fn}() invoked (callback on {self.sc.slots[head]})")
             return Step(st, (ev,))
         i = a[1]  # type: ignore[index]
@@ -168,6 +182,20 @@ class ScenarioModel:
             code, pc = c.frames[-1]
             return Step(s, (Event(c.name, self._text(c, code, pc)),), (e.v,))
         return Step(st, events)
+
+    def _gp(self, s: State, kind: str) -> Step:
+        """A grace period of RCU (gp_*) or SRCU (sgp_*) starts, waiting for that domain's readers, or ends."""
+        srcu = kind.startswith("s")
+        dom, who = (s.srcu, "SRCU") if srcu else (s.rcu, "RCU")
+        if kind.endswith("start"):
+            readers = [c.name for c in s.ctxs if (c.srcu_reader if srcu else c.reader)]
+            r = sem.start_gp(dom, readers)
+            wait = f" (waits for {', '.join(sorted(readers))})" if readers else ""
+            ev = Event(who, f"{'SRCU ' if srcu else ''}grace period {r.current} starts{wait}")
+        else:
+            r = sem.end_gp(dom)
+            ev = Event(who, f"{'SRCU ' if srcu else ''}grace period {r.completed} ends")
+        return Step(s._replace(srcu=r) if srcu else s._replace(rcu=r), (ev,))
 
     def at_quiescence(self, s: State) -> Iterable[Violation]:
         stuck = [c for c in s.ctxs if c.frames]
@@ -219,13 +247,14 @@ class ScenarioModel:
                 f |= fp.suffix_all[code][pc]
             futures.append(frozenset(f))
         queued = set()
-        for cb in s.rcu.cbs:
+        for cb in s.rcu.cbs + s.srcu.cbs:
             queued |= fp.total_all[self.sc.functions[cb.fn]]
         gp_live = (
             sem.gp_possible(s.rcu)
+            or sem.gp_possible(s.srcu)
             or any(c.frames and isinstance(c.status, tuple) for c in s.ctxs)
             or any("rcu!" in f for f in futures)
-            or any("rcu!" in fp.total_all[self.sc.functions[cb.fn]] for cb in s.rcu.cbs)
+            or any("rcu!" in fp.total_all[self.sc.functions[cb.fn]] for cb in s.rcu.cbs + s.srcu.cbs)
         )
         softirq_live = gp_live or any(c.status == PENDING for c in s.ctxs)
         for a in runs:
@@ -264,9 +293,11 @@ class ScenarioModel:
     def _enabled(self, s: State, c: Ctx) -> bool:
         st = c.status
         if isinstance(st, tuple):
-            if st[0] == "sync":
-                return sem.sync_done(s.rcu, st[1])
-            return sem.barrier_done(s.rcu, st[1], _running(s))
+            domain = WAITS[st[0]][0]
+            dom = s.srcu if domain == "srcu" else s.rcu
+            if st[0].endswith("sync"):
+                return sem.sync_done(dom, st[1])
+            return sem.barrier_done(dom, st[1], _running(s, domain))
         ins = self._instr(c)
         if self._effect(ins) == "lock":
             # a deadlock (on itself, or a softirq on the thread it interrupted) is reported, not blocked
@@ -286,7 +317,7 @@ class ScenarioModel:
     def _run(self, s: State, i: int) -> tuple[State, tuple[Event, ...]]:
         c = s.ctxs[i]
         if isinstance(c.status, tuple):  # a sleep ends: the GP or the barrier is over
-            op = "synchronize_rcu" if c.status[0] == "sync" else "rcu_barrier"
+            op = WAITS[c.status[0]][1]
             return self._finish(s, i, c._replace(status=RUN), (Event(c.name, f"{op}() returns"),))
         if c.status == PENDING:
             c = c._replace(status=RUN)
@@ -314,11 +345,13 @@ class ScenarioModel:
         while frames and c.status == RUN and frames[-1][1] >= len(self.sc.codes[frames[-1][0]]):
             frames = frames[:-1]
         c = c._replace(frames=frames)
-        r = s.rcu
+        r, sr = s.rcu, s.srcu
         if not c.reader:
             r = sem.reader_left(r, c.name)
-            if c.derefs:
-                c = c._replace(derefs=())
+        if not c.srcu_reader:
+            sr = sem.reader_left(sr, c.name)
+        if c.derefs and not c.reader and not c.srcu_reader:
+            c = c._replace(derefs=())
         ctxs = list(s.ctxs)
         i = next(k for k, x in enumerate(ctxs) if x.name == c.name)  # a spawn may have re-sorted them
         if not frames and c.held:
@@ -327,7 +360,7 @@ class ScenarioModel:
             del ctxs[i]
         else:
             ctxs[i] = c
-        return s._replace(ctxs=tuple(ctxs), rcu=r), ev
+        return s._replace(ctxs=tuple(ctxs), rcu=r, srcu=sr), ev
 
     def _effect(self, ins: Instr) -> str:
         rule = self.rules.get(ins.op)
@@ -422,29 +455,39 @@ class ScenarioModel:
     def _eff_nop(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
         return s, c  # might_sleep(): its rule's may_sleep is checked before every op
 
+    def _eff_srcu_read_lock(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
+        return s, c._replace(srcu=c.srcu + 1)
+
+    def _eff_srcu_read_unlock(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
+        if not c.srcu:
+            raise ScenarioError(f"{c.label}: {ins.text} without srcu_read_lock()")
+        return s, c._replace(srcu=c.srcu - 1)
+
     def _eff_synchronize_rcu(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
-        _no_srcu(ins, rule)
+        if rule["srcu"]:
+            return s, c._replace(status=("ssync", sem.need_for_new_request(s.srcu)))
         return s, c._replace(status=("sync", sem.need_for_new_request(s.rcu)))
 
     def _eff_rcu_barrier(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
-        _no_srcu(ins, rule)
-        return s, c._replace(status=("barrier", sem.barrier_waits_for(s.rcu, _running(s))))
+        if rule["srcu"]:
+            return s, c._replace(status=("sbarrier", sem.barrier_waits_for(s.srcu, _running(s, "srcu"))))
+        return s, c._replace(status=("barrier", sem.barrier_waits_for(s.rcu, _running(s, "rcu"))))
 
     def _eff_rcu_queue(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
-        _no_srcu(ins, rule)
         slot, fn = ins.args
         name = self.sc.slots[slot]
         o = self.sc.slot_obj[slot]
-        self._check_obj(s, c, o, f"call_rcu({name})", call="call_rcu")
+        self._check_obj(s, c, o, f"{ins.op}({name})", call=ins.op)
         st = s.slots[slot]
         broken = sem.call_rcu_breaks(_linked(st), _queued(st))
         if broken:
             what = f"already queued for {st[1]}()" if _queued(st) else f"while it is linked on {self.sc.lists[st[1]]}"
-            raise self._viol(broken, f"call_rcu on {name}, {what}", c, object=self.sc.objects[o].type, head=name)
+            raise self._viol(broken, f"{ins.op} on {name}, {what}", c, object=self.sc.objects[o].type, head=name)
         fname = self.sc.code_names[fn]
-        return s._replace(
-            slots=_set(s.slots, slot, ("rcu", fname)), rcu=sem.call_rcu(s.rcu, slot, fname, c.cpu)
-        ), c
+        s = s._replace(slots=_set(s.slots, slot, ("rcu", fname)))
+        if rule["srcu"]:
+            return s._replace(srcu=sem.call_rcu(s.srcu, slot, fname, c.cpu)), c
+        return s._replace(rcu=sem.call_rcu(s.rcu, slot, fname, c.cpu)), c
 
     def _eff_lock(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
         lk = ins.args[0]
@@ -701,6 +744,8 @@ _EFFECTS: dict[str, Callable[..., Any]] = {
     "synchronize_rcu": ScenarioModel._eff_synchronize_rcu,
     "rcu_barrier": ScenarioModel._eff_rcu_barrier,
     "rcu_queue": ScenarioModel._eff_rcu_queue,
+    "srcu_read_lock": ScenarioModel._eff_srcu_read_lock,
+    "srcu_read_unlock": ScenarioModel._eff_srcu_read_unlock,
     "nop": ScenarioModel._eff_nop,
     "mm_get": ScenarioModel._eff_mm_get,
     "mm_put": ScenarioModel._eff_mm_put,
@@ -729,14 +774,9 @@ def op_rules(sc: Scenario) -> dict[str, Primitive]:
     return out
 
 
-def _no_srcu(ins: Instr, rule: Primitive) -> None:
-    if rule["srcu"]:
-        raise ScenarioError(f"{ins.text}: litmus scenarios have one grace-period domain (RCU), not SRCU")
-
-
-def _running(s: State) -> frozenset[int]:
-    """The rcu_heads of the callbacks being invoked now."""
-    return frozenset(x.origin for x in s.ctxs if x.origin >= 0)
+def _running(s: State, domain: str) -> frozenset[int]:
+    """The rcu_heads of the callbacks of a domain ("rcu" | "srcu") being invoked now."""
+    return frozenset(x.origin for x in s.ctxs if x.origin >= 0 and x.domain == domain)
 
 
 def _linked(slot: Any) -> bool:
@@ -777,6 +817,11 @@ _READER_OPS = {
     "preempt_enable",
     "synchronize_rcu",
     "rcu_barrier",
+    "srcu_read_lock",
+    "srcu_read_unlock",
+    "synchronize_srcu",
+    "srcu_barrier",
+    "call_srcu",
     "call_rcu",
     "might_sleep",
 }
@@ -851,9 +896,9 @@ class _Footprints:
             f |= {"rcu", "cpu"}
         elif op in _READER_OPS:
             f.add("rcu")
-            if op in ("call_rcu", "synchronize_rcu", "rcu_barrier"):
+            if op in ("call_rcu", "synchronize_rcu", "rcu_barrier", "call_srcu", "synchronize_srcu", "srcu_barrier"):
                 f.add("rcu!")
-            if op == "call_rcu":
+            if op in ("call_rcu", "call_srcu"):
                 f.add(self._obj(sc.slot_obj[a[0]]))
         elif op == "jump_unless":
             for _, test, x in a[0]:
@@ -903,7 +948,7 @@ class _Footprints:
         )
 
     def _spawned(self, ins: Instr) -> set[int]:
-        if ins.op == "call_rcu":
+        if ins.op in ("call_rcu", "call_srcu"):
             return {ins.args[1]}
         if ins.op == "mmdrop_async":
             return {self.sc.mmdrop_code[ins.args[0]]}
