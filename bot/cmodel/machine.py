@@ -399,8 +399,7 @@ class Machine:
             self.obs.unresolved.add(f"{f.fn}() runs a statement the model cannot read: {ins.text[:60]}")
 
     # ---- expressions --------------------------------------------------------------------------
-    # One branch per expression kind, hottest first; a dispatch table would add a call per node.
-    # One branch per expression kind (bot.cmodel.ir), on the hottest path of the interpreter.
+    # One branch per expression kind (bot.cmodel.ir), hottest first: a dispatch table would add a call per node.
     def eval(self, w: World, t: Thread, e: Expr) -> int:  # noqa: C901
         k = e.kind
         if k == "num":
