@@ -114,7 +114,7 @@ class _Gen:
         out.append("}")
         out += self.gp()
         if self.srcu:
-            out += self.sgp()
+            out += self.gp("s")
         if self.scallbacks:
             out += self.srcucb()
         out += self.monitor()
@@ -126,32 +126,19 @@ class _Gen:
             out += self.kworker(o)
         return "\n".join(out) + "\n"
 
-    def gp(self) -> list[str]:
-        snap = " | ".join(f"({self.reader(c)} -> {1 << c} : 0)" for c in range(self.nctx))
+    def gp(self, x: str = "") -> list[str]:
+        """The GP proctype of RCU, or of SRCU (x = "s": its variables are s-prefixed, its readers SRCU's)."""
+        reader = self.sreader if x else self.reader
+        snap = " | ".join(f"({reader(c)} -> {1 << c} : 0)" for c in range(self.nctx))
         demand = " || ".join(
-            f"((queued >> {s}) & 1 && cbneed[{s}] > completed)" for s in range(len(self.sc.slots))
+            f"(({x}queued >> {s}) & 1 && cbneed[{s}] > {x}completed)" for s in range(len(self.sc.slots))
         )
         return [
-            "proctype gp() {",
+            f"proctype {x}gp() {{",
             "  do",
-            f"  :: atomic {{ current == 0 && ({demand or 'false'} || syncwant > completed) -> "
-            f"current = completed + 1; waiting = {snap} }}",
-            "  :: atomic { current != 0 && waiting == 0 -> completed = current; current = 0 }",
-            "  od",
-            "}",
-        ]
-
-    def sgp(self) -> list[str]:
-        snap = " | ".join(f"({self.sreader(c)} -> {1 << c} : 0)" for c in range(self.nctx))
-        demand = " || ".join(
-            f"((squeued >> {s}) & 1 && cbneed[{s}] > scompleted)" for s in range(len(self.sc.slots))
-        )
-        return [
-            "proctype sgp() {",
-            "  do",
-            f"  :: atomic {{ scurrent == 0 && ({demand or 'false'} || ssyncwant > scompleted) -> "
-            f"scurrent = scompleted + 1; swaiting = {snap} }}",
-            "  :: atomic { scurrent != 0 && swaiting == 0 -> scompleted = scurrent; scurrent = 0 }",
+            f"  :: atomic {{ {x}current == 0 && ({demand or 'false'} || {x}syncwant > {x}completed) -> "
+            f"{x}current = {x}completed + 1; {x}waiting = {snap} }}",
+            f"  :: atomic {{ {x}current != 0 && {x}waiting == 0 -> {x}completed = {x}current; {x}current = 0 }}",
             "  od",
             "}",
         ]
@@ -334,16 +321,18 @@ class _Gen:
             eff.append(f"pre[{me}]{'++' if op.endswith('disable') else '--'}")
         elif op == "might_sleep":
             eff.append(f"assert(!{at}) /* sleep_in_atomic */")
-        elif op == "synchronize_rcu":
+        elif op in ("synchronize_rcu", "synchronize_srcu"):
+            x = "s" if op == "synchronize_srcu" else ""  # the SRCU domain's variables are s-prefixed
             eff += [
                 f"assert(!{at}) /* sleep_in_atomic */",
-                "need = (current != 0 -> current : completed) + 1",
-                "syncwant = (need > syncwant -> need : syncwant)",
+                f"need = ({x}current != 0 -> {x}current : {x}completed) + 1",
+                f"{x}syncwant = (need > {x}syncwant -> need : {x}syncwant)",
             ]
-            after.append("completed >= need;")
-        elif op == "rcu_barrier":
-            eff += [f"assert(!{at}) /* sleep_in_atomic */", "bmask = queued | inflight"]
-            after.append("((queued | inflight) & bmask) == 0;")
+            after.append(f"{x}completed >= need;")
+        elif op in ("rcu_barrier", "srcu_barrier"):
+            x = "s" if op == "srcu_barrier" else ""
+            eff += [f"assert(!{at}) /* sleep_in_atomic */", f"bmask = {x}queued | {x}inflight"]
+            after.append(f"(({x}queued | {x}inflight) & bmask) == 0;")
         elif op in ("call_rcu", "call_srcu"):
             s, fn = a
             x = "s" if op == "call_srcu" else ""
@@ -356,17 +345,7 @@ class _Gen:
                 f"{x}queued = {x}queued | {1 << s}",
             ]
         elif op in ("srcu_read_lock", "srcu_read_unlock"):
-            eff.append(f"srcu_n[{me}]{'++' if op.endswith('lock') and not op.endswith('unlock') else '--'}")
-        elif op == "synchronize_srcu":
-            eff += [
-                f"assert(!{at}) /* sleep_in_atomic */",
-                "need = (scurrent != 0 -> scurrent : scompleted) + 1",
-                "ssyncwant = (need > ssyncwant -> need : ssyncwant)",
-            ]
-            after.append("scompleted >= need;")
-        elif op == "srcu_barrier":
-            eff += [f"assert(!{at}) /* sleep_in_atomic */", "bmask = squeued | sinflight"]
-            after.append("((squeued | sinflight) & bmask) == 0;")
+            eff.append(f"srcu_n[{me}]{'--' if op.endswith('unlock') else '++'}")
         elif op in ("spin_lock", "spin_lock_bh"):
             lk = a[0]
             p = (
