@@ -12,8 +12,9 @@ Writes bench/results/summary.json.
     sites      bench_sites.py      call-site mapping of the v1 series
     b4         bench_b4.py         our series assembly vs b4's LoreMailbox on the 2023 year
     watch      bench_watch.py      list bot: posting delivered → reply at the SMTP server
+    hostile    bench_hostile.py    peak RSS and wall time of the worst hostile input of each kind
 
---quick skips the year-long parts (the year false-alarm count and the scan ratio).
+--quick skips the year-long parts (the year false-alarm count and the scan ratio) and the hostile inputs.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def benches(quick: bool) -> list[Bench]:
         Bench("throughput", "bench_throughput.py", ["--quick"] if quick else [], "throughput.json", 480, True),
         Bench("b4", "bench_b4.py", [], "b4.json", 300, False),
         Bench("watch", "bench_watch.py", [], "watch.json", 300, True),
+        Bench("hostile", "bench_hostile.py", [], "hostile.json", 900, False),
     ]
     return [b for b in all_ if b.quick or not quick]
 
@@ -233,9 +235,11 @@ def figures(res: dict[str, dict[str, Any]], quick: bool) -> list[Figure]:
             figs.append(Figure("check --git v1 series, real tree", g["cold_seconds"], "s", None, "",
                                f"warm {g['warm_seconds']} s; {k['v1_patches_applied']} of 12 apply to 6.1"))
     figs += list_bot_figures(res)
-    rss = [r["peak_rss_mb"] for r in res.values()]
+    figs += hostile_figures(res, quick)
+    # the hostile bench's processes are held to their own 1 GB bound above, not to this one
+    rss = [r["peak_rss_mb"] for k, r in res.items() if k != "hostile"]
     if rss:
-        worst_name = max(res, key=lambda k: res[k]["peak_rss_mb"])
+        worst_name = max((k for k in res if k != "hostile"), key=lambda k: res[k]["peak_rss_mb"])
         figs.append(Figure("peak RSS, any bench process", max(rss), "MB", RSS_TARGET_MB, "<", f"in {worst_name}"))
     return figs
 
@@ -253,6 +257,16 @@ def list_bot_figures(res: dict[str, dict[str, Any]]) -> list[Figure]:
                            w["target_seconds"], "<", f"median {w['latency_median_seconds']:.2f} s of {w['postings']} "
                            f"postings, {w['poll_seconds']:g} s poll"))
     return figs
+
+
+def hostile_figures(res: dict[str, dict[str, Any]], quick: bool) -> list[Figure]:
+    h = (res.get("hostile") or {}).get("data")
+    if not h:
+        return [Figure("hostile inputs: worst peak RSS", None, "MB", 1000.0, "<", "skipped (--quick)")] if quick else []
+    return [Figure("hostile inputs: worst peak RSS", h["worst_peak_rss_mb"], "MB", h["rss_limit_mb"], "<",
+                   f"{h['worst_peak_rss_kind']}; baseline {h['baseline']['peak_rss_mb']:.0f} MB"),
+            Figure("hostile inputs: worst time / budget", h["worst_over_budget"], "x", h["over_budget_limit"], "<=",
+                   h["worst_over_budget_kind"])]
 
 
 def _num(v: float | None, unit: str) -> str:

@@ -10,8 +10,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import tempfile
+import threading
+import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -313,10 +316,31 @@ def _render(args: argparse.Namespace, report: Any, fmt: str) -> str:
 
 
 def _write(path: str, text: str) -> None:
+    """Write a report file whole or not at all: a temporary file beside it, renamed over it, so an
+    interrupted run leaves the old report (a FIFO or device is written directly)."""
+    target = Path(path)
+    data = text.encode("utf-8")
     try:
-        Path(path).write_text(text, encoding="utf-8")
+        if target.exists() and not target.is_file():
+            target.write_bytes(data)
+            return
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                os.fchmod(f.fileno(), 0o666 & ~_umask())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     except OSError as e:
         raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _emit(args: argparse.Namespace, text: str) -> None:
@@ -414,7 +438,11 @@ def _check_stdin(args: argparse.Namespace) -> int:
 
     if sys.stdin is None or sys.stdin.isatty():
         raise UsageError("--stdin reads one patch email from standard input, which is a terminal")
-    data = sys.stdin.buffer.read()
+    from bot.mail.read import MAX_MESSAGE
+
+    data = sys.stdin.buffer.read(MAX_MESSAGE + 1)  # one patch email: never all of an endless stream
+    if len(data) > MAX_MESSAGE:
+        raise UsageError(f"stdin holds more than {MAX_MESSAGE >> 20} MiB: --stdin reads one patch email")
     if not data.strip():
         raise UsageError("no input on stdin")
     with tempfile.TemporaryDirectory(prefix="review-bot-stdin-") as tmp:
@@ -469,6 +497,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
+    started = time.monotonic()  # --budget-seconds holds for the whole command, not only the search
     from bot import explore
     from bot.sim.scenario import ScenarioError
 
@@ -491,7 +520,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     opts = _options(args)
     try:
-        result, meta = explore.run_scenario_file(str(path), opts.budget_states, opts.budget_seconds)
+        result, meta = explore.run_scenario_file(str(path), opts.budget_states, opts.budget_seconds, started=started)
     except (ValueError, KeyError, TypeError) as e:
         raise UsageError(f"bad scenario {path}: {str(e).removeprefix(f'{path}: ')}") from None
     if args.format == "json":
@@ -628,12 +657,20 @@ def _setup_logging(level: int | None) -> None:
 
 
 def _say(msg: str) -> None:
-    line = " ".join(str(msg).split()) or "unknown error"
+    from bot.report.textutil import visible
+
+    line = visible(" ".join(str(msg).split())) or "unknown error"
     print(f"{PROG}: error: {line}", file=sys.stderr)
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # SIGTERM as SIGINT: temporary files and directories are removed on the way out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

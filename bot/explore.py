@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,10 +125,15 @@ def resolve(name: str) -> Path:
 
 
 def run_scenario_file(
-    path: str | Path, budget_states: int = 200_000, budget_seconds: float = 10.0, reduce: bool = True
+    path: str | Path, budget_states: int = 200_000, budget_seconds: float = 10.0, reduce: bool = True,
+    started: float | None = None,
 ) -> tuple[CheckResult, ScenarioMeta]:
+    """The scenario explored within its budgets; the time budget counts from `started` (by default
+    now): reading and compiling the scenario spend it too."""
+    started = time.monotonic() if started is None else started
     sc = load(path)
-    return check(ScenarioModel(sc), budget_states, budget_seconds, reduce=reduce), ScenarioMeta.of(sc)
+    model = ScenarioModel(sc)
+    return check(model, budget_states, budget_seconds, reduce=reduce, started=started), ScenarioMeta.of(sc)
 
 
 def table(ce: Counterexample, width: int = WIDTH, indent: int = 2) -> list[str]:

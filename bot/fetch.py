@@ -31,8 +31,9 @@ if TYPE_CHECKING:  # requests, ssl, mailbox are imported where used: most comman
 
 DEFAULT_LORE = "https://lore.kernel.org/all"
 MAX_COMPRESSED = 64 << 20  # a whole busy thread is a few MB; refuse anything absurd
-MAX_MBOX = 512 << 20
-TIMEOUT = (10.0, 120.0)  # connect, read
+MAX_MBOX = 128 << 20  # the largest lore threads are tens of MB; the thread is parsed in memory
+TIMEOUT = (10.0, 120.0)  # connect, read (each a limit per socket operation, so no bound on a whole answer)
+DEADLINE = 300.0  # seconds for one whole request: the bound TIMEOUT cannot give
 MSGID_SAFE = "@!$&'()*+,;=:~"  # what public-inbox leaves unescaped in a message-id path component
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 
@@ -113,6 +114,7 @@ class Politeness:
     max_compressed: int = MAX_COMPRESSED  # bytes read off the wire
     max_decompressed: int = MAX_MBOX  # bytes they may decode to (Content-Encoding, then .gz)
     cache_dir: str | None = None  # on-disk cache of GET responses (validators and max-age)
+    deadline_seconds: float = DEADLINE  # one request, retries included: a server dripping bytes ends here
 
 
 class Http:
@@ -124,6 +126,9 @@ class Http:
 
         self.polite = politeness or Politeness()
         self.session = session or requests.Session()
+        self.watch = _watched_adapter()
+        self.session.mount("http://", self.watch)
+        self.session.mount("https://", self.watch)
         self.sleep = sleep
         self.requests = 0  # requests sent, retries included (for logs and tests)
 
@@ -171,8 +176,34 @@ class Http:
     # -- one request, retried ------------------------------------------------------------------
     def _request(self, method: str, url: str, extra: dict[str, str],
                  data: dict[str, str] | None) -> tuple[int, bytes, dict[str, str]]:
+        """The request, retried, within polite.deadline_seconds in all: at the deadline a timer cuts
+        the connections it is using, which ends any read however slowly the server sends."""
+        import threading
+
+        deadline = time.monotonic() + self.polite.deadline_seconds
+        cut = threading.Event()  # set once the timer has cut: whatever was read after is truncated
+        timer = threading.Timer(self.polite.deadline_seconds, lambda: (cut.set(), self.watch.cut()))
+        timer.daemon = True
+        timer.start()
+        late = FetchError(f"{urlsplit(url).netloc or url} sent no complete answer within "
+                          f"{self.polite.deadline_seconds:g} s ({url})")
+        try:
+            answer = self._attempts(method, url, extra, data, deadline)
+        except FetchError:
+            if cut.is_set() or time.monotonic() >= deadline:
+                raise late from None
+            raise
+        finally:
+            timer.cancel()
+        if cut.is_set():
+            raise late
+        return answer
+
+    def _attempts(self, method: str, url: str, extra: dict[str, str], data: dict[str, str] | None,
+                  deadline: float) -> tuple[int, bytes, dict[str, str]]:
         headers = {"User-Agent": self.polite.user_agent, "Accept-Encoding": "gzip, deflate", **extra}
         import requests
+        import urllib3
 
         attempt = 0
         while True:
@@ -189,12 +220,15 @@ class Http:
                                 "last_modified": resp.headers.get("Last-Modified", "")}
                         body = b"" if resp.status_code != 200 else self._read(resp, url)
                         return resp.status_code, body, meta
-            except (requests.ConnectionError, requests.Timeout) as e:
+            except (requests.ConnectionError, requests.Timeout, urllib3.exceptions.HTTPError) as e:
                 if attempt > self.polite.retries:
                     raise FetchError(f"{network_error(e, url)} (after {attempt} attempts)") from None
             except requests.RequestException as e:
                 raise FetchError(network_error(e, url)) from None
-            self.sleep(min(wait, self.polite.max_wait_seconds))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise FetchError(f"{url}: out of time")
+            self.sleep(min(wait, self.polite.max_wait_seconds, left))
 
     def _read(self, resp: requests.Response, url: str) -> bytes:
         """The body, capped on the wire and after Content-Encoding is undone (by us, so capped)."""
@@ -260,6 +294,51 @@ class Http:
             except OSError:
                 pass
         return removed
+
+
+def _watched_adapter() -> Any:
+    """requests' adapter, knowing the connections its requests are using, so that a deadline can
+    end them: shutting a socket down wakes a read blocked on it (closing it would not)."""
+    import threading
+
+    import requests.adapters
+
+    class Watched(requests.adapters.HTTPAdapter):
+        def __init__(self) -> None:
+            super().__init__()
+            self.busy: set[Any] = set()
+            self.lock = threading.Lock()
+
+        def get_connection_with_tls_context(self, *args: Any, **kw: Any) -> Any:
+            pool = super().get_connection_with_tls_context(*args, **kw)
+            if not getattr(pool, "_review_bot_watched", False):
+                get, put = pool._get_conn, pool._put_conn
+
+                def get_conn(*a: Any, **k: Any) -> Any:
+                    conn = get(*a, **k)
+                    with self.lock:
+                        self.busy.add(conn)
+                    return conn
+
+                def put_conn(conn: Any) -> None:
+                    with self.lock:
+                        self.busy.discard(conn)
+                    put(conn)
+
+                pool._get_conn, pool._put_conn, pool._review_bot_watched = get_conn, put_conn, True
+            return pool
+
+        def cut(self) -> None:
+            with self.lock:
+                socks = [getattr(conn, "sock", None) for conn in self.busy]
+            for sock in socks:
+                try:
+                    if sock is not None:
+                        sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    return Watched()
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -375,26 +454,12 @@ def network_error(e: BaseException, url: str) -> str:
 # -- the thread's reply structure (from headers alone, independent of bot.mail) --------------------
 
 
-def _ids(value: str | None) -> list[str]:
-    return re.findall(r"<([^<>\s]+)>", value or "")
+def thread_parents(mbox: bytes) -> dict[str, str | None]:
+    """Message-ID → parent Message-ID (In-Reply-To, else last of References), for every message,
+    read by bot.mail with its limits (the thread is parsed once, never by an unbounded reader)."""
+    from bot import mail
 
-
-def thread_parents(mbox_path: Path) -> dict[str, str | None]:
-    """Message-ID → parent Message-ID (In-Reply-To, else last of References), for every message."""
-    parents: dict[str, str | None] = {}
-    import mailbox
-
-    box = mailbox.mbox(str(mbox_path), create=False)
-    try:
-        for msg in box:
-            own = _ids(msg.get("Message-ID"))
-            if not own:
-                continue
-            parent = _ids(str(msg.get("In-Reply-To") or "")) or _ids(str(msg.get("References") or ""))[-1:]
-            parents[own[0]] = parent[-1] if parent else None
-    finally:
-        box.close()
-    return parents
+    return mail.load_bytes(mbox, parents=True).parents or {}
 
 
 def _ancestors(msgid: str, parents: dict[str, str | None]) -> Iterable[str]:
@@ -483,15 +548,10 @@ def revisions(postings: list[Any]) -> list[int]:
 
 def load_thread(fetched: Fetched, revision: int | None = None) -> Selection:
     """Parse a fetched thread with bot.mail and select what its Message-ID names."""
-    import tempfile
-
     from bot import mail  # built by the mail stage; imported late so the CLI starts without it
 
-    with tempfile.TemporaryDirectory(prefix="review-bot-") as tmp:
-        path = Path(tmp) / "thread.mbox"
-        path.write_bytes(fetched.mbox)
-        result = mail.load(str(path))
-        parents = thread_parents(path)
+    result = mail.load_bytes(fetched.mbox, parents=True)  # one parse, with bot.mail's limits
+    parents = result.parents or {}
     postings = list(result.postings)
     chosen = select(postings, fetched.msgid, parents, revision)
     if not chosen:

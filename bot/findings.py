@@ -140,6 +140,11 @@ class Report:
         }
 
     @property
+    def skip_count(self) -> int:
+        """Messages skipped: past the first examples, one record counts the rest ("count")."""
+        return sum(int(s.get("count", "1")) for s in self.skipped)
+
+    @property
     def unjudged(self) -> list[Review]:
         """Relevant reviews that reached no verdict."""
         return [r for r in self.reviews if r.relevant and not r.judged and not r.correctness]

@@ -63,10 +63,11 @@ def format_patch(range_: str, repo_dir: str = ".", parents: dict[str, str] | Non
         if not shas:
             return b"", [], repo.working_tree_dir or repo.git_dir
         # from git objects only: no external diff or textconv program of the repository runs
-        out = repo.git.format_patch(
+        proc = repo.git.format_patch(
             "--stdout", "--no-color", "--no-signature", "--no-ext-diff", "--no-textconv", range_, "--",
-            stdout_as_string=False,
+            as_process=True,
         )
+        out = _capped(proc, range_)
     except git.GitCommandError as e:
         raise GitSourceError(f"git: {_git_message(e.stderr or '') or e}") from None
     return add_message_ids(out), shas, repo.working_tree_dir or repo.git_dir
@@ -77,6 +78,27 @@ def _git_message(stderr: str) -> str:
     text = re.sub(r"^\s*stderr: '(.*)'\s*$", r"\1", stderr.strip(), flags=re.S).strip()
     lines = [ln for ln in text.splitlines() if ln.strip()]
     return re.sub(r"^(fatal|error): ", "", lines[0]) if lines else ""
+
+
+MAX_RANGE_BYTES = 128 * 1024 * 1024  # patches of one range read: a CI range is far smaller
+
+
+def _capped(proc: Any, range_: str) -> bytes:
+    """The output of a running git command, read up to MAX_RANGE_BYTES (past that it is stopped)."""
+    chunks, size = [], 0
+    try:
+        while chunk := proc.stdout.read(1 << 20):
+            size += len(chunk)
+            if size > MAX_RANGE_BYTES:
+                raise GitSourceError(f"the patches of {range_} exceed {MAX_RANGE_BYTES >> 20} MiB: "
+                                     "review a shorter range")
+            chunks.append(chunk)
+        proc.wait()  # raises GitCommandError on a failing git
+    finally:
+        if proc.proc is not None and proc.proc.poll() is None:
+            proc.proc.kill()
+            proc.proc.wait()
+    return b"".join(chunks)
 
 
 def add_message_ids(mbox: bytes) -> bytes:

@@ -147,6 +147,13 @@ class Judge:
         self._proposals[p.msgid] = answered
         return q, answered
 
+    def share_group(self, p: Posting) -> str:
+        """Postings of one group share what judging them builds (their bases, the earlier patches'
+        programs and runs): the revisions of one series, and the diffs in replies to its patches."""
+        q = self._formal_ancestor(p) if p.is_reply else p
+        q = q if q is not None else p
+        return q.series.key if q.series is not None and q.series.key else q.msgid
+
     def _formal_ancestor(self, p: Posting) -> Posting | None:
         for mid in [p.in_reply_to or ""] + list(reversed(p.references)):
             q = self.by_id.get(mid)
@@ -316,7 +323,8 @@ class Judge:
             label += f", the reply's functions on top of <{self._proposals[p.msgid].msgid}>"
         outcome = ModelOutcome(spec.name, list(spec.reads), label,
                                set(cur_run.bound.changed), dict(cur_run.scenario_ran),
-                               dict(cur_run.failed), list(cur_run.problems))
+                               dict(cur_run.failed), list(cur_run.problems),
+                               {f"{path}:{fn}" for fn, path in cur_run.bound.removed.items()})
         touched = set(cur_run.bound.changed) & cur_run.ran
         if not touched or cur_run.problems:
             if not touched:
@@ -327,6 +335,10 @@ class Judge:
         review.modeled += [f"{cur_run.bound.changed[f]}:{f}" for f in sorted(touched)]
         review.findings += self._findings(p, spec, cur_run, base_run)
         review.notes += sorted(cur_run.notes)
+        if cur_run.bound.kept:
+            review.notes.append("removed by the patch but still called by code outside it that the model runs "
+                                "(converted elsewhere in the kernel); their former bodies stand for those calls: "
+                                + ", ".join(f"{f}()" for f in cur_run.bound.kept))
         unknown = sorted(cur_run.unknown)
         if unknown:
             review.opaque_calls += [f"{u}()" for u in unknown if f"{u}()" not in review.opaque_calls]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections import Counter
 
 from bot.commands import Origin
 from bot.findings import Report, Review
@@ -70,9 +69,9 @@ def summarize(report: Report, load_result: LoadResult) -> str:
         f"patch postings: {len(res.postings) - replies} (+ {replies} diffs inside replies)",
         f"series: {len(res.series)} ({covered} with a cover letter, {len(res.revisions())} distinct "
         f"series across revisions)",
-        f"skipped: {len(res.skipped)}",
+        f"skipped: {sum(res.skip_kinds.values())}",
     ]
-    for reason, n in Counter(_reason_kind(s["reason"]) for s in res.skipped).most_common():
+    for reason, n in res.skip_kinds.most_common():
         lines.append(f"  {n} x {reason}")
     relevant = [r for r in report.reviews if r.relevant]
     lines.append(f"postings touching modeled call sites: {len(relevant)}")
@@ -83,7 +82,3 @@ def summarize(report: Report, load_result: LoadResult) -> str:
             lines.append(f"    modeled: {', '.join(r.modeled)}")
         lines.append(f"    correctness findings: {nf}; other findings: {len(r.findings) - nf}")
     return "\n".join(lines) + "\n"
-
-
-def _reason_kind(reason: str) -> str:
-    return reason.split(":", 1)[0]

@@ -10,8 +10,8 @@ finding, or when
      counts only when the scenario ran changed code; a failed setup, a budget or a skipped scenario
      always counts: what it would have run is unknown);
   2. every changed function holding lifetime call sites was run by such a scenario or examined by
-     a caller rule (rules/callers.toml) that applies to it, and no change outside functions touches
-     such sites; and
+     a caller rule (rules/callers.toml) that applies to it (a function the patch deletes runs no
+     more: its callers are what is judged), and no change outside functions touches such sites; and
   3. something ran the changed code at all.
 Anything else is "not judged", each reason named.
 """
@@ -41,6 +41,7 @@ class ModelOutcome:
     completed: dict[str, set[str]] = field(default_factory=dict)  # scenario → functions it ran
     failed: dict[str, ScenarioFailure] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # unplaceable hunks, code too deep to read
+    removed: set[str] = field(default_factory=set)  # "path:function" the posting deletes: nothing runs them now
 
     def touched(self) -> set[str]:
         """Changed functions that a conclusive scenario ran."""
@@ -72,6 +73,7 @@ def decide(review: Review, outcomes: list[ModelOutcome], sitemap: Any,
     review.caller_rules = [f"{hz}: {key.rsplit(':', 1)[1]}()" for key, hzs in sorted(caller_judged.items())
                            for hz in hzs]
     covered |= set(caller_judged)
+    covered |= {key for o in outcomes for key in o.removed}  # a deleted function's callers are judged, not it
     if sitemap is not None:
         modeled_files = {path: o.model for o in outcomes for path in o.files}
         unmodeled: dict[str, list[str]] = {}

@@ -1,7 +1,8 @@
 """Every call the relevant postings of the 2023 and 2024 list years make is modeled or deliberately
 opaque: a primitive of rules/primitives.toml or rules/families.toml, a call rules/opaque.toml lists
 with its reason, a macro rules/macros.toml defines, or a function of the code under review (the
-posting, its series, a model's sources).
+posting, its series, a model's sources). A call of a function-like macro the posting defines in the
+same file counts as the calls of its body, which is what bot.cmodel.macros runs.
 
 The calls counted are those of the code the models run or the caller rules read: every function a
 relevant posting changes in a file a model covers, and every changed function holding lifetime call
@@ -13,14 +14,16 @@ model it, or list it in rules/opaque.toml with the reason it does not matter.
 from __future__ import annotations
 
 import copy
+import re
 from collections import defaultdict
 
 import pytest
 
+from bot.cmodel.macros import call_macros
 from bot.cmodel.models import load_models
 from bot.cmodel.preprocess import model_macros
 from bot.cmodel.primitives import primitives
-from bot.cmodel.program import program_from_text
+from bot.cmodel.program import SourceLine, program_from_text
 from bot.patch import HunkLine, Posting
 from bot.sites import analyze
 from bot.sites.postimage import FILE_SCOPE
@@ -30,10 +33,24 @@ from tests.corpus import year_postings
 def model_functions() -> set[str]:
     names: set[str] = set()
     for spec in load_models():
-        for src in sorted(set(spec.references.values()) | set(spec.env)):
+        parts = {part for kpath in spec.reference_parts for part in spec.reference_parts[kpath]}
+        for src in sorted(parts | set(spec.env)):
             unit, _ = program_from_text((spec.directory / src).read_text())
             names |= set(unit.functions)
     return names
+
+
+_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
+_KEYWORDS = {"while", "if", "for", "switch", "sizeof", "return"}
+
+
+def posting_macros(p: Posting) -> dict[tuple[str, str], tuple[list[str], str]]:
+    """(file, name) → the function-like macro a posting defines in that file, which
+    bot.cmodel.macros expands where the file's code uses it (a wrapper some configurations
+    compile to nothing): its uses are no calls, its body's calls are."""
+    return {(fd.path, name): m for fd in p.files
+            for name, m in call_macros([SourceLine(fd.path, 0, ln.text, True, ln.tag == "+")
+                                        for h in fd.hunks for ln in h.lines if ln.tag != "-"]).items()}
 
 
 def unknown_calls(postings: tuple[Posting, ...]) -> dict[str, set[str]]:
@@ -51,17 +68,26 @@ def unknown_calls(postings: tuple[Posting, ...]) -> dict[str, set[str]]:
         if sm.relevant or {fd.path for fd in p.files} & model_files:
             sitemaps[p.msgid] = (p, sm)
     defined_by_series: dict[str, set[str]] = defaultdict(set)
+    macros_by_series: dict[str, dict[tuple[str, str], tuple[list[str], str]]] = defaultdict(dict)
     for p, sm in sitemaps.values():
-        defined_by_series[p.series.key if p.series else p.msgid] |= {fs.name for fs in sm.all() if fs.name}
+        key = p.series.key if p.series else p.msgid
+        defined_by_series[key] |= {fs.name for fs in sm.all() if fs.name}
+        macros_by_series[key].update(posting_macros(p))
     out: dict[str, set[str]] = defaultdict(set)
     for p, sm in sitemaps.values():
-        local = defined_by_series[p.series.key if p.series else p.msgid]
+        key = p.series.key if p.series else p.msgid
+        local, macros = defined_by_series[key], macros_by_series[key]
         for fs in sm.all():
             if fs.name == FILE_SCOPE or not (fs.file in model_files or fs.key in sm.modeled):
                 continue
             for op in fs.ops:
-                if op.kind in ("call", "unknown") and op.name not in known and op.name not in local:
-                    out[op.name].add(f"{p.subject[:60]}: {fs.file}:{fs.name}")
+                if op.kind not in ("call", "unknown"):
+                    continue
+                # a macro the series defines runs as its body: its calls are what is checked
+                macro = macros.get((fs.file, op.name))
+                for name in _CALL.findall(macro[1]) if macro else [op.name]:
+                    if name not in known and name not in local and name not in _KEYWORDS:
+                        out[name].add(f"{p.subject[:60]}: {fs.file}:{fs.name}")
     return out
 
 

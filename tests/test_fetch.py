@@ -76,9 +76,7 @@ def test_fetch_by_lore_style_url(pinbox: PublicInbox, tmp_path: Path) -> None:
 
 
 def test_thread_parents(pinbox: PublicInbox, tmp_path: Path) -> None:
-    p = tmp_path / "t.mbox"
-    p.write_bytes(fetch_thread(V1_PATCH_07, pinbox.base).mbox)
-    parents = thread_parents(p)
+    parents = thread_parents(fetch_thread(V1_PATCH_07, pinbox.base).mbox)
     assert parents[V1_PATCH_07] == V1_COVER
     assert parents[V1_COVER] is None
     chain, cur = [], SEED_REPLY

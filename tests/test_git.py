@@ -132,3 +132,16 @@ def test_cli_git_from_inside_repo(repo: Path) -> None:
     res = run_cli("check", "--git", "HEAD~1..HEAD", "--format", "json", cwd=repo / "mm")
     assert res.returncode in (0, 1), res.stderr
     assert len(json.loads(res.stdout)["reviews"]) == 1
+
+
+def test_a_range_larger_than_a_review_reads_is_refused(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import gitsrc
+
+    monkeypatch.setattr(gitsrc, "MAX_RANGE_BYTES", 4096)  # the same rule on a small range
+    (repo / "mm" / "big.c").write_text("".join(f"int filler_{i};\n" for i in range(2000)))
+    _git(repo, "add", "mm/big.c")
+    _git(repo, "commit", "-q", "-m", "mm: a big file")
+    with pytest.raises(GitSourceError, match="exceed 0 MiB: review a shorter range"):
+        format_patch("HEAD~1..HEAD", str(repo))
+    mbox, shas, _ = format_patch("HEAD~2..HEAD~1", str(repo))  # a range under the cap still reads
+    assert len(shas) == 1 and mbox.count(b"\nMessage-ID: <") == 1

@@ -102,3 +102,21 @@ def test_stdin_and_mbox_sources(shim: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "canary").exists()
     mail = run_cli("check", "--mbox", str(hostile), "--format", "email", cwd=tmp_path).stdout
     assert str(hostile) not in mail and "--mbox" not in mail
+
+
+def test_hostile_message_id_and_path_replay_as_printed(shim: Path, tmp_path: Path) -> None:
+    """A Message-ID and a file name full of shell syntax, a leading dash and unicode: the printed
+    command, pasted into sh, runs the real bot on that file and that posting and nothing else."""
+    msgid = "x'$(touch${IFS}canary)'`touch canary`;|&é@evil.example"
+    patch = (REPO / "examples" / "rcu-head-shared.patch").read_text().replace(
+        "<example-rcu-head-shared-1@example.org>", f"<{msgid}>")
+    name = "-a'$(touch canary)' \"`touch canary`\" é.patch"
+    (tmp_path / name).write_text(patch)
+    text = run_cli("check", f"--mbox={name}", cwd=tmp_path).stdout
+    (block, *_) = blocks(text)
+    out = paste(block, shim, tmp_path)  # --msgid selects the posting: a mangled id would find none
+    assert out.returncode == 1 and "RCU_HEAD_SHARED" in out.stdout, out.stdout + out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # no canary, nothing else written
+    (tmp_path / "a\nb.patch").write_text(patch)  # no shell line can carry a line break
+    text = run_cli("check", "--mbox", "a\nb.patch", cwd=tmp_path).stdout
+    assert blocks(text) == [] and "no command is printed: the mbox path holds U+000A" in " ".join(text.split())

@@ -210,3 +210,44 @@ def test_quoted_long_patch_line_is_quoted_printable_not_base64() -> None:
         msg = email.message_from_bytes(out.split("\n", 1)[1].encode(), policy=email_policy.default)
         assert msg["Content-Transfer-Encoding"] == cte
         assert line in msg.get_content()
+
+
+def test_the_cli_writes_one_message_per_reply_to_the_original_recipients(tmp_path: Path) -> None:
+    """`check --format email` as the list bot runs it, on three hostile postings of one mbox: three
+    messages, each to its own author and the original recipients, threaded by msg-ids as sent."""
+    from tests.conftest import REPO, run_cli
+
+    example = (REPO / "examples" / "rcu-head-shared.patch").read_text().split("\n", 1)[1]
+    long_id = ".".join(["x" * 60] * 3) + "@evil.example"  # 190 characters: the header must fold
+    # valid ids with shell metacharacters (all atext), and one malformed (parentheses): it is left out
+    ids = [long_id, "p2'$`touch${IFS}canary`'&|*?#~!@evil.example", "p3'$(touch${IFS}canary)'@evil.example"]
+    evil = _encoded("Linus\r\nBcc: attacker@evil.example\r\n\r\nFrom torvalds@example.org")
+    posts = []
+    for i, msgid in enumerate(ids):
+        head = (f"From: {evil} <dev{i}@example.org>\n"
+                f"To: list@vger.example, {_encoded('x, attacker@evil.example')}\n"
+                f'Cc: "a, <b@evil.example>" <cc{i}@example.org>, =?utf-8?q?Z=0D=0A?= <z@example.org>\n'
+                f"References: <root@example.org>\n")
+        mail = example.replace("<example-rcu-head-shared-1@example.org>", f"<{msgid}>")
+        top, body = mail.split("\n\n", 1)
+        mail = "\n".join(ln for ln in top.split("\n") if not ln.startswith(("From:", "To:", "Cc:"))) + "\n\n" + body
+        posts.append(f"From mboxrd@z Thu Jan  1 00:00:00 1970\n{head}{mail}\n")
+    (tmp_path / "posts.mbox").write_text("".join(posts))
+    res = run_cli("check", "--mbox", "posts.mbox", "--format", "email", cwd=tmp_path)
+    assert res.returncode == 1, res.stderr
+    data = res.stdout.encode()
+    (tmp_path / "out.mbox").write_bytes(data)
+    assert len(mailbox.mbox(str(tmp_path / "out.mbox"), create=False)) == len(ids)
+    replies = list(read_bytes(data))
+    assert len(replies) == len(ids) and not (tmp_path / "canary").exists()
+    for i, (raw, msgid) in enumerate(zip(replies, ids)):
+        assert isinstance(raw, bytes)
+        assert all(len(line.rstrip(b"\r")) <= 998 for line in raw.split(b"\n"))
+        msg = email.message_from_bytes(raw, policy=email_policy.default)
+        assert not msg.defects and msg["Bcc"] is None
+        assert [a.addr_spec for a in msg["To"].addresses] == [f"dev{i}@example.org"]
+        assert {a.addr_spec for a in msg["Cc"].addresses} == {"list@vger.example", f"cc{i}@example.org",
+                                                              "z@example.org"}
+        parent = [msgid] if "(" not in msgid else []
+        assert _ids(msg["In-Reply-To"]) == parent and _ids(msg["References"]) == ["root@example.org", *parent]
+        assert not re.search(rb"(?im)^(bcc|from ).*", raw.split(b"\n\n", 1)[0].split(b"\n", 1)[1])

@@ -11,6 +11,7 @@ remembers which of the two it came from.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -61,7 +62,8 @@ def _is_comment(text: str) -> bool:
             and "(" not in s)
 
 
-MAX_ALIGN_CELLS = 2_000_000  # bounds the alignment's time on hostile or huge hunks
+MAX_ALIGN_CELLS = 2_000_000  # bounds the alignment's time on one hostile or huge hunk
+MAX_FILE_CELLS = 6_000_000  # and on all hunks of one file (about 3 s): the rest are not placed
 
 
 @dataclass
@@ -70,6 +72,7 @@ class BindReport:
     appended: int = 0  # hunks whose context matched nothing: their added lines were appended
     outside: int = 0  # hunks of a partly modeled file that concern none of its modeled code
     failed: list[str] = field(default_factory=list)
+    steps: int = 0  # alignment cells computed and lines indexed: bounded by MAX_FILE_CELLS per file
 
 
 def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport,
@@ -79,25 +82,42 @@ def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport,
     defines, changes code the model does not cover and is left out rather than failed."""
     lines = list(ref)
     known = defined_names(lines) if partial else None
+    index = _Index(lines)
     start = 0
     ours: set[int] = set()  # ids of the lines this diff's hunks put in
+    cells = MAX_FILE_CELLS
     for h in fd.hunks:
         if known is not None and _starts_in_unknown_function(h, known):
             report.outside += 1  # inside a function this partial reference does not state
             continue
-        placed = _place(lines, h, start)
-        if placed is None and start:
+        found, cost, out_of_steps = _place(index, h, start, cells - index.work)
+        cells -= cost
+        if found is None and start and not out_of_steps:
             # Code an earlier layer appended (its context matched nothing) sits at the end, out of
             # file order: a later hunk may match before it, as long as it replaces none of ours.
-            again = _place(lines, h, 0)
-            if again is not None and not any(id(sl) in ours for sl in lines[again[0]:again[1] + 1]):
-                placed = again
-        if placed is None:
+            again, cost, out_of_steps = _place(index, h, 0, cells - index.work)
+            cells -= cost
+            if again is not None and not any(id(sl) in ours for sl in lines[again[1]:again[2] + 1]):
+                found = again
+        if found is not None and _changes_outside(h, found[3], found[4]):
+            # only part of the hunk's pre-image aligns: the rest edits code the model does not have
+            # there, and splicing half an edit would run code neither side of the patch contains
+            if known is not None and not _names_any(h, known):
+                report.outside += 1
+            else:
+                report.failed.append(f"{fd.path}: hunk @@ -{h.old_start} +{h.new_start} matches the model "
+                                     "only in part: some of its changes edit code the model does not have there")
+            continue
+        if found is None:
             added = [ln for ln in h.lines if ln.tag == "+"]
             if all(_is_comment_only(ln.text) for ln in added):
                 continue  # a comment-only hunk changes nothing the model runs
             if known is not None and not _names_any(h, known):
                 report.outside += 1
+                continue
+            if out_of_steps:
+                report.failed.append(f"{fd.path}: hunk @@ -{h.old_start} +{h.new_start} not placed: the "
+                                     f"file's hunks need more than {MAX_FILE_CELLS} alignment steps")
                 continue
             if added:
                 if not _whole_items([ln.text for ln in added]):
@@ -105,12 +125,14 @@ def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport,
                                          "code, and its added lines are no whole function or declaration: "
                                          "nothing would run them")
                     continue
+                first = len(lines)
                 lines.extend(SourceLine(fd.path, ln.new_no or 0, ln.text, True, True) for ln in added)
+                index.appended(first)
                 report.appended += 1
             else:
                 report.failed.append(f"{fd.path}: hunk @@ -{h.old_start} +{h.new_start} did not match the model")
             continue
-        r0, r1, a, b = placed
+        _score, r0, r1, a, b = found
         kept: list[SourceLine] = []
         removed = False
         for ln in h.lines[a:b + 1]:
@@ -122,9 +144,58 @@ def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport,
         new = _balance_comments(kept)
         lines[r0:r1 + 1] = new
         ours |= {id(sl) for sl in new}
+        index.stale = True
         start = max(start, r0 + len(new))
         report.applied += 1
+    report.steps += MAX_FILE_CELLS - cells + index.work
     return lines
+
+
+def _changes_outside(h: Hunk, h0: int, h1: int) -> bool:
+    """Whether an added or removed code line of the hunk lies outside its aligned region h0..h1 but
+    in the same top-level item (no code line at column 0 lies between: a declarator, a closing
+    brace, a preprocessor line): half of that function's edit would be placed. A change in another
+    item is code the model does not state."""
+    def boundary(k: int) -> bool:
+        t = h.lines[k].text
+        return bool(t[:1]) and not t[:1].isspace() and not _is_comment_only(t)
+
+    for k, ln in enumerate(h.lines):
+        if ln.tag not in "+-" or _is_comment_only(ln.text) or h0 <= k <= h1:
+            continue
+        between = range(k + 1, h0 + 1) if k < h0 else range(h1 + 1, k + 1)
+        if not any(boundary(i) for i in between):
+            return True
+    return False
+
+
+class _Index:
+    """The code lines of the file being patched, normalised once: lines appended are added to it,
+    and after a splice it is rebuilt, once, when next read (`work` counts the lines it normalised)."""
+
+    def __init__(self, lines: list[SourceLine]) -> None:
+        self.lines = lines
+        self.code: list[tuple[int, str]] = []  # (index in lines, normalised text) of code lines
+        self.words: set[str] = set()
+        self.stale = True
+        self.work = 0
+
+    def appended(self, first: int) -> None:
+        if not self.stale:
+            self._add(first)
+
+    def _add(self, first: int) -> None:
+        new = [(j, normalise(self.lines[j].text)) for j in range(first, len(self.lines))
+               if not _is_comment_only(self.lines[j].text)]
+        self.code += new
+        self.words.update(t for _j, t in new)
+        self.work += len(self.lines) - first
+
+    def after(self, start: int) -> tuple[list[tuple[int, str]], set[str]]:
+        if self.stale:
+            self.code, self.words, self.stale = [], set(), False
+            self._add(0)
+        return self.code[bisect_left(self.code, (start, "")):], self.words
 
 
 _PREPROC_BLOCKS = {"preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"}
@@ -214,25 +285,34 @@ def defined_names(lines: list[SourceLine]) -> frozenset[str]:
 
 def alignment_score(lines: list[SourceLine], h: Hunk) -> float:
     """How well the hunk's pre-image aligns anywhere in lines (0 when it does not)."""
-    found = _align(lines, h, 0)
+    found, _cost, _refused = _place(_Index(lines), h, 0, MAX_ALIGN_CELLS)
     return found[0] if found else 0.0
 
 
-def _place(lines: list[SourceLine], h: Hunk, start: int) -> tuple[int, int, int, int] | None:
-    """Best local alignment of the hunk's pre-image code lines against lines[start:]."""
-    found = _align(lines, h, start)
-    return found[1:] if found else None
+def _weight(line: str) -> float:
+    return 0.5 if line in _TRIVIAL else (3.0 if len(line) > 12 else 1.5)
 
 
-def _align(lines: list[SourceLine], h: Hunk, start: int) -> tuple[float, int, int, int, int] | None:
+def _place(index: _Index, h: Hunk, start: int,
+           cells: int) -> tuple[tuple[float, int, int, int, int] | None, int, bool]:
+    """(best local alignment of the hunk's pre-image code lines against the lines from start on,
+    the alignment steps it took, whether it was refused for want of steps); no placement when no
+    alignment could reach the score that places a hunk."""
     pre = [(i, normalise(ln.text)) for i, ln in enumerate(h.lines)
            if ln.tag != "+" and not _is_comment_only(ln.text)]
-    ref = [(j, normalise(sl.text)) for j, sl in enumerate(lines) if j >= start and not _is_comment_only(sl.text)]
-    if not pre or not ref:
-        return None
+    ref, words = index.after(start)
+    if not pre or not ref or sum(_weight(t) for _i, t in pre if t in words) < 3.0:
+        return None, 0, False
     n, m = len(pre), len(ref)
     if n * m > MAX_ALIGN_CELLS:
-        return None  # a hunk this size is no edit of the modeled functions we could place reliably
+        return None, 0, False  # a hunk this size is no edit of the modeled functions we could place reliably
+    if n * m > cells:
+        return None, 0, True
+    return _align(pre, ref, h), n * m, False
+
+
+def _align(pre: list[tuple[int, str]], ref: list[tuple[int, str]],
+           h: Hunk) -> tuple[float, int, int, int, int] | None:
     score, i, j, back = _smith_waterman([t for _, t in pre], [t for _, t in ref])
     if score < 3.0:
         return None

@@ -138,7 +138,9 @@ def _macro_function(n: Node) -> CFunction | None:
     name = _t(n.child_by_field_name("name"))
     plist = n.child_by_field_name("parameters")
     value = n.child_by_field_name("value")
-    if not name or plist is None:
+    if not name or plist is None or "..." in _t(plist):
+        # a variadic macro forwards an argument list no function's parameters bind; where a model's
+        # environment defines the name (alloc_hooks() wrappers), that function stands for it
         return None
     params = [_t(p) for p in plist.named_children if p.type == "identifier"]
     body = re.sub(r"\\[ \t]*(?=\n)", " ", _t(value)) if value is not None else ""

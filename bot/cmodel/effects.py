@@ -411,9 +411,10 @@ _FLAGS_AT_FREE = Param(tuple, (), doc="page flags that must be clear when the pa
 
 
 @effect("free_page", flags_checked_at_free=_FLAGS_AT_FREE,
-        after_ipi=Param(bool, False, doc="an IPI reaches every CPU before the free (a TLB flush's)"))
+        after_ipi=Param(bool, False, doc="an IPI reaches every CPU before the free (a TLB flush's)"),
+        page_arg=Param(int, 0, doc="the argument holding the page (tlb_remove_page(tlb, page))"))
 def free_page(c: Call) -> None:
-    page = c.arg(0)
+    page = c.arg(c.rule["page_arg"])
     if c.rule["after_ipi"]:
         lo = addr_of_page(page)
         for tab, need in list(c.w.grace.items()):

@@ -39,6 +39,7 @@ from bot.sim import semantics as sem
 from bot.sim.core import Event, Step, Violation
 
 MAX_LOCAL_STEPS = 5000
+MAX_CALL_DEPTH = 64  # frames of one thread: each state holds them all, so a self-calling function stops here
 
 
 @dataclass
@@ -249,6 +250,9 @@ class Machine:
             code = self._synthetic(fn)
             fn = code.name
         self.obs.ran.add(fn)
+        if len(t.frames) >= MAX_CALL_DEPTH:  # a kernel stack holds a few dozen frames, not thousands
+            raise Abort(Violation("nontermination", f"{fn} is called {MAX_CALL_DEPTH} calls deep in {t.name}: "
+                                  "the recursion does not end within a kernel stack", ()))
         loc = {name: (args[i] if i < len(args) else 0) for i, (name, _ty) in enumerate(code.params)}
         t.frames.append(Frame(fn, 0, loc, dst))
 

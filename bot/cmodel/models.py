@@ -7,13 +7,21 @@ pte_free_defer() is not asked to run a deferral scenario) and the tables still h
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from bot.cmodel.bind import BindReport, apply_exact, apply_hunks, new_file_lines, reference_lines
+from bot.cmodel.bind import (
+    BindReport,
+    apply_exact,
+    apply_hunks,
+    defined_names,
+    new_file_lines,
+    reference_lines,
+)
 from bot.cmodel.constants import kernel_constants
 from bot.cmodel.costs import cost_on, cost_rules
 from bot.cmodel.cparse import CFunction, CUnit
@@ -24,6 +32,7 @@ from bot.cmodel.headers import add_headers
 from bot.cmodel.kconfig import load_config
 from bot.cmodel.layout import load_layout
 from bot.cmodel.machine import Machine
+from bot.cmodel.macros import expand_call_macros
 from bot.cmodel.patch_layout import patch_layout
 from bot.cmodel.preprocess import HeaderLibrary, kept_macros, prepare
 from bot.cmodel.primitives import primitives
@@ -95,6 +104,7 @@ class ModelSpec:
     config: Config | None = None  # config.toml: the kernel configuration its code runs under
     partial: frozenset[str] = frozenset()  # kernel files whose reference states only some functions
     headers: dict[str, str] = field(default_factory=dict)  # kernel header → its reference ("" for none)
+    reference_parts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kernel path → its files, in order
 
     def rel(self, name: str) -> str:
         """A file of the model (possibly shared with another model) as models/..."""
@@ -104,6 +114,19 @@ class ModelSpec:
     def reads(self) -> list[str]:
         """Every kernel file whose change this model judges: its files and its headers."""
         return self.files + [h for h in self.headers if h not in self.files]
+
+    def reference_lines(self, kpath: str) -> list[SourceLine]:
+        """The reference of a kernel file: its parts one after another, each line with its own place."""
+        out: list[SourceLine] = []
+        for part in self.reference_parts.get(kpath, ()):
+            out += _part_lines(self.rel(part), self.directory / part)
+        return out
+
+
+@lru_cache(maxsize=64)
+def _part_lines(rel: str, path: Path) -> tuple[SourceLine, ...]:
+    """A reference file's lines, read once per process (every build of its model starts from them)."""
+    return tuple(reference_lines(rel, path.read_text()))
 
 
 @lru_cache(maxsize=1)
@@ -118,16 +141,19 @@ def load_model(path: Path) -> ModelSpec:
     f = Fields(read_toml(path), display(path))
     spec = ModelSpec(
         name=f.get("name", str), directory=path.parent, about=f.get("about", str, ""), files=list(f.strs("files", None)),
-        references=f.mapping("references", str), env=list(f.strs("env")), types=f.mapping("types", str),
+        references={}, env=list(f.strs("env")), types=f.mapping("types", str),
         consts=f.mapping("consts", int), params=f.mapping("params", int),
         fragments_per_page=f.get("fragments_per_page", int, 1), fragment_size=f.get("fragment_size", int, 4096),
         fragment_reuse=f.get("fragment_reuse", bool, False), partial=frozenset(f.strs("partial")),
         headers=f.mapping("headers", str),
     )
+    _read_references(spec, f)
     twice = sorted(set(spec.consts) & set(kernel_constants()))
     if twice:
         raise f.error(f"consts.{twice[0]}: already in rules/constants.toml (say it in one place)")
     scenario_files = f.strs("scenarios", ("scenarios.toml",))
+    # what shared scenarios give on this model's own reference, where it differs from their file's
+    expect_here = f.mapping("expect", str)
     if f.has("known_bad"):
         kb = f.sub("known_bad", f.get("known_bad", dict))
         spec.known_bad = KnownBad(kb.get("source", str), kb.get("why", str), kb.strs("hazards"))
@@ -145,17 +171,19 @@ def load_model(path: Path) -> ModelSpec:
             spec.scenarios.extend(load_scenarios(scen_path, spec.known_bad is not None, name))
         elif name != "scenarios.toml":
             raise f.error(f"scenarios: no file {name!r}")
+    _expect_here(spec, expect_here, f)
     return spec
 
 
 def _check_files(spec: ModelSpec, f: Fields) -> None:
     """Every file model.toml names is in the model directory and the sections agree."""
     here = spec.directory
-    for kpath, ref in spec.references.items():
+    for kpath, parts in spec.reference_parts.items():
         if kpath not in spec.files:
             raise f.error(f"references.{kpath}: not one of the model's files")
-        if not (here / ref).is_file():
-            raise f.error(f"references.{kpath}: no file {ref!r} in the model directory")
+        for ref in parts:
+            if not (here / ref).is_file():
+                raise f.error(f"references.{kpath}: no file {ref!r} in the model directory")
     for env in spec.env:
         if not (here / env).is_file():
             raise f.error(f"env: no file {env!r} in the model directory")
@@ -165,6 +193,28 @@ def _check_files(spec: ModelSpec, f: Fields) -> None:
     for kpath in spec.partial:
         if kpath not in spec.references:
             raise f.error(f"partial: {kpath} has no reference")
+
+
+def _read_references(spec: ModelSpec, f: Fields) -> None:
+    """A kernel file's reference: one file, or several (parts stated once and shared by the models
+    of the file's states), read one after another."""
+    for kpath, val in f.get("references", dict, {}).items():
+        parts = (val,) if isinstance(val, str) else tuple(val) if isinstance(val, list) else ()
+        if not parts or not all(isinstance(x, str) and x for x in parts):
+            raise f.error(f"references.{kpath} must be a file name or a list of them")
+        spec.reference_parts[kpath] = parts
+        spec.references[kpath] = parts[-1]
+
+
+def _expect_here(spec: ModelSpec, verdicts: dict[str, str], f: Fields) -> None:
+    """model.toml's [expect]: a shared scenario's verdict on this model's own reference."""
+    by_name = {sc.name: sc for sc in spec.scenarios}
+    for name, verdict in verdicts.items():
+        if name not in by_name:
+            raise f.error(f"expect.{name}: no such scenario")
+        if verdict not in VERDICTS:
+            raise f.error(f"expect.{name}: must be one of {', '.join(VERDICTS)}")
+        by_name[name].expect = verdict
 
 
 def load_scenarios(path: Path, known_bad: bool = False, rel: str = "scenarios.toml") -> list[Scenario]:
@@ -198,6 +248,8 @@ class Bound:
     filled: list[str] = field(default_factory=list)  # functions the tree lacks, run from the reference model
     helpers: list[str] = field(default_factory=list)  # header inlines run as real code ("path:function")
     notes: list[str] = field(default_factory=list)  # what preprocessing could not do
+    kept: list[str] = field(default_factory=list)  # removed by the patch, still called from outside it
+    removed: dict[str, str] = field(default_factory=dict)  # function → file, for definitions the patch deletes
 
 
 @dataclass
@@ -218,11 +270,16 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | No
     bound = Bound(prog, BindReport(), {}, {}, {}, f"the kernel tree at {tree.label}" if tree else "the reference model")
     opaque = _opaque(spec, prog)
     libraries: list[HeaderLibrary] = []
+    before: list[tuple[str, list[SourceLine], str | None]] = []  # files as they were before the last layer
     for kpath in spec.files:
         text = tree.read(kpath) if tree else None
         lines = _code_under_review(spec, kpath, text, layers, bound.report)
+        if layers and _removes_a_definition(kpath, layers[-1]):
+            before.append((kpath, _code_under_review(spec, kpath, text, layers[:-1], BindReport()), text))
         if not lines:
             continue
+        if spec.config is None:
+            lines = expand_call_macros(lines)
         parsed = "\n".join(sl.text for sl in lines)
         if spec.config is not None:
             prep = prepare(lines, kpath, spec.config, tree.read if text is not None and tree else None, opaque,
@@ -247,29 +304,136 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | No
         prog.add_unit(unit, lines)
     if libraries:
         _link_helpers(spec, prog, libraries, bound)
+    _keep_removed_callees(spec, prog, before, tree, opaque, bound)
     return bound
+
+
+def _keep_removed_callees(spec: ModelSpec, prog: Program, before: list[tuple[str, list[SourceLine], str | None]],
+                          tree: Tree | None, opaque: frozenset[str], bound: Bound) -> None:
+    """A function the patch removes that code outside the patch still calls (the model's environment,
+    its scenarios, files the patch leaves alone). In the kernel those callers must have been converted
+    elsewhere (the series' other patches), or the patch would not build; the model's environment
+    stands for them, so they keep the function's former body rather than falling back to a primitive
+    of the same name or to nothing."""
+    if not before:
+        return
+    for kpath, lines, _t in before:
+        bound.removed.update({n: kpath for n in defined_names(lines) - set(prog.functions)})
+    gone = set(bound.removed) & (_called(prog) | _scenario_calls(spec))
+    if not gone:
+        return
+    for kpath, lines, text in before:
+        if not gone & defined_names(lines):
+            continue
+        parsed = "\n".join(sl.text for sl in lines)
+        if spec.config is not None:
+            parsed = prepare(lines, kpath, spec.config, tree.read if text is not None and tree else None, opaque,
+                             tree.key if tree else ()).text
+        unit, lines = program_from_text(parsed, lines)
+        keep = {n: fn for n, fn in unit.functions.items() if n in gone and n not in prog.functions}
+        if not keep:
+            continue
+        unit.functions = keep
+        prog.add_unit(unit, lines)
+        bound.kept += sorted(keep)
+
+
+def _removes_a_definition(kpath: str, layer: list[FileDiff]) -> bool:
+    fd = next((f for f in layer if f.path == kpath), None)
+    return fd is not None and bool(defined_names([SourceLine(kpath, 0, ln.text, True, False)
+                                                  for h in fd.hunks for ln in h.lines if ln.tag == "-"]))
+
+
+def _scenario_calls(spec: ModelSpec) -> set[str]:
+    out: set[str] = set()
+    for sc in spec.scenarios:
+        out |= set(re.findall(r"([A-Za-z_]\w*)\s*\(", sc.setup + " ".join(c for _n, _c, c in sc.threads)))
+    return out
 
 
 def _code_under_review(spec: ModelSpec, kpath: str, tree_text: str | None, layers: list[list[FileDiff]],
                        report: BindReport) -> list[SourceLine]:
     """The file's lines (the tree's, else the reference model's) with each layer's hunks applied:
-    exactly where they match the tree, by alignment otherwise."""
-    lines: list[SourceLine] = []
-    ref_name = spec.references.get(kpath)
-    if tree_text is not None:
-        lines = [SourceLine(kpath, i + 1, t, False, False) for i, t in enumerate(tree_text.splitlines())]
-    elif ref_name:
-        lines = reference_lines(spec.rel(ref_name), (spec.directory / ref_name).read_text())
+    exactly where they match the tree, by alignment otherwise. The file after the earlier layers
+    is remembered (_PREFIXES), so the n-th patch of a series applies one layer, not n."""
+    diffs = [fd for fd in (next((f for f in layer if f.path == kpath), None) for layer in layers) if fd is not None]
+    last_changes = bool(layers) and any(f.path == kpath for f in layers[-1])
+    earlier = diffs[:-1] if last_changes else diffs  # the layers whose "+" lines are no longer the change
+    done, lines, acc = _PREFIXES.longest(spec, kpath, tree_text, earlier)
+    if done:
+        _merge_report(report, acc)
+    else:
+        ref_name = spec.references.get(kpath)
+        if tree_text is not None:
+            lines = [SourceLine(kpath, i + 1, t, False, False) for i, t in enumerate(tree_text.splitlines())]
+        elif ref_name:
+            lines = spec.reference_lines(kpath)
     partial = kpath in spec.partial and tree_text is None  # the reference states only some of the file
-    for i, layer in enumerate(layers):
-        fd = next((f for f in layer if f.path == kpath), None)
-        if fd is None:
-            continue
+    for i in range(done, len(diffs)):
+        fd = diffs[i]
+        step = BindReport()
         exact = apply_exact(lines, fd) if tree_text is not None and lines else None
-        lines = exact if exact is not None else apply_hunks(lines, fd, report, partial) if lines else new_file_lines(fd)
-        if i < len(layers) - 1:  # only the last layer's "+" lines are the change under review
+        lines = exact if exact is not None else apply_hunks(lines, fd, step, partial) if lines else new_file_lines(fd)
+        _merge_report(report, step)
+        if i < len(earlier):  # only the last layer's "+" lines are the change under review
             lines = [SourceLine(sl.file, sl.line, sl.text, sl.from_patch, False) for sl in lines]
-    return lines
+            acc = _plus(acc, step)
+            _PREFIXES.put(spec, kpath, tree_text, earlier[:i + 1], lines, acc)
+    return list(lines)
+
+
+def _plus(a: BindReport, b: BindReport) -> BindReport:
+    """Both reports in one (counts add up, reasons follow each other)."""
+    return BindReport(**{f.name: getattr(a, f.name) + getattr(b, f.name) for f in dataclasses.fields(BindReport)})
+
+
+def _merge_report(into: BindReport, more: BindReport) -> None:
+    for f in dataclasses.fields(BindReport):
+        setattr(into, f.name, getattr(into, f.name) + getattr(more, f.name))
+
+
+@dataclass
+class _Prefix:
+    spec: ModelSpec
+    tree_text: str | None
+    diffs: tuple[FileDiff, ...]  # held, so their ids in the key stay theirs
+    lines: list[SourceLine]
+    report: BindReport  # what applying the diffs reported (never changed), added to a report on reuse
+
+
+class _PrefixStates:
+    """A model file after the first k diffs of a series, by (model, file, tree text, the diffs'
+    identities): later patches of the series start from it. Bounded, least recently used first out."""
+
+    SIZE = 64
+
+    def __init__(self) -> None:
+        self.states: dict[tuple, _Prefix] = {}
+
+    @staticmethod
+    def _key(spec: ModelSpec, kpath: str, tree_text: str | None, diffs: list[FileDiff]) -> tuple:
+        return (id(spec), kpath, None if tree_text is None else len(tree_text), tuple(id(d) for d in diffs))
+
+    def longest(self, spec: ModelSpec, kpath: str, tree_text: str | None,
+                diffs: list[FileDiff]) -> tuple[int, list[SourceLine], BindReport]:
+        """(k, the lines after diffs[:k], their report) for the longest remembered k (0: none)."""
+        for k in range(len(diffs), 0, -1):
+            key = self._key(spec, kpath, tree_text, diffs[:k])
+            hit = self.states.get(key)
+            if (hit is not None and hit.spec is spec and hit.tree_text == tree_text
+                    and all(a is b for a, b in zip(hit.diffs, diffs))):
+                self.states[key] = self.states.pop(key)  # most recently used
+                return k, hit.lines, hit.report
+        return 0, [], BindReport()
+
+    def put(self, spec: ModelSpec, kpath: str, tree_text: str | None, diffs: list[FileDiff],
+            lines: list[SourceLine], report: BindReport) -> None:
+        self.states[self._key(spec, kpath, tree_text, diffs)] = _Prefix(spec, tree_text, tuple(diffs), lines, report)
+        while len(self.states) > self.SIZE:
+            del self.states[next(iter(self.states))]
+
+
+_PREFIXES = _PrefixStates()
 
 
 def _record_provenance(unit: CUnit, lines: list[SourceLine], kpath: str, bound: Bound) -> None:
@@ -302,8 +466,8 @@ def _fill_from_reference(spec: ModelSpec, kpath: str, ref_name: str, prog: Progr
     """Functions of the reference model that the tree's file does not define (a scenario may call
     them): run from the reference, and said so."""
     rel = spec.rel(ref_name)
-    text = (spec.directory / ref_name).read_text()
-    lines = reference_lines(rel, text)
+    lines = spec.reference_lines(kpath)
+    text = "\n".join(sl.text for sl in lines)
     if spec.config is not None:
         text = prepare(lines, rel, spec.config, None, _opaque(spec, prog)).text
     unit, lines = program_from_text(text, lines)
@@ -327,9 +491,7 @@ def _called(prog: Program) -> set[str]:
 def _link_helpers(spec: ModelSpec, prog: Program, libraries: list[HeaderLibrary], bound: Bound) -> None:
     """Header inlines the code calls, transitively, unless a primitive or the model defines them."""
     prims = primitives()
-    scen_calls = set()
-    for sc in spec.scenarios:
-        scen_calls |= set(re.findall(r"([A-Za-z_]\w*)\s*\(", sc.setup + " ".join(c for _n, _c, c in sc.threads)))
+    scen_calls = _scenario_calls(spec)
     tried: set[str] = set()
     for _round in range(8):
         want = sorted((_called(prog) | scen_calls) - set(prog.functions) - set(prims) - tried)

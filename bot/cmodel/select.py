@@ -5,8 +5,9 @@ whole-page tables, the ptdesc API with its page-table lock freed at once or afte
 Which one the posting applies to is read from the code, never from the subject or the date: with
 a kernel tree, the model whose reference shares most of its own names (those no rival uses) with
 the tree's file; from the mail alone, the model whose references the hunks' pre-images align with
-best (the earlier patches of the series count too, since they are what the posting sits on).
-Models that score the same are all run.
+best (the earlier patches of the series count too, since they are what the posting sits on), less
+what a reference already defines of the functions the hunks add anew. Models that score the same
+are all run.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from bot.cmodel.bind import alignment_score, reference_lines
+from bot.cmodel.bind import alignment_score, defined_names, reference_lines
 from bot.cmodel.models import ModelSpec
 from bot.cmodel.program import SourceLine
 from bot.patch import FileDiff, Hunk, HunkLine
@@ -56,21 +57,32 @@ def choose(specs: Sequence[ModelSpec], layers: Sequence[Sequence[FileDiff]],
 
 def _score(spec: ModelSpec, path: str, layers: Sequence[Sequence[FileDiff]],
            tree_file: TreeReader | None, rivals: Sequence[ModelSpec]) -> float:
-    ref = spec.references.get(path)
-    if ref is None:
+    if path not in spec.reference_parts:
         return 0.0
-    ref_path = spec.directory / ref
     text = tree_file(path) if tree_file is not None else None
     if text is not None:
-        others = [r.directory / r.references[path] for r in rivals if r is not spec and path in r.references]
-        return _distinctive_share(ref_path, others, text)
-    lines = _reference(ref_path, spec.rel(ref))
+        others = [_paths(r, path) for r in rivals if r is not spec and path in r.reference_parts]
+        return _distinctive_share(_paths(spec, path), others, text)
+    lines = _reference(spec, path)
+    has = _defined(spec, path)
     total = 0.0
     for layer in layers:
         for fd in layer:
             if fd.path == path:
                 total += sum(_aligned(lines, h) for h in fd.hunks)
+                # a function the hunks bring in anew is one the file they were made against lacks
+                total -= ADDED_BUT_KNOWN * len(_added_definitions(fd) & has)
     return total
+
+
+ADDED_BUT_KNOWN = 3.0  # what one distinctive aligned line weighs (bot/cmodel/bind.py)
+
+
+def _added_definitions(fd: FileDiff) -> set[str]:
+    def names(tag: str) -> frozenset[str]:
+        return defined_names([SourceLine(fd.path, 0, ln.text, True, False)
+                              for h in fd.hunks for ln in h.lines if ln.tag == tag])
+    return set(names("+") - names("-"))
 
 
 _SCORES: dict[tuple[int, tuple[HunkLine, ...]], tuple[list[SourceLine], float]] = {}
@@ -94,21 +106,38 @@ def _aligned(lines: list[SourceLine], h: Hunk) -> float:
     return score
 
 
-@lru_cache(maxsize=64)
-def _reference(path: Path, rel: str) -> list[SourceLine]:
-    return reference_lines(rel, path.read_text())
+def _paths(spec: ModelSpec, path: str) -> tuple[Path, ...]:
+    return tuple(spec.directory / part for part in spec.reference_parts[path])
+
+
+def _defined(spec: ModelSpec, path: str) -> frozenset[str]:
+    return _defined_in(_paths(spec, path), spec.rel(spec.references[path]))
 
 
 @lru_cache(maxsize=64)
-def _identifiers(path: Path) -> frozenset[str]:
-    return frozenset(_IDENT.findall(_code_only(path.read_text())))
+def _defined_in(paths: tuple[Path, ...], rel: str) -> frozenset[str]:
+    return defined_names(_lines_of(paths, rel))
 
 
-def _distinctive_share(ref_path: Path, rival_paths: Sequence[Path], tree_text: str) -> float:
+def _reference(spec: ModelSpec, path: str) -> list[SourceLine]:
+    return _lines_of(_paths(spec, path), spec.rel(spec.references[path]))
+
+
+@lru_cache(maxsize=64)
+def _lines_of(paths: tuple[Path, ...], rel: str) -> list[SourceLine]:
+    return reference_lines(rel, "\n".join(p.read_text() for p in paths))
+
+
+@lru_cache(maxsize=64)
+def _identifiers(paths: tuple[Path, ...]) -> frozenset[str]:
+    return frozenset(_IDENT.findall(_code_only("\n".join(p.read_text() for p in paths))))
+
+
+def _distinctive_share(ref_paths: tuple[Path, ...], rival_paths: Sequence[tuple[Path, ...]], tree_text: str) -> float:
     """The share of the identifiers only this reference uses (no rival's reference of the same file
     does) that the tree's file uses too: what tells the versions apart is what they do not share.
     Our references are in our own words, so lines rarely match a tree's; the names they call do."""
-    own = _identifiers(ref_path)
+    own = _identifiers(ref_paths)
     for rp in rival_paths:
         own -= _identifiers(rp)
     if not own:

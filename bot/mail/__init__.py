@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -17,6 +18,9 @@ from bot.patch import Posting
 __all__ = ["InputError", "LoadResult", "Limits", "Series", "iter_load", "load", "load_bytes"]
 
 
+MAX_SKIP_RECORDS = 100  # skip records kept as examples; the rest are counted in one more record
+
+
 @dataclass
 class LoadResult:
     messages: int = 0
@@ -24,6 +28,8 @@ class LoadResult:
     skipped: list[dict[str, str]] = field(default_factory=list)
     series: list[Series] = field(default_factory=list)
     covers: list[Cover] = field(default_factory=list)
+    skip_kinds: Counter[str] = field(default_factory=Counter)  # every skip, by the words before its ":"
+    parents: dict[str, str | None] | None = None  # Message-ID → parent, for every message, when asked for
 
     def revisions(self) -> dict[str, list[Series]]:
         """Series key → its revisions, oldest first."""
@@ -32,6 +38,20 @@ class LoadResult:
     def posting(self, msgid: str) -> Posting | None:
         msgid = msgid.strip().strip("<>")
         return next((p for p in self.postings if p.msgid == msgid), None)
+
+    def skip(self, record: dict[str, str]) -> None:
+        """Count a skip; keep it as an example while there are few. Past MAX_SKIP_RECORDS one last
+        record counts the rest ("count"), so a flood of bad messages costs no memory."""
+        self.skip_kinds[record["reason"].split(":", 1)[0][:80]] += 1
+        if len(self.skipped) < MAX_SKIP_RECORDS:
+            self.skipped.append(record)
+            return
+        if len(self.skipped) == MAX_SKIP_RECORDS:
+            self.skipped.append({"msgid": "", "reason": "", "count": "0"})
+        rest = int(self.skipped[-1]["count"]) + 1
+        kinds = ", ".join(f"{n} x {k}" for k, n in self.skip_kinds.most_common(5))
+        self.skipped[-1] = {"msgid": "", "reason": f"{rest} more skipped messages not listed (of all skips: "
+                            f"{kinds})", "count": str(rest)}
 
 
 def iter_load(
@@ -52,15 +72,17 @@ def _consume(items: Iterable[bytes | Skip], res: LoadResult,
              progress: Callable[[int], None] | None) -> Iterator[Posting]:
     for item in items:
         if isinstance(item, Skip):
-            res.skipped.append(item.as_dict())
+            res.skip(item.as_dict())
             if item.reason.startswith(("too large", "input ends inside", "parse error")):
                 res.messages += 1  # it was a message, just not a usable one
             continue
         res.messages += 1
         parsed = parse_message(item)
         if isinstance(parsed, Skip):
-            res.skipped.append(parsed.as_dict())
+            res.skip(parsed.as_dict())
         elif isinstance(parsed, Parsed):
+            if res.parents is not None:
+                res.parents[parsed.msgid] = parsed.in_reply_to or (parsed.references[-1:] or [None])[0]
             if parsed.cover is not None:
                 res.covers.append(parsed.cover)
             if parsed.posting is not None:
@@ -81,8 +103,9 @@ def load(path: str, msgid: str | None = None, limits: Limits | None = None,
     return _select(res, msgid) if msgid else res
 
 
-def load_bytes(data: bytes, limits: Limits | None = None) -> LoadResult:
-    res = LoadResult()
+def load_bytes(data: bytes, limits: Limits | None = None, parents: bool = False) -> LoadResult:
+    """Like load(), from bytes in memory; parents: also the reply structure of every message."""
+    res = LoadResult(parents={} if parents else None)
     for _ in _consume(read_bytes(data, limits), res, None):
         pass
     return res

@@ -16,6 +16,13 @@ from bot.patch import FileDiff, Hunk, HunkLine
 _HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)")
 _GIT = re.compile(r"diff --git (?:\"?a/)?(.+?)\"? (?:\"?b/)?(.+?)\"?$")
 _MAX_LINE_NO = 10**9  # absurd hunk headers are noted, not trusted
+MAX_HUNKS = 10_000  # per posting: each costs a parse and a placement; real series stay far below
+MAX_DIFF_LINES = 50_000  # lines of all hunks of a posting: what the C front end parses and models
+# Tokens of all hunks: the C front ends hold each token as objects and tree nodes (about 1 KB
+# in all), so lines alone do not bound them (one line of 3 million tokens took 3 GB).
+MAX_DIFF_TOKENS = 500_000
+_TOKENS = re.compile(r"\w+|[^\w\s]")  # at least the C tokens (each punctuation character counts)
+_TOO_MANY = "more than a review reads"
 
 
 def _strip_prefix(p: str) -> str | None:
@@ -34,11 +41,15 @@ def _lines(text: str) -> list[str]:
     return [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
 
 
-def parse_diff(text: str) -> list[FileDiff]:
-    """All file diffs in text, in order. Never raises on any str input."""
+def parse_diff(text: str, max_hunks: int = MAX_HUNKS, max_lines: int = MAX_DIFF_LINES,
+               max_tokens: int = MAX_DIFF_TOKENS) -> list[FileDiff]:
+    """All file diffs in text, in order. Never raises on any str input. Past max_hunks hunks,
+    max_lines lines or max_tokens tokens of hunks the rest is not read (too_large() says so)."""
     lines = _lines(text)
     files: list[FileDiff] = []
     cur: FileDiff | None = None
+    hunks = body = tokens = bound = 0
+    uncounted: list[tuple[int, int]] = []  # hunks (line ranges) whose tokens are not counted yet
     i, n = 0, len(lines)
     while i < n:
         ln = lines[i]
@@ -63,10 +74,34 @@ def parse_diff(text: str) -> list[FileDiff]:
                 i += 1
                 continue
         if ln.startswith("@@ ") and cur is not None:
-            i = _hunk(lines, i, cur)
+            if hunks >= max_hunks:
+                cur.notes.append(f"{_TOO_MANY}: {max_hunks} hunks; the rest of the patch was not read")
+                return files
+            hunks += 1
+            j = _hunk(lines, i, cur)
+            body += j - i
+            if body > max_lines:
+                cur.notes.append(f"{_TOO_MANY}: {max_lines} lines of hunks; the rest of the patch was not read")
+                return files
+            # A token has at least one character, so the hunks' characters bound their tokens:
+            # the hunks are counted (not kept) only once that bound could pass max_tokens.
+            uncounted.append((i + 1, j))
+            bound += len("".join(lines[i + 1:j]))
+            if tokens + bound > max_tokens:
+                tokens += sum(_TOKENS.subn("", ln[1:])[1] for a, b in uncounted for ln in lines[a:b])
+                uncounted, bound = [], 0
+            if tokens > max_tokens:
+                cur.notes.append(f"{_TOO_MANY}: {max_tokens} tokens of hunks; the rest of the patch was not read")
+                return files
+            i = j
             continue
         i += 1
     return files
+
+
+def too_large(files: list[FileDiff]) -> str:
+    """Why parse_diff stopped reading ("more than a review reads: 10000 hunks"), or ""."""
+    return next((note.split(";")[0] for fd in files for note in fd.notes if note.startswith(_TOO_MANY)), "")
 
 
 def _file_meta(cur: FileDiff, ln: str) -> bool:

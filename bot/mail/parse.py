@@ -21,7 +21,7 @@ from email.parser import BytesParser
 from functools import lru_cache
 
 from bot.mail.addr import msgids, parse_addresses
-from bot.mail.diff import parse_diff
+from bot.mail.diff import parse_diff, too_large
 from bot.mail.read import Skip, msgid_of
 from bot.mail.series import Cover, cover_from, parse_subject, parse_trailers
 from bot.patch import Posting
@@ -40,7 +40,27 @@ _BOUNDARY = re.compile(rb'(?i)boundary\s*=\s*(?:"([^"\r\n]*)"|([^\s;"]*))')
 _CTYPE = re.compile(rb"(?im)^content-type:[ \t]*([^;\s]*)(.*(?:\r?\n[ \t].*)*)")
 _CHARSET = re.compile(rb'(?i)charset[ \t]*=[ \t]*"?([-\w.:]+)')
 _CTE = re.compile(rb"(?im)^content-transfer-encoding:[ \t]*([-\w]+)")
-_PARSER = BytesParser(policy=policy.default)
+_ENCODED_STARTS = (b"content-transfer-encoding:", b"charset")  # what each alternative of _ENCODED starts with
+MAX_MIME_PARTS = 256  # a patch mail has a few; the stdlib parses one in ~1.5 ms, nests them by recursion
+
+
+class _TooManyParts(Exception):
+    pass
+
+
+def _mime_tree(raw: bytes) -> EmailMessage:
+    """The stdlib's parse of a MIME message, stopped past MAX_MIME_PARTS parts (each part, nested
+    or not, is one message object the parser asks for)."""
+    made = 0
+
+    def part(policy: policy.Policy = policy.default) -> EmailMessage:
+        nonlocal made
+        made += 1
+        if made > MAX_MIME_PARTS:
+            raise _TooManyParts
+        return EmailMessage(policy)
+
+    return BytesParser(part, policy=policy.default).parsebytes(raw)  # type: ignore[return-value]
 _PATCH_TYPES = ("text/x-patch", "text/x-diff", "application/x-patch", "application/x-diff")
 
 
@@ -64,7 +84,7 @@ def has_diff(raw: bytes, head: bytes = b"") -> bool:
     if b"\ndiff --git " in body or (b"\n--- a/" in body and b"\n+++ b/" in body):
         return True
     heads = part_heads(head, body)
-    return heads is None or any(_ENCODED.search(h) for h in heads)
+    return heads is None or any(_encoded(h) for h in heads)
 
 
 def part_heads(head: bytes, body: bytes, limit: int = 256) -> list[bytes] | None:
@@ -74,7 +94,7 @@ def part_heads(head: bytes, body: bytes, limit: int = 256) -> list[bytes] | None
     heads, todo = [head], [head]
     while todo:
         h = todo.pop()
-        if not _MULTIPART.search(h):
+        if not _header(_MULTIPART, h):
             continue
         sep = _separator(h, body)
         if sep is None:
@@ -99,6 +119,36 @@ def _separator(head: bytes, body: bytes) -> bytes | None:
     boundary = (m.group(1) if m.group(1) is not None else m.group(2)) if m else b""
     sep = b"\n--" + boundary
     return sep if boundary and sep in body else None
+
+
+def _header(rx: re.Pattern[bytes], head: bytes) -> re.Match[bytes] | None:
+    """rx.search(head) for a pattern "(?im)^name:...", found faster: a search tries the pattern at
+    every byte, while a match can only start at a line that starts with the name, in any case."""
+    name = _name_of(rx)
+    low = head.lower()
+    i = low.find(name)
+    while i >= 0:
+        if i == 0 or low[i - 1] == 0x0A:
+            m = rx.match(head, i)
+            if m:
+                return m
+        i = low.find(name, i + 1)
+    return None
+
+
+@lru_cache(maxsize=8)
+def _name_of(rx: re.Pattern[bytes]) -> bytes:
+    m = re.match(rb"\(\?im\)\^([-\w]+:)", rx.pattern)
+    if m is None:
+        raise ValueError(f"not a header pattern: {rx.pattern!r}")
+    return m.group(1).lower()
+
+
+def _encoded(head: bytes) -> bool:
+    """_ENCODED.search(head), from the first place a match can start."""
+    low = head.lower()
+    starts = [i for i in (low.find(w) for w in _ENCODED_STARTS) if i >= 0]
+    return bool(starts) and _ENCODED.search(head, min(starts)) is not None
 
 
 def split_head(raw: bytes) -> bytes:
@@ -196,14 +246,21 @@ def _parse(raw: bytes) -> Parsed | Skip:
     if not diff and not cover and not pasted:
         return out
     body = _simple_body(raw, head)
-    if body is None and _MULTIPART.search(head) and _separator(head, raw[len(head):]) is None:
+    if body is None and _header(_MULTIPART, head) and _separator(head, raw[len(head):]) is None:
         body = _simple_body(raw, head, as_text=True)  # no parts to find: one text part, as MUAs show it
     if body is None:
-        body = body_text(_PARSER.parsebytes(raw))
+        try:
+            body = body_text(_mime_tree(raw))
+        except _TooManyParts:
+            return Skip(msgid, f"too large to review: more than {MAX_MIME_PARTS} MIME parts")
+        except RecursionError:
+            return Skip(msgid, "MIME parts nested too deeply to read")
     if cover and not diff:
         out.cover = cover_from(msgid, subject, clean(h.get("date", "")), body)
         return out
     files = parse_diff(body) if diff else []
+    if too_large(files):
+        return Skip(msgid, f"too large to review: {too_large(files)}")
     # A reply with a whole function in it and no diff is a proposal on top of what it answers
     # (bot.proposal): a posting without files, which the judge turns into one.
     proposal = pasted and bool(pasted_functions(body))
@@ -231,10 +288,10 @@ def _simple_body(raw: bytes, head: bytes, as_text: bool = False) -> str | None:
     """Fast path for the common single-part text/plain mail (most patches): decode it directly
     with the same codecs email uses. None means "not simple": use the full email parser.
     as_text: decode the body as one text part whatever its Content-Type says."""
-    ct = _CTYPE.search(head)
+    ct = _header(_CTYPE, head)
     if ct and ct.group(1).lower() not in (b"text/plain", b"") and not as_text:
         return None
-    cte = _CTE.search(head)
+    cte = _header(_CTE, head)
     enc = cte.group(1).lower() if cte else b"7bit"
     data = raw[len(head):]
     data = data[2:] if data.startswith(b"\r\n") else data[1:]  # the blank line ending the headers

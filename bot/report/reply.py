@@ -31,6 +31,7 @@ _ADDRESS_HEADERS = ("from", "to", "cc")
 _ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]")  # needs no quotes
 MAX_LINE = 998  # octets per line, CRLF excluded (RFC 5322 2.1.1)
 MAX_SUBJECT = 900  # characters of a subject kept: one word of it must fit a header line
+MAX_RECIPIENTS = 500  # Cc of a reply: a real list of a patch is far shorter, and each costs the stdlib ~1 ms
 
 
 class _ReplyPolicy(EmailPolicy):
@@ -121,14 +122,23 @@ def mailboxes(values: list[str]) -> list[Address]:
     return [a for v in values for m in mail_addr.parse_addresses(v) if (a := _address(m)) is not None]
 
 
-def _dedup(addrs: list[Address], exclude: set[str]) -> list[Address]:
+def recipients(values: list[str], exclude: set[str], limit: int = MAX_RECIPIENTS) -> list[Address]:
+    """The mailboxes of these address headers, each once, none in exclude (lower-case addr-specs),
+    at most `limit` of them, in order."""
     seen = set(exclude)
-    out = []
-    for a in addrs:
-        key = a.addr_spec.lower()
-        if key not in seen:
-            seen.add(key)
+    out: list[Address] = []
+    for v in values:
+        for m in mail_addr.parse_addresses(v):
+            if m.addr.lower() in seen:
+                continue
+            seen.add(m.addr.lower())
+            a = _address(m)
+            if a is None or a.addr_spec.lower() in seen - {m.addr.lower()}:
+                continue
+            seen.add(a.addr_spec.lower())
             out.append(a)
+            if len(out) >= limit:
+                return out
     return out
 
 
@@ -185,13 +195,8 @@ def render_email(
         return None  # nobody to answer, or our own message
 
     to = [author]
-    cc = (
-        _dedup(
-            mailboxes(list(posting.to) + list(posting.cc)), {bot.addr_spec.lower(), author.addr_spec.lower()}
-        )
-        if reply_to == "all"
-        else []
-    )
+    cc = (recipients(list(posting.to) + list(posting.cc), {bot.addr_spec.lower(), author.addr_spec.lower()})
+          if reply_to == "all" else [])
     if not policy.get("cc_individuals", True):
         lists = {a.lower() for a in policy.get("lists", ())}
         cc = [a for a in cc if a.addr_spec.lower() in lists]

@@ -38,7 +38,7 @@ def counts(report: Report) -> Counts:
         clean=states.count("judged"),
         not_judged=states.count("not judged"),
         not_relevant=states.count("not relevant"),
-        skipped=len(report.skipped),
+        skipped=report.skip_count,
     )
 
 

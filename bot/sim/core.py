@@ -11,6 +11,7 @@ the reduction is measured and cross-checked.
 
 from __future__ import annotations
 
+import resource
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -86,6 +87,42 @@ class CheckResult:
 
 # The checker's loop: exploration, budgets, the reduction and counterexample bookkeeping share
 # its locals in the hottest loop of the simulator.
+MEMORY_BUDGET_MB = 900.0  # resident memory of the whole process, so no run passes 1 GB
+
+
+class _Budget:
+    """The three budgets of one exploration, cheap enough to ask before every transition (a
+    transition costs far more than reading the clock): memory at most every 20 ms."""
+
+    def __init__(self, start: float, states: int, seconds: float, memory_mb: float) -> None:
+        self.start, self.states, self.seconds, self.memory_mb = start, states, seconds, memory_mb
+        self.memory_read = start
+
+    def spent(self, states: int, transitions: int) -> str:
+        if states > self.states:
+            return f"{states} states"
+        now = time.monotonic()
+        if now - self.start > self.seconds:
+            return f"{self.seconds:g} s"
+        if now - self.memory_read > 0.02:
+            self.memory_read = now
+            if resident_mb() > self.memory_mb:
+                return f"{self.memory_mb:g} MB of memory"
+        return ""
+
+
+def resident_mb() -> float:
+    """The process's resident set size now (Linux /proc), else its peak so far."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE / 1e6
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+_PAGE = resource.getpagesize()
+
+
 def check(  # noqa: C901
     model: Model,
     budget_states: int = 200_000,
@@ -93,12 +130,15 @@ def check(  # noqa: C901
     *,
     reduce: bool = True,
     stop_at_first: bool = False,
+    budget_memory_mb: float = MEMORY_BUDGET_MB,
+    started: float | None = None,
 ) -> CheckResult:
     """Explore all interleavings breadth-first; one shortest counterexample per violation.
 
-    Never hangs: past budget_states or budget_seconds the verdict is "inconclusive", with what was
-    found and explored so far. reduce uses the model's optional ample(); stop_at_first returns
-    "unsafe" at the first violation."""
+    Never hangs: past budget_states, budget_seconds or budget_memory_mb (the process's resident
+    memory) the verdict is "inconclusive", with what was found and explored so far. reduce uses the model's optional ample(); stop_at_first returns
+    "unsafe" at the first violation. started: the time.monotonic() the time budget counts from (by
+    default now), so that building the model can spend it too."""
     start = time.monotonic()
     ample = getattr(model, "ample", None) if reduce else None
     pruned = 0
@@ -130,24 +170,23 @@ def check(  # noqa: C901
             trace, schedule = trace_to(state, last, action)
             found[key] = Counterexample(v, trace, schedule)
 
-    n = 0
+    budget = _Budget(start if started is None else started, budget_states, budget_seconds, budget_memory_mb)
+
+    def out_of_budget(why: str) -> CheckResult:
+        return CheckResult(
+            "inconclusive",
+            list(found.values()),
+            len(parents),
+            transitions,
+            time.monotonic() - start,
+            f"budget exhausted after {why} ({len(parents)} states, {transitions} transitions, "
+            f"{len(queue)} states still queued)",
+            ample is not None,
+            pruned,
+            False,
+        )
+
     while queue:
-        n += 1
-        over_time = (n & 63) == 0 and time.monotonic() - start > budget_seconds
-        if len(parents) > budget_states or over_time:
-            what = f"{len(parents)} states" if not over_time else f"{budget_seconds:g} s"
-            return CheckResult(
-                "inconclusive",
-                list(found.values()),
-                len(parents),
-                transitions,
-                time.monotonic() - start,
-                f"budget exhausted after {what} ({len(parents)} states, {transitions} transitions, "
-                f"{len(queue)} states still queued)",
-                ample is not None,
-                pruned,
-                False,
-            )
         if stop_at_first and found:
             break
         state = queue.popleft()
@@ -161,6 +200,11 @@ def check(  # noqa: C901
                 record(v, state, ())
             continue
         for a in acts:
+            # Checked per successor, not per state: one state of a wide model has thousands.
+            why = budget.spent(len(parents), transitions)
+            if why:
+                queue.appendleft(state)  # not fully expanded
+                return out_of_budget(why)
             st = model.step(state, a)
             transitions += 1
             if st.violations:

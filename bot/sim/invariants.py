@@ -66,8 +66,9 @@ INVARIANTS: tuple[Invariant, ...] = (
     Invariant("cost", "a cost seen only at quiescence (a free fragment no list finds again) is reached by a "
               "path: raised only when that path is asked for, to find the statement that incurs it", "",
               "models.cost_counterexample at quiescence"),
-    Invariant("nontermination", "thread-local code reaches a shared access within a bounded number of steps "
-              "(a modelling limit, not a kernel rule)", "", "Machine._settle"),
+    Invariant("nontermination", "thread-local code reaches a shared access within a bounded number of steps, "
+              "and calls nest at most MAX_CALL_DEPTH deep (a modelling limit, not a kernel rule)", "",
+              "Machine._settle, Machine._enter"),
 )
 
 BY_ID = {inv.id: inv for inv in INVARIANTS}

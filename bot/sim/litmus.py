@@ -16,6 +16,7 @@ litmus language's own.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Callable, Hashable, Iterable, NamedTuple
 
 from bot.cmodel.effect_api import Primitive
@@ -257,6 +258,7 @@ class ScenarioModel:
             or any("rcu!" in fp.total_all[self.sc.functions[cb.fn]] for cb in s.rcu.cbs + s.srcu.cbs)
         )
         softirq_live = gp_live or any(c.status == PENDING for c in s.ctxs)
+        in_futures = Counter(t for f in futures for t in f)
         for a in runs:
             i = a[1]  # type: ignore[index]
             c = s.ctxs[i]
@@ -270,12 +272,11 @@ class ScenarioModel:
                 continue
             if ("cpu" in mine and softirq_live) or ("rcu" in mine and gp_live):
                 continue
-            others = set(queued)
-            others |= fp.spawn_of(c)  # what this context queues runs elsewhere
-            for j, f in enumerate(futures):
-                if j != i:
-                    others |= f
-            if not (mine & others):
+            spawned = fp.spawn_of(c)  # what this context queues runs elsewhere
+            own = futures[i]
+            # t is in another context's future when more futures than this one's hold it: counted
+            # once, so a state of many contexts costs linear time, not quadratic
+            if not any(t in queued or t in spawned or in_futures[t] > (t in own) for t in mine):
                 return [a]
         return acts
 

@@ -167,9 +167,15 @@ class Scenario:
         return list(self.expect.get("costs", []))
 
 
+MAX_SCENARIO_BYTES = 256 * 1024  # a litmus scenario is a few threads (the bundled ones < 6 KB)
+
+
 def load(path: str | Path) -> Scenario:
     p = Path(path)
     try:
+        if p.is_file() and p.stat().st_size > MAX_SCENARIO_BYTES:
+            raise ScenarioError(f"{display(p)}: {p.stat().st_size} bytes, more than a scenario holds "
+                                f"({MAX_SCENARIO_BYTES} bytes)")
         data = read_toml(p)
     except DataError as e:
         raise ScenarioError(str(e)) from None

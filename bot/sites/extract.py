@@ -309,8 +309,11 @@ _PARTS: dict[tuple, tuple[Snippet, CallsiteRules, tuple[Op, ...]]] = {}
 _MENTIONS: dict[int, tuple[Snippet, frozenset[str]]] = {}
 
 
-def _mentions(sn: Snippet) -> frozenset[str]:
-    """Every identifier of a snippet's text."""
+def _mentions(sn: Snippet, node: Node) -> frozenset[str]:
+    """Every identifier of a part's text: a function's own text (a new file of thousands of
+    functions costs each function its own names, not the file's), the whole snippet at file scope."""
+    if node.type == "function_definition":
+        return frozenset(_IDENTS.findall((node.text or b"").decode("utf-8", "replace")))
     hit = _MENTIONS.get(id(sn))
     if hit is not None and hit[0] is sn:
         return hit[1]
@@ -324,8 +327,8 @@ def _mentions(sn: Snippet) -> frozenset[str]:
 def _part_ops(img: FunctionImage, sn: Snippet, node: Node, rules: CallsiteRules,
               local: frozenset[str]) -> tuple[Op, ...]:
     # What a walk reads: the function's name, the part of the snippet, the rules, and of the
-    # posting's own function names only those the snippet mentions.
-    mentioned = local & _mentions(sn) if local else local
+    # posting's own function names only those the part mentions.
+    mentioned = local & _mentions(sn, node) if local else local
     key = (img.name, id(sn), node.start_byte, node.end_byte, node.type, id(rules), mentioned)
     hit = _PARTS.get(key)
     if hit is not None and hit[0] is sn and hit[1] is rules:

@@ -3,6 +3,9 @@
  * table by RCU" series (v6.4 era, page-based API), written for review-bot. The statements keep
  * the kernel's order so that patches to the file line up with them.
  *
+ * This file states the fragment cache; how the last reference frees the page is in
+ * fragment-free.c (before pte_free_defer()) or ../powerpc-deferred/pgtable-frag.c (after it).
+ *
  * A page holds PTE_FRAG_NR page-table fragments. The mm hands them out one after another from
  * mm->context.pte_frag (pte_frag_get()/pte_frag_set()); a new page starts with
  * pt_frag_refcount = PTE_FRAG_NR when the rest of it goes to that cache (1 when it does not), and
@@ -92,19 +95,4 @@ pte_t *pte_fragment_alloc(struct mm_struct *mm, int kernel)
 		return pte;
 
 	return __alloc_for_ptecache(mm, kernel);
-}
-
-void pte_fragment_free(unsigned long *table, int kernel)
-{
-	struct page *page = virt_to_page(table);
-
-	if (PageReserved(page))
-		return free_reserved_page(page);
-
-	BUG_ON(atomic_read(&page->pt_frag_refcount) <= 0);
-	if (atomic_dec_and_test(&page->pt_frag_refcount)) {
-		if (!kernel)
-			pgtable_pte_page_dtor(page);
-		__free_page(page);
-	}
 }
