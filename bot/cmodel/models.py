@@ -108,10 +108,29 @@ class ModelSpec:
 
     def reference_lines(self, kpath: str) -> list[SourceLine]:
         """The reference of a kernel file: its parts one after another, each line with its own place."""
-        out: list[SourceLine] = []
-        for part in self.reference_parts.get(kpath, ()):
-            out += reference_lines(self.rel(part), (self.directory / part).read_text())
-        return out
+        return list(joined_reference(self.reference_key(kpath)))
+
+    def reference_key(self, kpath: str) -> tuple[tuple[str, Path], ...]:
+        return tuple((self.rel(part), self.directory / part) for part in self.reference_parts.get(kpath, ()))
+
+
+@lru_cache(maxsize=64)
+def joined_reference(parts: tuple[tuple[str, Path], ...]) -> list[SourceLine]:
+    """Reference parts read one after another. A function a later part defines replaces the earlier
+    parts' definition of it (its lines are left blank): a model of a later state of a file restates
+    only what changed, the rest it shares with the model of the earlier state."""
+    out: list[SourceLine] = []
+    for rel, path in parts:
+        lines = reference_lines(rel, path.read_text())
+        again = defined_names(lines) & defined_names(out) if out else frozenset()
+        if again:
+            unit, _ = program_from_text("\n".join(sl.text for sl in out))
+            for name in again:
+                for fn in [unit.functions[name], *unit.alternates.get(name, [])] if name in unit.functions else []:
+                    for i in range(fn.line - 1, fn.end_line):
+                        out[i] = SourceLine(out[i].file, out[i].line, "", False, False)
+        out += lines
+    return out
 
 
 @lru_cache(maxsize=1)

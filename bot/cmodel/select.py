@@ -18,11 +18,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from bot.cmodel.bind import alignment_score, defined_names, reference_lines
-from bot.cmodel.models import ModelSpec
+from bot.cmodel.models import ModelSpec, joined_reference
 from bot.cmodel.program import SourceLine
 from bot.patch import FileDiff, Hunk, HunkLine
 
 TreeReader = Callable[[str], "str | None"]
+RefKey = tuple[tuple[str, Path], ...]  # a reference's parts: (models/... name, file)
 
 
 def choose(specs: Sequence[ModelSpec], layers: Sequence[Sequence[FileDiff]],
@@ -61,8 +62,8 @@ def _score(spec: ModelSpec, path: str, layers: Sequence[Sequence[FileDiff]],
         return 0.0
     text = tree_file(path) if tree_file is not None else None
     if text is not None:
-        others = [_paths(r, path) for r in rivals if r is not spec and path in r.reference_parts]
-        return _distinctive_share(_paths(spec, path), others, text)
+        others = [r.reference_key(path) for r in rivals if r is not spec and path in r.reference_parts]
+        return _distinctive_share(spec.reference_key(path), others, text)
     lines = _reference(spec, path)
     has = _defined(spec, path)
     total = 0.0
@@ -120,7 +121,7 @@ def _defined_in(paths: tuple[Path, ...], rel: str) -> frozenset[str]:
 
 
 def _reference(spec: ModelSpec, path: str) -> list[SourceLine]:
-    return _lines_of(_paths(spec, path), spec.rel(spec.references[path]))
+    return joined_reference(spec.reference_key(path))  # one list per reference: the memo keys on it
 
 
 @lru_cache(maxsize=64)
@@ -129,11 +130,12 @@ def _lines_of(paths: tuple[Path, ...], rel: str) -> list[SourceLine]:
 
 
 @lru_cache(maxsize=64)
-def _identifiers(paths: tuple[Path, ...]) -> frozenset[str]:
-    return frozenset(_IDENT.findall(_code_only("\n".join(p.read_text() for p in paths))))
+def _identifiers(key: RefKey) -> frozenset[str]:
+    """The names a reference uses (what a later part replaces of an earlier one left out)."""
+    return frozenset(_IDENT.findall(_code_only("\n".join(sl.text for sl in joined_reference(key)))))
 
 
-def _distinctive_share(ref_paths: tuple[Path, ...], rival_paths: Sequence[tuple[Path, ...]], tree_text: str) -> float:
+def _distinctive_share(ref_paths: RefKey, rival_paths: Sequence[RefKey], tree_text: str) -> float:
     """The share of the identifiers only this reference uses (no rival's reference of the same file
     does) that the tree's file uses too: what tells the versions apart is what they do not share.
     Our references are in our own words, so lines rarely match a tree's; the names they call do."""
