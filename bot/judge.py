@@ -24,7 +24,7 @@ from bot.cmodel.models import (
     Tree,
     build_program,
     cost_counterexample,
-    load_models,
+    models_for,
     scenario_runnable,
 )
 from bot.cmodel.select import choose
@@ -221,7 +221,7 @@ class Judge:
         """The models that judge the posting: of those covering a file it changes, the ones whose
         references its code is for (bot.cmodel.select: by the tree's files or the hunks' alignment)."""
         paths = {fd.path for fd in p.files}
-        specs = [s for s in load_models() if paths & set(s.files)]
+        specs = models_for(paths)
         if len(specs) > 1:
             specs = self._choose(p, specs)
         log.debug("<%s> %s: files %s; models: %s", p.msgid, p.subject, ", ".join(sorted(paths)) or "none",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -139,6 +139,69 @@ def load_models() -> tuple[ModelSpec, ...]:
     for path in sorted(models_dir().glob("*/model.toml")):
         specs.append(load_model(path))
     return tuple(specs)
+
+
+# A model of code every architecture has in the same shape names its file with one `*` for the
+# architecture's directory (`arch/*/include/asm/tlb.h`): a posting that changes arm64's file is
+# judged by the model made for arm64 (`NAME@arm64`), which reads arch/arm64/include/asm/tlb.h.
+WILDCARD = "*"
+
+
+def models_for(paths: set[str]) -> list[ModelSpec]:
+    """The models that cover a file of `paths`, those with a wildcard made for each architecture
+    the paths name (or, when they name none, as they are: the reference stands for every one). An
+    architecture with a model of that very file (s390's asm/tlb.h) is judged by that model alone."""
+    named = {f for spec in load_models() for f in spec.files if WILDCARD not in f}
+    out: list[ModelSpec] = []
+    for spec in load_models():
+        fills = sorted({fill for pattern in spec.files if WILDCARD in pattern for path in paths - named
+                        if (fill := _fill(pattern, path)) is not None})
+        if fills:
+            out += [instance(spec, fill) for fill in fills]
+        elif paths & set(spec.files):
+            out.append(spec)
+    return out
+
+
+def find_model(name: str) -> ModelSpec | None:
+    """A model by its name, an architecture's instance (`NAME@arch`) included."""
+    base, _, fill = name.partition("@")
+    spec = next((s for s in load_models() if s.name == base), None)
+    if spec is None or not fill:
+        return spec
+    wild = any(WILDCARD in f for f in spec.files)
+    return instance(spec, fill) if wild and _ARCH_NAME.fullmatch(fill) else None
+
+
+def _fill(pattern: str, path: str) -> str | None:
+    head, _, tail = pattern.partition(WILDCARD)
+    if not (path.startswith(head) and path.endswith(tail)) or len(path) <= len(head) + len(tail):
+        return None
+    fill = path[len(head): len(path) - len(tail)]
+    return fill if _ARCH_NAME.fullmatch(fill) else None
+
+
+_ARCH_NAME = re.compile(r"[a-z0-9][\w-]*")
+
+
+_INSTANCES: dict[tuple[str, str], ModelSpec] = {}
+MAX_INSTANCES = 256
+
+
+def instance(spec: ModelSpec, fill: str) -> ModelSpec:
+    """The model with its wildcard files made for one architecture (same sources, same scenarios)."""
+    def sub(path: str) -> str:
+        return path.replace(WILDCARD, fill)
+    key = (spec.name, fill)
+    if key not in _INSTANCES:
+        if len(_INSTANCES) >= MAX_INSTANCES:  # architecture names come from mail: keep the cache bounded
+            _INSTANCES.clear()
+        _INSTANCES[key] = replace(
+            spec, name=f"{spec.name}@{fill}", files=[sub(f) for f in spec.files],
+            references={sub(k): v for k, v in spec.references.items()},
+            reference_parts={sub(k): v for k, v in spec.reference_parts.items()},
+            partial=frozenset(sub(f) for f in spec.partial))
+    return _INSTANCES[key]
 
 
 def load_model(path: Path) -> ModelSpec:
