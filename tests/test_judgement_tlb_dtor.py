@@ -10,7 +10,7 @@ import pytest
 
 from bot.cmodel.models import find_model, models_for
 from bot.cmodel.select import choose
-from tests.test_judgement_today import introduced, judged_clean, mail, real, review, synthetic
+from tests.test_judgement_today import edited, introduced, judged_clean, mail, real, review, synthetic
 
 MODEL = "ptdesc-dtor-in-tlb-remove-table"
 
@@ -100,3 +100,21 @@ def test_a_page_era_architecture_file_is_judged_on_the_page_based_model_made_for
     assert r.scenarios and all(s.startswith("generic-page-table@arm64/") for s in r.scenarios)
     assert "arch/arm64/include/asm/tlb.h:__pte_free_tlb" in r.modeled
 
+
+
+# ---- mmu_gather's single-table fallback in the page-based era -------------------------------------
+
+IPI_TO_MM_CPUS = "[PATCH 2/3] mm/mmu_gather: send tlb_remove_table_smp_sync IPI only to MM CPUs"
+
+
+def test_an_ipi_to_the_cpus_of_the_mm_is_judged_as_the_same_sync() -> None:
+    p, ctx = real(2023, IPI_TO_MM_CPUS)
+    r = review(p, ctx)
+    assert judged_clean(r), r.not_judged
+    assert "mm/mmu_gather.c:tlb_remove_table_one" in r.modeled
+
+
+def test_the_fallback_without_its_ipi_frees_before_walkers_are_out() -> None:
+    p, ctx = real(2023, IPI_TO_MM_CPUS)
+    q, ctx = edited(p, ctx, ("^\ttlb_remove_table_sync_one(mm);\n", ""))
+    assert "NON_DEFERRED_FINAL_FREE" in introduced(review(q, ctx))

@@ -116,20 +116,27 @@ class ModelSpec:
 
 @lru_cache(maxsize=64)
 def joined_reference(parts: tuple[tuple[str, Path], ...]) -> list[SourceLine]:
-    """Reference parts read one after another. A function a later part defines replaces the earlier
-    parts' definition of it (its lines are left blank): a model of a later state of a file restates
-    only what changed, the rest it shares with the model of the earlier state."""
+    """Reference parts read one after another. A part that defines functions an earlier part
+    defines replaces them: it stands where the first of them stood (so hunks still meet the file's
+    functions in its order) and their earlier lines are left out. A model of a later state of a
+    file restates only what changed; the rest it shares with the model of the earlier state."""
     out: list[SourceLine] = []
     for rel, path in parts:
         lines = reference_lines(rel, path.read_text())
         again = defined_names(lines) & defined_names(out) if out else frozenset()
-        if again:
-            unit, _ = program_from_text("\n".join(sl.text for sl in out))
-            for name in again:
-                for fn in [unit.functions[name], *unit.alternates.get(name, [])] if name in unit.functions else []:
-                    for i in range(fn.line - 1, fn.end_line):
-                        out[i] = SourceLine(out[i].file, out[i].line, "", False, False)
-        out += lines
+        if not again:
+            out += lines
+            continue
+        unit, _ = program_from_text("\n".join(sl.text for sl in out))
+        spans = [(fn.line - 1, fn.end_line) for name in again if name in unit.functions
+                 for fn in (unit.functions[name], *unit.alternates.get(name, []))]
+        if not spans:
+            out += lines
+            continue
+        first = min(a for a, _b in spans)
+        gone = {i for a, b in spans for i in range(a, b)}
+        out = [sl for i, sl in enumerate(out[:first]) if i not in gone] + lines + [
+            sl for i, sl in enumerate(out) if i >= first and i not in gone]
     return out
 
 
