@@ -118,3 +118,22 @@ def test_the_fallback_without_its_ipi_frees_before_walkers_are_out() -> None:
     p, ctx = real(2023, IPI_TO_MM_CPUS)
     q, ctx = edited(p, ctx, ("^\ttlb_remove_table_sync_one(mm);\n", ""))
     assert "NON_DEFERRED_FINAL_FREE" in introduced(review(q, ctx))
+
+
+# ---- whole-page s390 with the destructor in the final free -------------------------------------
+
+S390_TODAY = "s390-page-tables-dtor-in-tlb-remove-table"
+
+
+def test_s390_destructing_the_segment_table_before_mmu_gather_runs_it_twice() -> None:
+    diff = synthetic("s390-pmd-free-tlb-dtor-again.diff")
+    r = review(mail("s390/mm: destruct the segment table in pmd_free_tlb()", diff, "s390-pmd-dtor"))
+    assert {"DOUBLE_FREE", "PTLOCK_FREED_BEFORE_GP"} <= introduced(r)
+    assert all(s.startswith(f"{S390_TODAY}/") for s in r.scenarios)
+
+
+def test_s390_open_coding_dtor_and_free_is_the_same() -> None:
+    diff = synthetic("s390-page-table-free-open-coded.diff")
+    r = review(mail("s390/mm: open-code pagetable_dtor_free()", diff, "s390-open-coded"))
+    assert judged_clean(r), r.not_judged
+    assert all(s.startswith(f"{S390_TODAY}/") for s in r.scenarios)
