@@ -99,6 +99,13 @@ class Judge:
                     self._revisions.setdefault((q.series.key, q.series.revision), []).append(q)
         return self._revisions.get((key, revision), [])
 
+    def share_group(self, p: Posting) -> str:
+        """Postings of one group share what judging them builds (their bases, the earlier patches'
+        programs and runs): the revisions of one series, and the diffs in replies to its patches."""
+        q = self._formal_ancestor(p) if p.is_reply else p
+        q = q if q is not None else p
+        return q.series.key if q.series is not None and q.series.key else q.msgid
+
     def _formal_ancestor(self, p: Posting) -> Posting | None:
         for mid in [p.in_reply_to or ""] + list(reversed(p.references)):
             q = self.by_id.get(mid)

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["Options", "review_posting", "review_postings"]
 
 log = logging.getLogger(__name__)
-DIGESTS_PER_FORK = 1000  # hashing fewer postings than this in-process is faster than forking for it
 
 
 def review_postings(postings: list[Posting], options: Options | None = None,
@@ -40,7 +39,7 @@ def review_postings(postings: list[Posting], options: Options | None = None,
     reviews: list[Review | None] = [None] * len(postings)
     # A verbose run shows the judge's decisions, so it judges (each scenario may still be a lookup).
     if store is not None and not log.isEnabledFor(logging.INFO):
-        keys = cache.review_keys(postings, context, options, _digests(context, options))
+        keys = cache.review_keys(postings, context, options)
         reviews = store.get_many("review", keys)
     todo = [i for i, r in enumerate(reviews) if r is None]
     if on_review is not None:
@@ -73,28 +72,21 @@ def review_posting(judge: Judge, p: Posting) -> Review:
 def _judge(postings: list[Posting], context: list[Posting], options: Options,
            on_review: Callable[[Review], None] | None) -> list[Review]:
     """review_posting() over postings, across cores; the reviews come back without their posting.
-    Postings of one series revision are judged in one process (they share their base's runs)."""
-    import bot.judge  # noqa: F401 - imported here once, before the workers fork (and not at all on a hit)
+    The postings of one series (every revision, and diffs in replies to it) are judged in one
+    process: they share their bases' programs and runs (Judge.share_group)."""
+    from bot.judge import Judge  # imported here once, before the workers fork (and not at all on a hit)
 
     jobs = pool.jobs_for(options, len(postings))
     weights = [1 + sum(len(h.lines) for fd in p.files for h in fd.hunks) for p in postings]
-    groups = [f"{p.series.key}\0{p.series.revision}" if p.series is not None and p.series.key else p.msgid
-              for p in postings]
+    # In-process, every posting is its own part (progress comes after each); across workers, a
+    # group shares a worker
+    grouping = Judge(options, context) if jobs > 1 else None
+    groups = [grouping.share_group(p) if grouping else str(i) for i, p in enumerate(postings)]
     parts = pool.chunks(weights, groups, jobs)
     try:
         return pool.run(_review_part, (postings, context, options), parts, jobs, on_review)
     finally:
         _JUDGE.clear()  # the serial path ran in this process: drop what its judge holds
-
-
-def _digests(context: list[Posting], options: Options) -> dict[int, str]:
-    jobs = pool.jobs_for(options, len(context)) if len(context) >= DIGESTS_PER_FORK else 1
-    parts = pool.chunks([1] * len(context), [str(i) for i in range(len(context))], jobs)
-    return {id(q): d for q, d in zip(context, pool.run(_digest_part, context, parts, jobs))}
-
-
-def _digest_part(context: list[Posting], part: list[int]) -> list[str]:
-    return [cache.digest(context[i]) for i in part]
 
 
 _JUDGE: dict[int, Judge] = {}  # one judge per process and input: its model runs serve every part

@@ -13,6 +13,7 @@ from bot.cmodel import models
 from bot.cmodel.models import build_program, load_models
 from bot.mail import load
 from bot.options import Options
+from bot.patch import HunkLine
 from tests import corpus
 from tests.throughput import review_json
 
@@ -211,3 +212,44 @@ def test_a_posting_edited_after_parsing_is_keyed_by_what_it_now_says() -> None:
     opts = Options()
     assert cache.review_keys([p], [p], opts) == cache.review_keys([copy.deepcopy(p)], [copy.deepcopy(p)], opts)
     assert cache.review_keys([q], [q], opts) != cache.review_keys([p], [p], opts)
+
+
+def test_every_field_of_a_posting_is_in_its_digest() -> None:
+    """A posting's digest changes with any one field of it, of a file diff, a hunk or a hunk line,
+    and a subclass where one of those belongs is digested as itself."""
+    import copy
+    import dataclasses
+
+    from bot.patch import FileDiff, Hunk
+
+    p = next(q for q in load(str(corpus.thread(1))).postings if q.subject.startswith("[PATCH 07/12]"))
+    base = cache.posting_digest(p)
+    assert cache.posting_digest(copy.deepcopy(p)) == base
+
+    def other(v: object) -> object:
+        return (v + 1 if isinstance(v, int) and not isinstance(v, bool) else not v if isinstance(v, bool)
+                else v + "x" if isinstance(v, str) else "x" if v is None else v + [v[0]] if isinstance(v, list) and v
+                else ["x"] if isinstance(v, list) else None)
+
+    def holders(q: object) -> list[tuple[type, object]]:
+        fd = q.files[0]
+        return [(type(q), q), (FileDiff, fd), (Hunk, fd.hunks[0]), (HunkLine, fd.hunks[0].lines[0])]
+
+    for cls, _ in holders(p):
+        for f in dataclasses.fields(cls):
+            q = copy.deepcopy(p)
+            obj = dict(holders(q))[cls]
+            if cls is HunkLine:
+                fd = q.files[0]
+                fd.hunks[0].lines[0] = dataclasses.replace(obj, **{f.name: other(getattr(obj, f.name))})
+            else:
+                setattr(obj, f.name, other(getattr(obj, f.name)))
+            assert cache.posting_digest(q) != base, f"{cls.__name__}.{f.name} is not in the digest"
+
+    q = copy.deepcopy(p)
+    q.files[0].hunks[0].lines[0] = OtherLine(*dataclasses.astuple(q.files[0].hunks[0].lines[0]))
+    assert cache.posting_digest(q) == cache.digest(q) != base
+
+
+class OtherLine(HunkLine):
+    """A hunk line of another type (a subclass), for the digest test."""

@@ -145,3 +145,24 @@ def test_numbers_are_consistent_on_diff_like_text(rows):
             assert olds == list(range(h.old_start, h.old_start + len(olds)))
             assert news == list(range(h.new_start, h.new_start + len(news)))
             assert len(olds) <= h.old_len and len(news) <= h.new_len
+
+
+def _hunks_of_tokens(per_hunk: list[int]) -> str:
+    """A diff of one file whose n-th hunk adds one line of per_hunk[n] long identifiers."""
+    out = ["diff --git a/mm/a.c b/mm/a.c", "--- a/mm/a.c", "+++ b/mm/a.c"]
+    for k, n in enumerate(per_hunk):
+        out += [f"@@ -{10 * k + 1},0 +{10 * k + 1},1 @@", "+" + " ".join(f"identifier_{k}_{i}" for i in range(n))]
+    return "\n".join(out) + "\n"
+
+
+def test_the_token_limit_counts_tokens_not_characters() -> None:
+    """Long identifiers are one token each: hunks of exactly max_tokens tokens are all read, one
+    more token is past the limit, wherever it falls."""
+    text = _hunks_of_tokens([30, 40, 30])
+    (whole,) = parse_diff(text, max_tokens=100)
+    assert len(whole.hunks) == 3 and not whole.notes
+    (cut,) = parse_diff(_hunks_of_tokens([30, 40, 31]), max_tokens=100)
+    assert len(cut.hunks) == 3 and cut.notes == ["more than a review reads: 100 tokens of hunks; the rest of the "
+                                                 "patch was not read"]
+    (early,) = parse_diff(_hunks_of_tokens([101, 1]), max_tokens=100)
+    assert len(early.hunks) == 1 and early.notes

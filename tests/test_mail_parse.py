@@ -124,3 +124,26 @@ def test_bad_charset_and_broken_mime_do_not_raise():
               b"--\n" + DIFF)
     res = load_bytes(b"From x Thu Jan  1 00:00:00 1970\n" + broken)
     assert res.messages == 1 and len(res.postings) + len(res.skipped) == 1
+
+
+def test_header_lookups_find_what_a_regex_search_finds() -> None:
+    """The fast header lookups of the triage give the regex search's match on heads where the name
+    starts the head, hides inside another header's value or a longer name, changes case, or folds."""
+    from bot.mail import parse as P
+
+    heads = [
+        b"Content-Type: text/plain; charset=utf-8\nSubject: x\n",
+        b"Subject: x\nX-Content-Type: multipart/mixed\ncontent-TYPE:  multipart/alternative;\n boundary=b\n",
+        b"Subject: about Content-Type: multipart/x\nContent-Transfer-Encoding: BASE64\n",
+        b"Subject: x\r\nCONTENT-TRANSFER-ENCODING:\tquoted-printable\r\nContent-Type: text/plain;\r\n\tcharset=UTF-16\r\n",
+        b"Subject: x\nContent-Transfer-Encoding: 8bit\nContent-Type: text/plain; charset=\"ebcdic\"\n",
+        b"Subject: no such headers\n",
+        b"",
+    ]
+    for head in heads:
+        for rx in (P._MULTIPART, P._CTYPE, P._CTE):
+            want, got = rx.search(head), P._header(rx, head)
+            assert (want and want.span()) == (got and got.span()), (rx.pattern, head)
+        assert P._encoded(head) == bool(P._ENCODED.search(head)), head
+    assert P._header(P._CTE, heads[2]) is not None and P._header(P._MULTIPART, heads[2]) is None
+    assert P._encoded(heads[3]) and P._encoded(heads[4]) and not P._encoded(heads[0])

@@ -76,3 +76,23 @@ def test_jobs_option_on_the_command_line(throughput_inputs: dict[str, Path]) -> 
     assert one.returncode == two.returncode and one.stdout == two.stdout and one.stdout
     bad = run_cli("check", "--mbox", path, "-j", "0")
     assert bad.returncode == 2 and len(bad.stderr_lines) == 1
+
+
+def test_a_series_and_the_diffs_in_replies_to_it_share_a_worker() -> None:
+    """Every revision of the pte_free_defer series, and every diff posted in a reply inside its
+    threads, is judged in the process that holds the series' programs and runs."""
+    from bot.judge import Judge
+    from tests import corpus
+
+    postings = [p for n in (1, 2, 3) for p in load(str(corpus.thread(n))).postings]
+    judge = Judge(Options(cache=False), postings)
+    formal = [p for p in postings if not p.is_reply and p.series is not None and p.series.index > 0]
+    replies = [p for p in postings if p.is_reply]
+    assert {p.series.revision for p in formal} == {1, 2, 3} and replies
+    keys = {p.series.key for p in formal}
+    assert {judge.share_group(p) for p in formal} == keys
+    assert any(judge.base_of(p) for p in replies), "no reply in the threads answers a later patch"
+    for p in replies:
+        base = judge.base_of(p)
+        if base:  # it answers a patch of the series: it runs on that patch's base
+            assert judge.share_group(p) == judge.share_group(base[-1]), p.msgid

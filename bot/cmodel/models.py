@@ -7,6 +7,7 @@ pte_free_defer() is not asked to run a deferral scenario) and the tables still h
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -122,7 +123,7 @@ def joined_reference(parts: tuple[tuple[str, Path], ...]) -> list[SourceLine]:
     file restates only what changed; the rest it shares with the model of the earlier state."""
     out: list[SourceLine] = []
     for rel, path in parts:
-        lines = reference_lines(rel, path.read_text())
+        lines = list(_part_lines(rel, path))
         again = defined_names(lines) & defined_names(out) if out else frozenset()
         if not again:
             out += lines
@@ -138,6 +139,12 @@ def joined_reference(parts: tuple[tuple[str, Path], ...]) -> list[SourceLine]:
         out = [sl for i, sl in enumerate(out[:first]) if i not in gone] + lines + [
             sl for i, sl in enumerate(out) if i >= first and i not in gone]
     return out
+
+
+@lru_cache(maxsize=64)
+def _part_lines(rel: str, path: Path) -> tuple[SourceLine, ...]:
+    """A reference file's lines, read once per process (every build of its model starts from them)."""
+    return tuple(reference_lines(rel, path.read_text()))
 
 
 @lru_cache(maxsize=1)
@@ -414,23 +421,86 @@ def _scenario_calls(spec: ModelSpec) -> set[str]:
 def _code_under_review(spec: ModelSpec, kpath: str, tree_text: str | None, layers: list[list[FileDiff]],
                        report: BindReport) -> list[SourceLine]:
     """The file's lines (the tree's, else the reference model's) with each layer's hunks applied:
-    exactly where they match the tree, by alignment otherwise."""
-    lines: list[SourceLine] = []
-    ref_name = spec.references.get(kpath)
-    if tree_text is not None:
-        lines = [SourceLine(kpath, i + 1, t, False, False) for i, t in enumerate(tree_text.splitlines())]
-    elif ref_name:
-        lines = spec.reference_lines(kpath)
+    exactly where they match the tree, by alignment otherwise. The file after the earlier layers
+    is remembered (_PREFIXES), so the n-th patch of a series applies one layer, not n."""
+    diffs = [fd for fd in (next((f for f in layer if f.path == kpath), None) for layer in layers) if fd is not None]
+    last_changes = bool(layers) and any(f.path == kpath for f in layers[-1])
+    earlier = diffs[:-1] if last_changes else diffs  # the layers whose "+" lines are no longer the change
+    done, lines, acc = _PREFIXES.longest(spec, kpath, tree_text, earlier)
+    if done:
+        _merge_report(report, acc)
+    else:
+        ref_name = spec.references.get(kpath)
+        if tree_text is not None:
+            lines = [SourceLine(kpath, i + 1, t, False, False) for i, t in enumerate(tree_text.splitlines())]
+        elif ref_name:
+            lines = spec.reference_lines(kpath)
     partial = kpath in spec.partial and tree_text is None  # the reference states only some of the file
-    for i, layer in enumerate(layers):
-        fd = next((f for f in layer if f.path == kpath), None)
-        if fd is None:
-            continue
+    for i in range(done, len(diffs)):
+        fd = diffs[i]
+        step = BindReport()
         exact = apply_exact(lines, fd) if tree_text is not None and lines else None
-        lines = exact if exact is not None else apply_hunks(lines, fd, report, partial) if lines else new_file_lines(fd)
-        if i < len(layers) - 1:  # only the last layer's "+" lines are the change under review
+        lines = exact if exact is not None else apply_hunks(lines, fd, step, partial) if lines else new_file_lines(fd)
+        _merge_report(report, step)
+        if i < len(earlier):  # only the last layer's "+" lines are the change under review
             lines = [SourceLine(sl.file, sl.line, sl.text, sl.from_patch, False) for sl in lines]
-    return lines
+            acc = _plus(acc, step)
+            _PREFIXES.put(spec, kpath, tree_text, earlier[:i + 1], lines, acc)
+    return list(lines)
+
+
+def _plus(a: BindReport, b: BindReport) -> BindReport:
+    """Both reports in one (counts add up, reasons follow each other)."""
+    return BindReport(**{f.name: getattr(a, f.name) + getattr(b, f.name) for f in dataclasses.fields(BindReport)})
+
+
+def _merge_report(into: BindReport, more: BindReport) -> None:
+    for f in dataclasses.fields(BindReport):
+        setattr(into, f.name, getattr(into, f.name) + getattr(more, f.name))
+
+
+@dataclass
+class _Prefix:
+    spec: ModelSpec
+    tree_text: str | None
+    diffs: tuple[FileDiff, ...]  # held, so their ids in the key stay theirs
+    lines: list[SourceLine]
+    report: BindReport  # what applying the diffs reported (never changed), added to a report on reuse
+
+
+class _PrefixStates:
+    """A model file after the first k diffs of a series, by (model, file, tree text, the diffs'
+    identities): later patches of the series start from it. Bounded, least recently used first out."""
+
+    SIZE = 64
+
+    def __init__(self) -> None:
+        self.states: dict[tuple, _Prefix] = {}
+
+    @staticmethod
+    def _key(spec: ModelSpec, kpath: str, tree_text: str | None, diffs: list[FileDiff]) -> tuple:
+        return (id(spec), kpath, None if tree_text is None else len(tree_text), tuple(id(d) for d in diffs))
+
+    def longest(self, spec: ModelSpec, kpath: str, tree_text: str | None,
+                diffs: list[FileDiff]) -> tuple[int, list[SourceLine], BindReport]:
+        """(k, the lines after diffs[:k], their report) for the longest remembered k (0: none)."""
+        for k in range(len(diffs), 0, -1):
+            key = self._key(spec, kpath, tree_text, diffs[:k])
+            hit = self.states.get(key)
+            if (hit is not None and hit.spec is spec and hit.tree_text == tree_text
+                    and all(a is b for a, b in zip(hit.diffs, diffs))):
+                self.states[key] = self.states.pop(key)  # most recently used
+                return k, hit.lines, hit.report
+        return 0, [], BindReport()
+
+    def put(self, spec: ModelSpec, kpath: str, tree_text: str | None, diffs: list[FileDiff],
+            lines: list[SourceLine], report: BindReport) -> None:
+        self.states[self._key(spec, kpath, tree_text, diffs)] = _Prefix(spec, tree_text, tuple(diffs), lines, report)
+        while len(self.states) > self.SIZE:
+            del self.states[next(iter(self.states))]
+
+
+_PREFIXES = _PrefixStates()
 
 
 def _record_provenance(unit: CUnit, lines: list[SourceLine], kpath: str, bound: Bound) -> None:

@@ -48,7 +48,8 @@ def parse_diff(text: str, max_hunks: int = MAX_HUNKS, max_lines: int = MAX_DIFF_
     lines = _lines(text)
     files: list[FileDiff] = []
     cur: FileDiff | None = None
-    hunks = body = tokens = 0
+    hunks = body = tokens = bound = 0
+    uncounted: list[tuple[int, int]] = []  # hunks (line ranges) whose tokens are not counted yet
     i, n = 0, len(lines)
     while i < n:
         ln = lines[i]
@@ -82,7 +83,13 @@ def parse_diff(text: str, max_hunks: int = MAX_HUNKS, max_lines: int = MAX_DIFF_
             if body > max_lines:
                 cur.notes.append(f"{_TOO_MANY}: {max_lines} lines of hunks; the rest of the patch was not read")
                 return files
-            tokens += sum(_TOKENS.subn("", ln[1:])[1] for ln in lines[i + 1:j])  # counted, not kept
+            # A token has at least one character, so the hunks' characters bound their tokens:
+            # the hunks are counted (not kept) only once that bound could pass max_tokens.
+            uncounted.append((i + 1, j))
+            bound += len("".join(lines[i + 1:j]))
+            if tokens + bound > max_tokens:
+                tokens += sum(_TOKENS.subn("", ln[1:])[1] for a, b in uncounted for ln in lines[a:b])
+                uncounted, bound = [], 0
             if tokens > max_tokens:
                 cur.notes.append(f"{_TOO_MANY}: {max_tokens} tokens of hunks; the rest of the patch was not read")
                 return files

@@ -39,6 +39,7 @@ _BOUNDARY = re.compile(rb'(?i)boundary\s*=\s*(?:"([^"\r\n]*)"|([^\s;"]*))')
 _CTYPE = re.compile(rb"(?im)^content-type:[ \t]*([^;\s]*)(.*(?:\r?\n[ \t].*)*)")
 _CHARSET = re.compile(rb'(?i)charset[ \t]*=[ \t]*"?([-\w.:]+)')
 _CTE = re.compile(rb"(?im)^content-transfer-encoding:[ \t]*([-\w]+)")
+_ENCODED_STARTS = (b"content-transfer-encoding:", b"charset")  # what each alternative of _ENCODED starts with
 MAX_MIME_PARTS = 256  # a patch mail has a few; the stdlib parses one in ~1.5 ms, nests them by recursion
 
 
@@ -82,7 +83,7 @@ def has_diff(raw: bytes, head: bytes = b"") -> bool:
     if b"\ndiff --git " in body or (b"\n--- a/" in body and b"\n+++ b/" in body):
         return True
     heads = part_heads(head, body)
-    return heads is None or any(_ENCODED.search(h) for h in heads)
+    return heads is None or any(_encoded(h) for h in heads)
 
 
 def part_heads(head: bytes, body: bytes, limit: int = 256) -> list[bytes] | None:
@@ -92,7 +93,7 @@ def part_heads(head: bytes, body: bytes, limit: int = 256) -> list[bytes] | None
     heads, todo = [head], [head]
     while todo:
         h = todo.pop()
-        if not _MULTIPART.search(h):
+        if not _header(_MULTIPART, h):
             continue
         sep = _separator(h, body)
         if sep is None:
@@ -117,6 +118,36 @@ def _separator(head: bytes, body: bytes) -> bytes | None:
     boundary = (m.group(1) if m.group(1) is not None else m.group(2)) if m else b""
     sep = b"\n--" + boundary
     return sep if boundary and sep in body else None
+
+
+def _header(rx: re.Pattern[bytes], head: bytes) -> re.Match[bytes] | None:
+    """rx.search(head) for a pattern "(?im)^name:...", found faster: a search tries the pattern at
+    every byte, while a match can only start at a line that starts with the name, in any case."""
+    name = _name_of(rx)
+    low = head.lower()
+    i = low.find(name)
+    while i >= 0:
+        if i == 0 or low[i - 1] == 0x0A:
+            m = rx.match(head, i)
+            if m:
+                return m
+        i = low.find(name, i + 1)
+    return None
+
+
+@lru_cache(maxsize=8)
+def _name_of(rx: re.Pattern[bytes]) -> bytes:
+    m = re.match(rb"\(\?im\)\^([-\w]+:)", rx.pattern)
+    if m is None:
+        raise ValueError(f"not a header pattern: {rx.pattern!r}")
+    return m.group(1).lower()
+
+
+def _encoded(head: bytes) -> bool:
+    """_ENCODED.search(head), from the first place a match can start."""
+    low = head.lower()
+    starts = [i for i in (low.find(w) for w in _ENCODED_STARTS) if i >= 0]
+    return bool(starts) and _ENCODED.search(head, min(starts)) is not None
 
 
 def split_head(raw: bytes) -> bytes:
@@ -213,7 +244,7 @@ def _parse(raw: bytes) -> Parsed | Skip:
     if not diff and not cover:
         return out
     body = _simple_body(raw, head)
-    if body is None and _MULTIPART.search(head) and _separator(head, raw[len(head):]) is None:
+    if body is None and _header(_MULTIPART, head) and _separator(head, raw[len(head):]) is None:
         body = _simple_body(raw, head, as_text=True)  # no parts to find: one text part, as MUAs show it
     if body is None:
         try:
@@ -252,10 +283,10 @@ def _simple_body(raw: bytes, head: bytes, as_text: bool = False) -> str | None:
     """Fast path for the common single-part text/plain mail (most patches): decode it directly
     with the same codecs email uses. None means "not simple": use the full email parser.
     as_text: decode the body as one text part whatever its Content-Type says."""
-    ct = _CTYPE.search(head)
+    ct = _header(_CTYPE, head)
     if ct and ct.group(1).lower() not in (b"text/plain", b"") and not as_text:
         return None
-    cte = _CTE.search(head)
+    cte = _header(_CTE, head)
     enc = cte.group(1).lower() if cte else b"7bit"
     data = raw[len(head):]
     data = data[2:] if data.startswith(b"\r\n") else data[1:]  # the blank line ending the headers
