@@ -266,7 +266,7 @@ def year_false_alarms(labelled: set[str], filtered: bool, in_threads: set[str],
     if filtered:
         from bot.cmodel.models import load_models
 
-        model_files = {f for spec in load_models() for f in spec.files}
+        model_files = {f for spec in load_models() for f in spec.reads}
         todo = [p for p in todo if {fd.path for fd in p.files} & model_files or sites_relevant(p)]
         selection = ("formal postings that touch a model's files or that bot.sites.analyze calls relevant "
                      "(false alarms: those not labelled)")

@@ -100,6 +100,7 @@ class Review:
     base: str = ""  # what the verdict stands on: "the kernel tree PATH at SHA", "the reference model …"
     scenarios: list[str] = field(default_factory=list)  # "model/scenario" that ran the changed code
     caller_rules: list[str] = field(default_factory=list)  # "HAZARD: function()" caller rules applied
+    opaque_calls: list[str] = field(default_factory=list)  # "f()": calls the models do not know, run as opaque
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -115,6 +116,7 @@ class Review:
             "base": self.base,
             "scenarios": self.scenarios,
             "caller_rules": self.caller_rules,
+            "opaque_calls": self.opaque_calls,
         }
 
     @property

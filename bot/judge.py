@@ -28,10 +28,12 @@ from bot.cmodel.models import (
     scenario_runnable,
 )
 from bot.cmodel.select import choose
+from bot.code_base import applies_on, norm_line
 from bot.commands import replay_commands
 from bot.findings import Finding, Review, TraceStep, hazard_finding, trace_steps
 from bot.options import Options
 from bot.patch import FileDiff, Posting
+from bot.proposal import proposal
 from bot.sim.core import CheckResult, Counterexample
 from bot.sites import analyze
 from bot.tree import base_revision, resolve, tree_reader
@@ -47,7 +49,8 @@ class ModelRun:
     costs: dict[str, str] = field(default_factory=dict)
     cost_scenario: dict[str, str] = field(default_factory=dict)  # cost → a scenario that shows it
     ran: set[str] = field(default_factory=set)
-    unknown: set[str] = field(default_factory=set)
+    unknown: set[str] = field(default_factory=set)  # calls the model does not know, run as opaque
+    choices: set[str] = field(default_factory=set)  # unknown or opaque calls whose result was explored both ways
     notes: set[str] = field(default_factory=set)
     failed: dict[str, ScenarioFailure] = field(default_factory=dict)  # scenarios that prove nothing
     scenario_ran: dict[str, set[str]] = field(default_factory=dict)  # completed scenario → functions
@@ -65,6 +68,8 @@ class Judge:
         self.by_id = {p.msgid: p for p in context}
         self._revisions: dict[tuple[str, int], list[Posting]] | None = None
         self._runs: dict[tuple, ModelRun] = {}
+        self._code_bases: dict[str, tuple[Posting, int] | None] = {}
+        self._proposals: dict[str, Posting] = {}  # a reply's msgid → the patch its pasted code is on top of
         self.cache = cache.for_options(options)
 
     # ---- series structure -------------------------------------------------------------------
@@ -72,6 +77,9 @@ class Judge:
         """The code a posting applies to: the earlier patches of its series revision, and for a
         formal follow-up ("[PATCH v3 07/13 fix]") the patch it follows up. A diff pasted in a reply
         is an alternative to the patch it answers, so it applies to that patch's base."""
+        if p.msgid in self._proposals:  # code pasted in a reply: on top of the patch it answers
+            answered = self._proposals[p.msgid]
+            return self.base_of(answered) + [answered]
         if p.is_reply:
             parent = self._formal_ancestor(p)
             return self.base_of(parent) if parent is not None else []
@@ -88,6 +96,30 @@ class Judge:
                 if 0 < qs.index < s.index or same_slot:
                     out.append(q)
         out.sort(key=lambda q: (q.series.index if q.series else 0, bool(q.series and q.series.extra)))
+        if not out and (s is None or s.total <= 1):
+            found = self.code_base(p)
+            if found is not None:
+                return self.base_of(found[0]) + [found[0]]
+        return out
+
+    def code_base(self, p: Posting) -> tuple[Posting, int] | None:
+        """For a lone patch: the earlier posting its removed lines come from (bot.code_base)."""
+        if p.msgid not in self._code_bases:
+            paths = {fd.path for fd in p.files}
+            known = {path: self._reference_lines(path) for path in paths if models_for({path})}
+            self._code_bases[p.msgid] = applies_on(p, self.context, known) if known else None
+        return self._code_bases[p.msgid]
+
+    def _reference_lines(self, path: str) -> set[str]:
+        return {norm_line(t) for t in self._reference_text(path)}
+
+    def _reference_text(self, path: str) -> list[str]:
+        """The lines of every model's reference of a kernel path."""
+        out: list[str] = []
+        for spec in models_for({path}):
+            ref = spec.references.get(path) or spec.headers.get(path)
+            if ref:
+                out += (spec.directory / ref).read_text().splitlines()
         return out
 
     def _revision(self, key: str, revision: int) -> list[Posting]:
@@ -98,6 +130,20 @@ class Judge:
                 if q.series is not None:
                     self._revisions.setdefault((q.series.key, q.series.revision), []).append(q)
         return self._revisions.get((key, revision), [])
+
+    def as_proposal(self, p: Posting) -> tuple[Posting, Posting | None]:
+        """A reply's pasted functions as a diff on top of the patch it answers (bot.proposal), with
+        that patch; else the posting itself and None."""
+        if p.files or not p.is_reply:
+            return p, None
+        answered = self._formal_ancestor(p)
+        if answered is None:
+            return p, None
+        q = proposal(p, answered, {fd.path: self._reference_text(fd.path) for fd in answered.files})
+        if q is None:
+            return p, None
+        self._proposals[p.msgid] = answered
+        return q, answered
 
     def share_group(self, p: Posting) -> str:
         """Postings of one group share what judging them builds (their bases, the earlier patches'
@@ -120,7 +166,7 @@ class Judge:
         rev, whole = base_revision(p) if self.opts.tree else (None, False)
         if whole:
             return [], rev
-        return [q for q in self.base_of(p) if {fd.path for fd in q.files} & set(spec.files)], rev
+        return [q for q in self.base_of(p) if {fd.path for fd in q.files} & set(spec.reads)], rev
 
     def bind(self, spec: ModelSpec, layers: list[Posting | None], rev: str | None) -> Bound:
         """The model's program with the layers' diffs applied, on the tree at rev when there is one."""
@@ -175,12 +221,8 @@ class Judge:
                 continue
             _log_scenario(spec, sc.name, res, self.opts)
             mr.ran |= m.obs.ran
-            if m.obs.unknown:
-                # What the code does through calls nobody models is unknown: prove nothing here.
-                mr.failed[sc.name] = ScenarioFailure(
-                    "calls the model does not know: " + ", ".join(sorted(m.obs.unknown)), set(m.obs.ran))
-                mr.unknown |= m.obs.unknown
-                continue
+            # Calls the model does not know ran as opaque (rules/README.md, "Unknown calls"): the
+            # scenario stands, and the review names them.
             if m.obs.unresolved:
                 mr.failed[sc.name] = ScenarioFailure("; ".join(sorted(m.obs.unresolved)[:3]), set(m.obs.ran))
                 continue
@@ -200,6 +242,7 @@ class Judge:
                 mr.cost_scenario.setdefault(k, sc.name)
             mr.ran |= m.obs.ran
             mr.unknown |= m.obs.unknown
+            mr.choices |= m.obs.choices
             mr.notes |= m.obs.notes
         self._runs[key] = mr
         return mr
@@ -251,12 +294,21 @@ class Judge:
         """Scenarios → findings for one model: the scenarios run on the posting's base and with the
         posting; what the patch adds over its base becomes findings in the review."""
         layers, rev = self.layers_for(p, spec)
+        found = self._code_bases.get(p.msgid)
+        if found is not None and found[0] in layers:
+            note = (f"applies on top of <{found[0].msgid}> {found[0].subject}: {found[1]} lines it removes are that "
+                    "patch's added lines, so that patch and its base are the code it changes")
+            if note not in review.notes:
+                review.notes.append(note)
         log.info("<%s> model %s (covers %s); the base: %s plus %d earlier patch(es) of the series",
-                 p.msgid, spec.name, ", ".join(sorted({fd.path for fd in p.files} & set(spec.files))),
+                 p.msgid, spec.name, ", ".join(sorted({fd.path for fd in p.files} & set(spec.reads))),
                  f"the tree at {rev}" if rev else "the reference model", len(layers))
         log.info("<%s> %s: scenarios with the patch", p.msgid, spec.name)
         cur_run = self.run(spec, list(layers) + [p], rev, only_if_changed=True)
-        outcome = ModelOutcome(spec.name, list(spec.files), self._base_label(spec, cur_run, rev),
+        label = self._base_label(spec, cur_run, rev)
+        if p.msgid in self._proposals:
+            label += f", the reply's functions on top of <{self._proposals[p.msgid].msgid}>"
+        outcome = ModelOutcome(spec.name, list(spec.reads), label,
                                set(cur_run.bound.changed), dict(cur_run.scenario_ran),
                                dict(cur_run.failed), list(cur_run.problems),
                                {f"{path}:{fn}" for fn, path in cur_run.bound.removed.items()})
@@ -274,9 +326,13 @@ class Judge:
             review.notes.append("removed by the patch but still called by code outside it that the model runs "
                                 "(converted elsewhere in the kernel); their former bodies stand for those calls: "
                                 + ", ".join(f"{f}()" for f in cur_run.bound.kept))
-        unknown = sorted(cur_run.unknown - base_run.unknown)
+        unknown = sorted(cur_run.unknown)
         if unknown:
-            review.notes.append("calls the model does not know (treated as no-ops): " + ", ".join(unknown))
+            review.opaque_calls += [f"{u}()" for u in unknown if f"{u}()" not in review.opaque_calls]
+            both = sorted(cur_run.choices & cur_run.unknown)
+            review.notes.append("calls the model does not know, run as opaque (they touch nothing the model "
+                                "tracks" + (f"; the results of {', '.join(b + '()' for b in both)} were explored "
+                                            "both ways" if both else "") + "): " + ", ".join(u + "()" for u in unknown))
         return outcome
 
     def finish(self, p: Posting, review: Review, sitemap: Any, site_note: str,
@@ -418,7 +474,7 @@ class Judge:
         if run.bound.filled:
             out.append("the tree's file lacks, run from the reference model instead: " + ", ".join(run.bound.filled))
         if run.unknown:
-            out.append("unknown calls treated as no-ops: " + ", ".join(sorted(run.unknown)))
+            out.append("calls the model does not know, run as opaque: " + ", ".join(u + "()" for u in sorted(run.unknown)))
         if run.bound.report.failed:
             out.append("hunks that matched no modeled code: " + "; ".join(run.bound.report.failed[:3]))
         return out

@@ -17,6 +17,7 @@ from bot import cache, pool
 from bot.findings import Review
 from bot.options import Options
 from bot.patch import Posting
+from bot.proposal import proposal_note
 
 if TYPE_CHECKING:
     from bot.judge import Judge
@@ -63,6 +64,9 @@ def review_posting(judge: Judge, p: Posting) -> Review:
     """One posting through the stages. The judge holds the series context (each posting's base is
     the earlier patches of its series) and caches model runs shared between postings."""
     review = judge.start(p)  # series: the posting's place in its series
+    p, answered = judge.as_proposal(p)  # a reply's pasted functions: a diff on top of what it answers
+    if answered is not None:
+        review.notes.append(proposal_note(p, answered))
     sitemap, site_note = judge.sites(p, review)  # call sites, and the caller-side pattern rules
     outcomes = [judge.judge_model(p, spec, review)  # scenarios on the base and with the patch → findings
                 for spec in judge.models_for(p, review)]  # model: those covering the changed files

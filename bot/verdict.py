@@ -5,10 +5,10 @@ The rule (README, "Reading a review"): a relevant review is judged when it has a
 finding, or when
   1. every model covering a changed file placed all of the patch's hunks, and each of its scenarios
      that can run on this code completed conclusively — set up, explored within its budgets, no
-     call the model does not know, no name nothing assigns, no violation the rules cannot classify
-     (an unknown call, unresolved name or unclassified violation counts only when the scenario ran
-     changed code; a failed setup, a budget or a skipped scenario always counts: what it would have
-     run is unknown);
+     name nothing assigns, no violation the rules cannot classify (a call the models do not know
+     runs as opaque and is named, rules/README.md; an unresolved name or unclassified violation
+     counts only when the scenario ran changed code; a failed setup, a budget or a skipped scenario
+     always counts: what it would have run is unknown);
   2. every changed function holding lifetime call sites was run by such a scenario or examined by
      a caller rule (rules/callers.toml) that applies to it (a function the patch deletes runs no
      more: its callers are what is judged), and no change outside functions touches such sites; and

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,15 @@ def message(n: int, msgid: str) -> bytes:
     finally:
         box.close()
     raise LookupError(f"no message <{msgid}> in thread v{n}")
+
+
+def year_of(y: str) -> Path:
+    return corpus_path(f"lists/linux-s390-{y}.mbox.xz")
+
+
+@lru_cache(maxsize=2)
+def year_postings(y: str) -> tuple:
+    """Every posting of a list year (formal and inline diffs in replies), read once per session."""
+    from bot.mail import load
+
+    return tuple(load(str(year_of(y))).postings)

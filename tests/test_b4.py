@@ -20,7 +20,7 @@ from tests.pinbox import PublicInbox
 V1_07 = "6dd63b39-e71f-2e8b-7e0-83e02f3bcb39@google.com"
 V3_06 = "dc4f318d-a66a-5622-dc44-9018ea814b37@google.com"  # sparc: judged, no hazard
 V3_07 = "94eccf5f-264c-8abe-4567-e77f4b4e14a@google.com"
-V1_02 = "923480d5-35ab-7cac-79d0-343d16e29318@google.com"  # relevant; edited below to call what no model knows
+V3_07_FIX = "3bc095ba-a180-ce3b-82b1-2bfc64612f3@google.com"  # relevant, alone its hunk places on no modeled code
 CHECK = "review-bot check --stdin --format checkpatch"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -53,13 +53,6 @@ def b4(env: dict[str, str], cwd: Path, *args: str) -> str:
     out = _ANSI.sub("", res.stdout.decode(errors="replace") + res.stderr.decode(errors="replace"))
     assert res.returncode == 0, out[-3000:]
     return out
-
-
-def _unjudged_v1_02() -> bytes:
-    """The real posting, its interrupt wrapper renamed to a function no model or primitive knows."""
-    raw = corpus.message(1, V1_02).replace(b"+\tconfig_might_irq_save(flags);\n", b"+\tpmd_halves_hold(flags);\n")
-    assert b"pmd_halves_hold" in raw
-    return raw
 
 
 def _prep_check(env: dict[str, str], repo: Path) -> str:
@@ -102,7 +95,7 @@ def test_prep_check_v3_07_has_no_error(b4env: dict[str, str], tmp_path: Path) ->
 
 def test_prep_check_never_passes_a_patch_it_did_not_judge(b4env: dict[str, str], tmp_path: Path) -> None:
     repo = tmp_path / "linux"
-    tree_for(repo, _unjudged_v1_02())
+    tree_for(repo, corpus.message(3, V3_07_FIX))
     out = _prep_check(b4env, repo)
     assert "passed all checks" not in out, out
     assert any("review-bot: WARNING: NOT_JUDGED: review-bot not judged: " in ln for ln in _patch_lines(out)), out
@@ -145,12 +138,12 @@ def test_review_check_protocol_through_b4(b4env: dict[str, str], tmp_path: Path,
         monkeypatch.setenv(key, b4env[key])
     results = {}
     for name, raw in (("v1", corpus.message(1, V1_07)), ("v3-06", corpus.message(3, V3_06)),
-                      ("v1-02", _unjudged_v1_02())):
+                      ("v3-07-fix", corpus.message(3, V3_07_FIX))):
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         (results[name],) = checks.run_perpatch_checks([(name, msg)], [cmd], str(tmp_path))[name]
-    assert {k: r["status"] for k, r in results.items()} == {"v1": "fail", "v3-06": "pass", "v1-02": "warn"}
+    assert {k: r["status"] for k, r in results.items()} == {"v1": "fail", "v3-06": "pass", "v3-07-fix": "warn"}
     assert all(r["tool"] == "review-bot" for r in results.values())
     assert results["v1"]["summary"].startswith("judged: ") and "RCU_HEAD_SHARED" in results["v1"]["summary"]
-    assert results["v1-02"]["summary"].startswith("not judged: ")
+    assert results["v3-07-fix"]["summary"].startswith("not judged: ")
     details = json.loads(results["v1"]["details"])
     assert any(d["status"] == "fail" and d["description"].startswith("ERROR: RCU_HEAD_SHARED:") for d in details)

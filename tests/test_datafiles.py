@@ -39,15 +39,16 @@ def _model_copy(tmp: Path, old: str, new: str, file: str = "model.toml") -> Path
 
 # (what, the file the loader reads, the typo, the load, the expected message after "FILE: ")
 CASES: list[tuple[str, Path, str, str, Callable[[Path], object], str]] = [
-    ("primitive key", RULES / "primitives.toml", "bh = true", "bhh = true", primitives.load,
-     "[spin_lock_irq] unknown key 'bhh' (did you mean 'bh'?)"),
+    ("primitive key", RULES / "primitives.toml", 'flavour = "bh"', 'flavor = "bh"', primitives.load,
+     "[rcu_read_lock_bh] unknown key 'flavor' (did you mean 'flavour'?)"),
     ("primitive effect", RULES / "primitives.toml", 'effect = "rcu_queue"', 'effect = "rcu_queu"',
      primitives.load, "[call_rcu] unknown effect 'rcu_queu' (did you mean 'rcu_queue'?)"),
     ("primitive type", RULES / "primitives.toml", 'effect = "synchronize_rcu"\nmay_sleep = true',
      'effect = "synchronize_rcu"\nmay_sleep = "yes"', primitives.load,
      "[synchronize_rcu] key 'may_sleep' must be true or false, not 'yes'"),
     ("primitive choice", RULES / "primitives.toml", 'op = "xor"', 'op = "xr"', primitives.load,
-     "[atomic_xor_bits] key 'op' must be one of xor, add, sub, store, load, cmpxchg, not 'xr' (did you mean 'xor'?)"),
+     "[atomic_xor_bits] key 'op' must be one of add, sub, xor, and, or, andnot, store, load, not 'xr' (did you "
+     "mean 'xor'?)"),
     ("callsite key", RULES / "callsites.toml", "relevance = ", "relevnce = ", callsites.load,
      "unknown key 'relevnce' (did you mean 'relevance'?)"),
     ("classify kind", RULES / "classify.toml", 'kind = "list_double_add"', 'kind = "list_double_ad"',

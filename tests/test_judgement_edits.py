@@ -19,9 +19,9 @@ V3_05 = "6e3ca5f1-334d-4b14-b92d-fc8e99914fcb@google.com"
 V2_05 = "5cd9f442-61da-4c3d-eca-b7f44d22aa5f@google.com"
 
 
-def edited(n: int, msgid: str, *subs: tuple[str, str]) -> tuple[Posting, list[Posting]]:
-    res = load(str(thread(n)))
-    orig = next(p for p in res.postings if p.msgid == msgid)
+def substituted(orig: Posting, subs: tuple[tuple[str, str], ...], first_only: bool = False) -> Posting:
+    """A copy of orig whose post-image lines have each `old` replaced by `new` (first_only: only the
+    first edit that matches a line, so two edits can swap lines)."""
     p = copy.deepcopy(orig)
     hits = 0
     for fd in p.files:
@@ -34,9 +34,17 @@ def edited(n: int, msgid: str, *subs: tuple[str, str]) -> tuple[Posting, list[Po
                         if old in text:
                             text = text.replace(old, new)
                             hits += 1
+                            if first_only:
+                                break
                 new_lines.append(HunkLine(ln.tag, text, ln.old_no, ln.new_no))
             h.lines = new_lines
-    assert hits, f"no edit applied to {msgid}: {subs}"
+    assert hits, f"no edit applied to {orig.msgid}: {subs}"
+    return p
+
+
+def edited(n: int, msgid: str, *subs: tuple[str, str]) -> tuple[Posting, list[Posting]]:
+    res = load(str(thread(n)))
+    p = substituted(next(p for p in res.postings if p.msgid == msgid), subs)
     context = [p if q.msgid == msgid else q for q in res.postings]
     return p, context
 

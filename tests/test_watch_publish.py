@@ -42,8 +42,13 @@ def _rows(html: str) -> _Rows:
 def published(pinbox: PublicInbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Sink, dict]]:
     box: Inbox = pinbox.add_inbox("watch-publish", "watch-publish@example.org")
     real = from_real_07("pub-findings@test.example.org", "[PATCH] s390: add pte_free_defer() published")
-    unjudged = real.replace(b"call_rcu(&page->rcu_head, pte_free_now);", b"frobnicate_page(page);")
-    unjudged = unjudged.replace(b"pub-findings@", b"pub-unjudged@").replace(b"published", b"unknown call")
+    # a relevant change to code the model does not have: its hunk places nowhere, so it is not judged
+    unjudged = synthetic("pub-unjudged@test.example.org", "[PATCH] s390: defer the free of a frobnicated page", (
+        "Defer it.\n\nSigned-off-by: Ann Author <ann@example.org>\n---\n"
+        "diff --git a/arch/s390/mm/pgalloc.c b/arch/s390/mm/pgalloc.c\n"
+        "--- a/arch/s390/mm/pgalloc.c\n+++ b/arch/s390/mm/pgalloc.c\n"
+        "@@ -900,3 +900,4 @@ void frobnicate_page(struct page *page)\n"
+        " \tfrob_one(page);\n+\tcall_rcu(&page->rcu_head, pte_free_now);\n \tfrob_three(page);\n }\n"))
     for raw in (real, unjudged, synthetic("pub-docs@test.example.org", "[PATCH] docs: typo", doc_patch(1))):
         box.deliver(raw)
     tmp = tmp_path_factory.mktemp("publish")

@@ -84,6 +84,7 @@ def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport,
     known = defined_names(lines) if partial else None
     index = _Index(lines)
     start = 0
+    ours: set[int] = set()  # ids of the lines this diff's hunks put in
     cells = MAX_FILE_CELLS
     for h in fd.hunks:
         if known is not None and _starts_in_unknown_function(h, known):
@@ -91,6 +92,13 @@ def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport,
             continue
         found, cost, out_of_steps = _place(index, h, start, cells - index.work)
         cells -= cost
+        if found is None and start and not out_of_steps:
+            # Code an earlier layer appended (its context matched nothing) sits at the end, out of
+            # file order: a later hunk may match before it, as long as it replaces none of ours.
+            again, cost, out_of_steps = _place(index, h, 0, cells - index.work)
+            cells -= cost
+            if again is not None and not any(id(sl) in ours for sl in lines[again[1]:again[2] + 1]):
+                found = again
         if found is not None and _changes_outside(h, found[3], found[4]):
             # only part of the hunk's pre-image aligns: the rest edits code the model does not have
             # there, and splicing half an edit would run code neither side of the patch contains
@@ -135,8 +143,9 @@ def apply_hunks(ref: list[SourceLine], fd: FileDiff, report: BindReport,
             removed = False
         new = _balance_comments(kept)
         lines[r0:r1 + 1] = new
+        ours |= {id(sl) for sl in new}
         index.stale = True
-        start = r0 + len(new)
+        start = max(start, r0 + len(new))
         report.applied += 1
     report.steps += MAX_FILE_CELLS - cells + index.work
     return lines

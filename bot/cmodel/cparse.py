@@ -43,7 +43,11 @@ class CUnit:
     functions: dict[str, CFunction] = field(default_factory=dict)
     alternates: dict[str, list[CFunction]] = field(default_factory=dict)
     defines: dict[str, str] = field(default_factory=dict)  # object-like #define NAME text
-    static_locks: list[str] = field(default_factory=list)  # DEFINE_SPINLOCK(name) at file scope
+    static_locks: list[str] = field(default_factory=list)  # DEFINE_SPINLOCK(name), DEFINE_MUTEX(name), … at file scope
+    globals: dict[str, tuple[str, int]] = field(default_factory=dict)  # file-scope variable → (type, initial value)
+    # function-like macros, read as functions of their parameters (run only where no function or
+    # primitive has the name): `#define destroy_context(mm) synchronize_rcu()` is a call like another
+    macro_functions: dict[str, CFunction] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
 
@@ -72,6 +76,10 @@ def _walk_top(node: Node, unit: CUnit) -> None:
                     unit.alternates.setdefault(fn.name, []).append(fn)
                 else:
                     unit.functions[fn.name] = fn
+        elif t == "preproc_function_def":
+            fn = _macro_function(ch)
+            if fn is not None:
+                unit.macro_functions[fn.name] = fn  # a later #define is what the code after it sees
         elif t == "preproc_def":
             name = _t(ch.child_by_field_name("name"))
             val = ch.child_by_field_name("value")
@@ -79,12 +87,65 @@ def _walk_top(node: Node, unit: CUnit) -> None:
                 unit.defines[name] = re.sub(r"/\*.*?\*/|//.*", "", _t(val)).strip()
         elif t == "declaration":
             txt = _t(ch)
-            m = re.search(r"DEFINE_(?:RAW_)?SPINLOCK\s*\(\s*(\w+)\s*\)", txt)
+            m = re.search(r"(?:DEFINE_(?:RAW_)?SPINLOCK|DEFINE_RWLOCK|DEFINE_MUTEX|DEFINE_SEMAPHORE|DECLARE_RWSEM)"
+                          r"\s*\(\s*(\w+)\s*[,)]", txt)
             if m:
                 unit.static_locks.append(m.group(1))
+            else:
+                _globals(ch, unit)
         elif t in ("preproc_ifdef", "preproc_if", "preproc_else", "preproc_elif", "linkage_specification",
                    "declaration_list", "ERROR"):
             _walk_top(ch, unit)
+
+
+_DO_WHILE_0 = re.compile(r"^\s*do\s*(\{.*\})\s*while\s*\(\s*0\s*\)\s*;?\s*$", re.S)
+
+
+def _macro_function(n: Node) -> CFunction | None:
+    """A function-like macro as a function: its body a block (do { } while (0), or a statement
+    expression) or the expression it returns, each line where the macro has it."""
+    name = _t(n.child_by_field_name("name"))
+    plist = n.child_by_field_name("parameters")
+    value = n.child_by_field_name("value")
+    if not name or plist is None or "..." in _t(plist):
+        # a variadic macro forwards an argument list no function's parameters bind; where a model's
+        # environment defines the name (alloc_hooks() wrappers), that function stands for it
+        return None
+    params = [_t(p) for p in plist.named_children if p.type == "identifier"]
+    body = re.sub(r"\\[ \t]*(?=\n)", " ", _t(value)) if value is not None else ""
+    body_line = _line(value) if value is not None else _line(n)
+    m = _DO_WHILE_0.match(body)
+    if m:
+        block = m.group(1)
+    elif body.strip().startswith("({") and body.strip().endswith("})"):
+        block = body.strip()[1:-1]
+    elif body.strip():
+        block = "{ return (" + body + "); }"
+    else:
+        block = "{ }"
+    head = f"long {name}(" + ", ".join(f"long {p}" for p in params) + ")"
+    pad = "\n" * (_line(n) - 1)
+    text = pad + head + "\n" * (body_line - _line(n)) + " " + block
+    try:
+        unit = parse_unit(text)
+    except RecursionError:
+        return None
+    return unit.functions.get(name)
+
+
+def _globals(decl: Node, unit: CUnit) -> None:
+    """File-scope variables (static, extern or plain): their type and a numeric initial value."""
+    base = _base_type(decl)
+    for d in decl.named_children:
+        if d.type not in ("identifier", "pointer_declarator", "init_declarator", "array_declarator"):
+            continue
+        name, depth, fdecl = _declarator_name(d)
+        if not name or fdecl is not None:
+            continue  # a function's prototype
+        value = d.child_by_field_name("value") if d.type == "init_declarator" else None
+        init = expr(value) if value is not None and value.type == "number_literal" else ("num", 0)
+        ty = (base + " " + "*" * depth).strip() + (" []" if d.type == "array_declarator" else "")
+        unit.globals[name] = (ty, init[1] if init[0] == "num" else 0)
 
 
 def _declarator_name(d: Node | None) -> tuple[str, int, Node | None]:

@@ -49,6 +49,7 @@ class Primitive:
     why: str
     may_sleep: bool = False  # the call may sleep: running it in atomic context is a violation
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    gfp_arg: int = -1  # may_sleep only when this argument's GFP flags allow direct reclaim
 
     def __getitem__(self, key: str) -> Any:
         return self.params[key]
@@ -79,7 +80,9 @@ class MachineAPI(Protocol):
     table_size: int
 
     def eval(self, w: World, t: Thread, e: tuple) -> int: ...
+    def type_of(self, t: Thread, e: tuple) -> str: ...
     def store(self, w: World, t: Thread, lhs: tuple, val: int) -> None: ...
+    def has_function(self, name: str) -> bool: ...
     def check_alive(self, w: World, t: Thread, addr: int, what: str) -> None: ...
     def field_offset(self, struct: str, path: str) -> int: ...
     def role_offset(self, role: str) -> int: ...
@@ -95,12 +98,13 @@ class MachineAPI(Protocol):
 class Call:
     """One primitive call being run: its rule, name, arguments and line, and where it runs."""
 
-    __slots__ = ("m", "w", "t", "rule", "name", "args", "line", "events", "violations")
+    __slots__ = ("m", "w", "t", "rule", "name", "args", "line", "events", "violations", "after")
 
     def __init__(self, m: MachineAPI, w: World, t: Thread, rule: Primitive, name: str, args: list,
                  line: int, events: list[Event], violations: list[Violation]) -> None:
         self.m, self.w, self.t, self.rule, self.name = m, w, t, rule, name
         self.args, self.line, self.events, self.violations = args, line, events, violations
+        self.after: tuple[str, list[int]] | None = None  # a function of the code to run once the call is done
 
     def arg(self, i: int) -> int:
         """The value of argument i (0 when the call has fewer)."""
@@ -141,6 +145,16 @@ class Call:
         base = {"ctx": self.t.ctx, "function": self.function, "at": self.m.where(self.t)}
         base.update(attrs)
         return Abort(Violation(kind, detail, tuple(sorted(base.items()))))
+
+    def str_arg(self, i: int) -> str | None:
+        """Argument i when it is a string literal (a cache's name)."""
+        if i < len(self.args) and self.args[i][0] == "str":
+            return str(self.args[i][1])
+        return None
+
+    def call_after(self, fn: str, args: list[int]) -> None:
+        """Run fn(args) of the code under review when this call returns (a constructor, a release)."""
+        self.after = (fn, args)
 
     def soft(self, kind: str, detail: str, **attrs: str) -> None:
         """A violation that is reported while exploration goes on (the run continues past it)."""

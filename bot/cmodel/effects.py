@@ -10,6 +10,7 @@ field links a page on a list, which lists a new mm starts with) come from the ru
 from __future__ import annotations
 
 from bot.cmodel.effect_api import Abort, Call, MachineAPI, Param, effect
+from bot.cmodel.slab import check_access, check_reinit
 from bot.cmodel.world import (
     GLOBAL_BASE,
     GLOBAL_SIZE,
@@ -25,7 +26,7 @@ from bot.cmodel.world import (
 )
 from bot.sim.core import Violation
 
-__all__ = ["Abort", "check_may_sleep", "check_table_write"]
+__all__ = ["Abort", "check_may_sleep", "check_table_write", "enter_reader", "free_checked", "obj_name"]
 
 
 def obj_name(w: World, addr: int) -> str:
@@ -57,154 +58,36 @@ def _in_atomic(t: Thread) -> str:
         return "spinlock held"
     if t.bh:
         return "softirqs disabled"
+    if t.preempt:
+        return "preemption disabled"
     if t.rcu:
         return "rcu_read_lock held"
     return ""
 
 
 def check_may_sleep(c: Call) -> None:
-    """A primitive with may_sleep = true runs: that is a violation in atomic context."""
+    """A primitive with may_sleep = true runs: that is a violation in atomic context. An allocation
+    (gfp_arg) may sleep only when its GFP flags allow direct reclaim (GFP_KERNEL, not GFP_ATOMIC)."""
+    if c.rule.gfp_arg >= 0:
+        reclaim = c.m.program.consts.get("__GFP_DIRECT_RECLAIM")
+        if reclaim is not None and not c.arg(c.rule.gfp_arg) & reclaim:
+            return
     why = _in_atomic(c.t)
     if why:
         raise c.fail("sleep_in_atomic", f"{c.name}() may sleep but runs in atomic context ({why})",
                      call=c.name, atomic=why)
 
 
-def _enter_reader(t: Thread) -> None:
+def enter_reader(t: Thread) -> None:
+    """t becomes an RCU reader: a new read-side section starts unless it already was one."""
     if not t.reader:
         t.rsec += 1
-
-
-# ---- RCU ------------------------------------------------------------------------------------
-@effect("rcu_queue")
-def rcu_queue(c: Call) -> None:
-    w, t = c.w, c.t
-    head = c.arg(0)
-    fn = c.m.fn_name(c.arg(1))
-    c.alive(head, "queues the rcu_head of")
-    owner = obj_name(w, head)
-    if any(cb[0] == head for cb in w.cbs):
-        raise c.fail("rcu_head_requeued", f"{c.name}() on {owner}'s rcu_head while it is still queued for a "
-                     "callback", object="rcu_head", owner=owner)
-    if w.list_of(head) is not None:
-        raise c.fail("rcu_head_overlays_list", f"{c.name}() on {owner}'s rcu_head while the same memory links "
-                     f"{owner} on a list", object="rcu_head", owner=owner)
-    w.cbs = w.cbs + ((head, fn, max(t.cpu, 0), w.gp_started + 1),)
-    w.nodes[head] = "rcu"
-    c.note(f"queues {owner}'s rcu_head for {fn}() after a grace period")
-
-
-@effect("rcu_read_lock")
-def rcu_read_lock(c: Call) -> None:
-    _enter_reader(c.t)
-    c.t.rcu += 1
-    c.note("enters an RCU read-side section")
-
-
-@effect("rcu_read_unlock")
-def rcu_read_unlock(c: Call) -> None:
-    c.t.rcu = max(0, c.t.rcu - 1)
-    c.note("leaves the RCU read-side section")
-
-
-@effect("synchronize_rcu")
-def synchronize_rcu(c: Call) -> None:
-    c.t.wait_gp = c.w.gp_started + 1
-    c.note("sleeps until a full grace period has elapsed")
-
-
-@effect("rcu_barrier")
-def rcu_barrier(c: Call) -> None:
-    c.t.wait_gp = -1
-    c.note("waits for every queued RCU callback to run")
-
-
-# ---- locks ----------------------------------------------------------------------------------
-_FLAGS_ARG = Param(int, -1, doc="the argument the macro saves the interrupt state into (spin_lock_irqsave(l, flags))")
-
-
-@effect("lock", bh=Param(bool, False, doc="the lock also disables softirqs (and so is an RCU reader)"),
-        flags_arg=_FLAGS_ARG)
-def lock(c: Call) -> None:
-    w, t = c.w, c.t
-    addr = c.arg(0)
-    if c.rule["flags_arg"] >= 0:
-        c.set_arg(c.rule["flags_arg"], 1)
-    c.alive(addr, "locks a spinlock in")
-    bh: bool = c.rule.params["bh"]
-    _enter_reader(t)  # a spinlock holder is an RCU reader (bot.sim.rcu.is_reader)
-    w.locks[addr] = (t.name, bh)
-    t.locks = t.locks + (addr,)
-    if bh:
-        t.bh += 1
-    if c.m.is_global_lock(addr):
-        c.m.note_cost(t, c.name, "lock", "global")
-    c.note(f"takes {c.m.lock_name(addr)}" + (" (softirqs off)" if bh else " (softirqs on)"))
-
-
-@effect("unlock")
-def unlock(c: Call) -> None:
-    w, t = c.w, c.t
-    addr = c.arg(0)
-    held = w.locks.pop(addr, None)
-    if held is not None:
-        t.locks = tuple(x for x in t.locks if x != addr)
-        if held[1]:
-            t.bh = max(0, t.bh - 1)
-    c.note(f"releases {c.m.lock_name(addr)}")
-
-
-@effect("bh_disable", flags_arg=_FLAGS_ARG)
-def bh_disable(c: Call) -> None:
-    _enter_reader(c.t)
-    c.t.bh += 1
-    if c.rule["flags_arg"] >= 0:
-        c.set_arg(c.rule["flags_arg"], 1)
-
-
-@effect("bh_enable")
-def bh_enable(c: Call) -> None:
-    c.t.bh = max(0, c.t.bh - 1)
-
-
-# ---- atomics --------------------------------------------------------------------------------
-_ATOMIC_OPS = {"xor": lambda a, b: a ^ b, "add": lambda a, b: a + b, "sub": lambda a, b: a - b,
-               "store": lambda a, b: b, "load": lambda a, b: a}
-
-
-@effect("atomic", op=Param(str, choices=(*_ATOMIC_OPS, "cmpxchg")), ptr_arg=Param(int, 0), val_arg=Param(int, 1),
-        const=Param(int, None, doc="the operand, when it is not an argument"),
-        old_arg=Param(int, 1, doc="cmpxchg: the value expected (val_arg is then the new value)"),
-        returns=Param(str, "new", choices=("new", "old", "zero", "none")))
-def atomic(c: Call) -> int | None:
-    rule, w = c.rule.params, c.w
-    ptr = c.arg(rule["ptr_arg"])
-    val = rule["const"] if rule["const"] is not None else c.arg(rule["val_arg"])
-    c.alive(ptr, f"does {c.name}() on")
-    old = w.mem.get(ptr, 0)
-    op = rule["op"]
-    if op == "cmpxchg":  # stores only when the word holds the expected value
-        new = val if (old ^ c.arg(rule["old_arg"])) & 0xFFFF_FFFF == 0 else old & 0xFFFF_FFFF
-    else:
-        new = _ATOMIC_OPS[op](old, val) & 0xFFFF_FFFF
-    if new & 0x8000_0000:
-        new -= 1 << 32
-    if op != "load":
-        w.mem[ptr] = new
-        c.note(f"{old & 0xFFFFFFFF:#x} -> {new & 0xFFFFFFFF:#x}")
-    ret = rule["returns"]
-    if ret == "new":
-        return new
-    if ret == "old":
-        return old
-    if ret == "zero":
-        return int(new == 0)
-    return None
 
 
 # ---- lists ----------------------------------------------------------------------------------
 def _touch_node(c: Call, node: int, verb: str) -> str:
     """Checks shared by every write to a list_head; returns the owning object's name."""
+    check_access(c.m, c.w, c.t, node, verb, write=True)
     c.alive(node, verb)
     check_table_write(c.m, c.w, c.t, node, f"{c.name}()")
     owner = obj_name(c.w, node)
@@ -219,14 +102,55 @@ def list_add(c: Call) -> None:
     w = c.w
     node, head = c.arg(0), c.arg(1)
     owner = _touch_node(c, node, "links")
-    c.alive(head, "links onto a list in")
     if w.list_of(node) is not None:
         raise c.fail("list_double_add", f"{c.name}() links {owner}, which is already on a list",
                      object="list_head", owner=owner)
-    members = w.lists.get(head, ())
-    w.lists[head] = (node,) + members if c.rule["where"] == "head" else members + (node,)
-    w.nodes[node] = "linked"
+    _link(c, node, head, c.rule["where"])
     c.note(f"links {owner} on the list")
+
+
+def _link(c: Call, node: int, head: int, where: str) -> None:
+    check_access(c.m, c.w, c.t, head, "links onto a list in", write=True)
+    c.alive(head, "links onto a list in")
+    members = c.w.lists.get(head, ())
+    c.w.lists[head] = (node,) + members if where == "head" else members + (node,)
+    c.w.nodes[node] = "linked"
+
+
+@effect("list_move", where=Param(str, "head", choices=("head", "tail")))
+def list_move(c: Call) -> None:
+    """list_move(): unlink the node from the list it is on, link it onto another."""
+    w = c.w
+    node, head = c.arg(0), c.arg(1)
+    owner = _touch_node(c, node, "moves")
+    old = w.list_of(node)
+    if old is None and w.nodes.get(node) != "init":
+        raise c.fail("list_del_unlinked", f"{c.name}() on {owner}, which is not on any list", object="list_head",
+                     owner=owner)
+    if old is not None:
+        w.lists[old] = tuple(x for x in w.lists[old] if x != node)
+    _link(c, node, head, c.rule["where"])
+    c.note(f"moves {owner} to another list")
+
+
+@effect("list_splice", where=Param(str, "head", choices=("head", "tail")),
+        init=Param(bool, False, doc="the emptied list is left initialised (list_splice_init)"))
+def list_splice(c: Call) -> None:
+    """list_splice(list, head): every node of `list` joins `head`'s list."""
+    w = c.w
+    src, head = c.arg(0), c.arg(1)
+    c.alive(src, "splices a list in")
+    moving = w.lists.get(src, ())
+    check_access(c.m, w, c.t, head, "splices onto a list in", write=True)
+    c.alive(head, "splices onto a list in")
+    members = w.lists.get(head, ())
+    w.lists[head] = moving + members if c.rule["where"] == "head" else members + moving
+    if c.rule["init"]:
+        w.lists[src] = ()
+        w.nodes[src] = "init"
+    else:
+        w.lists.pop(src, None)  # the old head still points into the nodes: it reads as not empty
+        w.nodes[src] = "garbage"
 
 
 @effect("list_del", init=Param(bool, False, doc="the node is left initialised (list_del_init), not poisoned"))
@@ -250,11 +174,66 @@ def init_list_head(c: Call) -> None:
     w = c.w
     node = c.arg(0)
     _touch_node(c, node, "initialises a list_head in")
+    check_reinit(c.m, w, c.t, node, f"{c.name}()")
+    if node in w.lists:
+        w.lists[node] = ()  # a head: its old members are cut off
     head = w.list_of(node)
     if head is not None:
         w.lists[head] = tuple(x for x in w.lists[head] if x != node)
         c.m.obs.notes.add(f"{c.name}() on a linked node")
     w.nodes[node] = "init"
+
+
+@effect("list_unlinked")
+def list_unlinked(c: Call) -> int:
+    """hlist_unhashed(): the node is on no list."""
+    node = c.arg(0)
+    c.alive(node, "tests a list node in")
+    return int(c.w.list_of(node) is None)
+
+
+@effect("list_singular")
+def list_singular(c: Call) -> int:
+    head = c.arg(0)
+    c.alive(head, "tests a list in")
+    return int(len(c.w.lists.get(head, ())) == 1)
+
+
+@effect("llist", op=Param(str, choices=("add", "del_all", "del_first", "empty")))
+def llist(c: Call) -> int:
+    """Lock-less lists: the chain is kept in memory (node->next at offset 0, head->first at 0), as the
+    iterators that follow it (llist_for_each_entry) read it."""
+    w, op = c.w, c.rule["op"]
+    if op == "add":
+        node, head = c.arg(0), c.arg(1)
+        owner = _touch_node(c, node, "links")
+        if w.nodes.get(node) == "linked":
+            raise c.fail("list_double_add", f"{c.name}() links {owner}, which is already on a list",
+                         object="list_head", owner=owner)
+        check_access(c.m, w, c.t, head, "links onto a list in", write=True)
+        c.alive(head, "links onto a list in")
+        first = w.mem.get(head, 0)
+        w.mem[node] = first
+        w.mem[head] = node
+        w.nodes[node] = "linked"
+        c.note(f"pushes {owner} on the lock-less list")
+        return int(first == 0)
+    head = c.arg(0)
+    c.alive(head, "reads a list in")
+    first = w.mem.get(head, 0)
+    if op == "empty":
+        return int(first == 0)
+    if op == "del_first":
+        if first:
+            w.mem[head] = w.mem.get(first, 0)
+            w.nodes[first] = "garbage"
+        return first
+    node = first
+    while node and w.nodes.get(node) == "linked":
+        w.nodes[node] = "garbage"  # taken off: the chain stays readable through the returned first node
+        node = w.mem.get(node, 0)
+    w.mem[head] = 0
+    return first
 
 
 @effect("list_empty")
@@ -276,17 +255,21 @@ def _member_offset(c: Call) -> int | None:
     return c.m.field_offset(ty, member)
 
 
-@effect("list_entry", first=Param(bool, False, doc="the first entry of the list the argument heads"))
+@effect("list_entry", first=Param(bool, False, doc="the first entry of the list the argument heads"),
+        last=Param(bool, False, doc="the last entry of the list the argument heads"),
+        or_null=Param(bool, False, doc="NULL when that list is empty"))
 def list_entry(c: Call) -> int:
     head = c.arg(0)
     c.alive(head, "reads a list in")
     off = _member_offset(c)
     if off is None:
         return 0
-    if not c.rule["first"]:
+    if not (c.rule["first"] or c.rule["last"]):
         return head - off
     members = c.w.lists.get(head, ())
-    return (members[0] if members else head) - off
+    if not members and c.rule["or_null"]:
+        return 0
+    return (members[-1 if c.rule["last"] else 0] if members else head) - off
 
 
 @effect("container_of", pure=True)
@@ -402,7 +385,8 @@ def page_dtor(c: Call) -> None:
                f"grace period of {table_label(pending[0])} ends", object="ptlock", owner=page_label(page))
 
 
-def _free_page(c: Call, page: int) -> None:
+def free_checked(c: Call, page: int, flags_checked: tuple[str, ...]) -> None:
+    """Return a page to the allocator, with the checks every free of a page makes."""
     w = c.w
     hit = w.objects.get(page)
     label = page_label(page)
@@ -423,7 +407,7 @@ def _free_page(c: Call, page: int) -> None:
     if w.nodes.get(link) == "rcu":
         raise c.fail("use_after_free", f"{c.name}() frees {label} while its rcu_head is still queued",
                      object="page", owner=label, freed_by="direct")
-    left = set(c.rule["flags_checked_at_free"]) & w.flags.get(page, frozenset())
+    left = set(flags_checked) & w.flags.get(page, frozenset())
     if left:
         flag = "ptlock" if "ptlock" in left else sorted(left)[0]
         what = {"ptlock": "without its page-table destructor: its split lock is never freed",
@@ -447,12 +431,12 @@ def free_page(c: Call) -> None:
         for tab, need in list(c.w.grace.items()):
             if need < 0 and lo <= tab < lo + 4096:
                 c.w.grace[tab] = 0  # the flush's IPI has reached every CPU first
-    _free_page(c, page)
+    free_checked(c, page, c.rule["flags_checked_at_free"])
 
 
 @effect("free_pages_addr", flags_checked_at_free=_FLAGS_AT_FREE)
 def free_pages_addr(c: Call) -> None:
-    _free_page(c, page_of_addr(c.arg(0)))
+    free_checked(c, page_of_addr(c.arg(0)), c.rule["flags_checked_at_free"])
 
 
 def check_table_write(m: MachineAPI, w: World, t: Thread, addr: int, what: str) -> None:
@@ -483,22 +467,7 @@ def tlb_remove_table(c: Call) -> None:
     c.note(f"batches {table_label(table & ~3)} for {c.rule['callback']}() after a grace period")
 
 
-# ---- slab objects ---------------------------------------------------------------------------
-SLAB_BASE = GLOBAL_BASE + 0x100000
-SLAB_SIZE = 64
-
-
-@effect("kmem_alloc", label=Param(str, "slab", doc="what the trace calls the object"))
-def kmem_alloc(c: Call) -> int:
-    w = c.w
-    n = sum(1 for o in w.objects.values() if o[0] == "slab")
-    base = SLAB_BASE + n * SLAB_SIZE
-    label = f"{c.rule['label']}#{n}"
-    w.objects[base] = ("slab", SLAB_SIZE, True, label, "")
-    c.note(f"allocates {label}")
-    return base
-
-
+# ---- slab objects a page-table page owns (the objects themselves: bot.cmodel.effects_slab) -----
 def slab_owner(m: MachineAPI, w: World, obj: int, field: str) -> int | None:
     """The page whose `field` ("struct ptdesc.ptl") points at obj: the page-table page owning it."""
     struct, _, member = field.rpartition(".")
@@ -509,32 +478,21 @@ def slab_owner(m: MachineAPI, w: World, obj: int, field: str) -> int | None:
     return None
 
 
-@effect("kmem_free", ptr_arg=Param(int, 0),
-        owner_field=Param(str, "", doc="the page-table page field that owns such an object (struct.member)"))
-def kmem_free(c: Call) -> None:
-    w = c.w
-    obj = c.arg(c.rule["ptr_arg"])
-    hit = w.objects.get(obj)
-    if hit is None:
-        c.m.obs.notes.add(f"{c.name}() of memory the model did not allocate")
+def check_owner_in_grace(c: Call, obj: int, name: str, field: str) -> None:
+    """A slab object a page-table page owns (its split lock) freed while walkers that take the
+    table's lock may still be inside one of its tables: soft, exploration goes on."""
+    owner = slab_owner(c.m, c.w, obj, field)
+    if owner is None:
         return
-    if not hit[2]:
-        raise c.fail("double_free", f"{c.name}() frees {hit[3]} a second time", object="slab", owner=hit[3])
-    if any(obj <= cb[0] < obj + SLAB_SIZE for cb in w.cbs):
-        raise c.fail("use_after_free", f"{c.name}() frees {hit[3]} while its rcu_head is still queued",
-                     object="slab", owner=hit[3], freed_by="direct")
-    owner = slab_owner(c.m, w, obj, c.rule["owner_field"]) if c.rule["owner_field"] else None
-    if owner is not None:
-        pending = _grace_tables_on(w, owner, lockers_only=True)
-        if pending:
-            c.soft("ptlock_freed_in_grace", f"{c.name}() frees {page_label(owner)}'s {hit[3]} before the grace "
-                   f"period of {table_label(pending[0])} ends", object="ptlock", owner=page_label(owner))
-    w.objects[obj] = (hit[0], hit[1], False, hit[3], _freed_by(c.t))
-    c.note(f"frees {hit[3]}")
+    pending = _grace_tables_on(c.w, owner, lockers_only=True)
+    if pending:
+        c.soft("ptlock_freed_in_grace", f"{c.name}() frees {page_label(owner)}'s {name} before the grace "
+               f"period of {table_label(pending[0])} ends", object="ptlock", owner=page_label(owner))
 
 
 # ---- mm lifetime ----------------------------------------------------------------------------
-@effect("new_mm", list_heads=Param(tuple, doc="list heads in struct mm_struct (member paths) set up empty"))
+@effect("new_mm", list_heads=Param(tuple, doc="list heads in struct mm_struct (member paths) set up empty"),
+        init=Param(str, "", doc="the architecture's hook a new mm runs, init(tsk, mm), when the code defines it"))
 def new_mm(c: Call) -> int:
     w = c.w
     n = w.next_mm
@@ -547,6 +505,8 @@ def new_mm(c: Call) -> int:
         head = mm + c.m.field_offset(struct, path)
         w.lists[head] = ()
         w.nodes[head] = "init"
+    if c.rule["init"] and c.m.has_function(c.rule["init"]):
+        c.call_after(c.rule["init"], [0, mm])
     return mm
 
 
@@ -582,11 +542,16 @@ def _mm_free(c: Call, mm: int, forbid_ctx: tuple[str, ...]) -> None:
     c.event(f"__mmdrop() frees {hit[3]}")
 
 
-@effect("mm_put", release=Param(str, doc="the primitive the final reference drop runs"))
+@effect("mm_put", release=Param(str, doc="what the final reference drop runs: the model's function of that "
+                                         "name (its teardown), else the primitive"))
 def mm_put(c: Call) -> None:
     mm = c.arg(0)
     if _mm_dec(c, mm):
-        _mm_free(c, mm, c.m.prims[c.rule["release"]]["forbid_ctx"])
+        release = c.rule["release"]
+        if c.m.has_function(release):
+            c.call_after(release, [mm])  # __mmdrop() as the model states it: destroy_context(), then free_mm()
+        else:
+            _mm_free(c, mm, c.m.prims[release]["forbid_ctx"])
 
 
 @effect("mm_put_async", release=Param(str, doc="the primitive the final reference drop queues as work"))
@@ -651,9 +616,38 @@ def new_gather(c: Call) -> int:
 
 
 # ---- plain values ---------------------------------------------------------------------------
+@effect("opaque", pure=True)
+def opaque(c: Call) -> int:
+    """rules/opaque.toml: the interpreter runs these as it runs unknown calls (bot.cmodel.machine)."""
+    return 0
+
+
 @effect("model_param", pure=True, param=Param(str, "", doc="the model parameter (default: the primitive's name)"))
 def model_param(c: Call) -> int:
     return int(c.m.program.params.get(c.rule["param"] or c.name, 0))
+
+
+@effect("field", op=Param(str, choices=("load", "store")), val_arg=Param(int, 1),
+        member=Param(str, doc="the member (\"mm_context_t.pte_frag\") of what argument 0 points to"))
+def field(c: Call) -> int:
+    """An accessor of one member: pte_frag_get(&mm->context) reads it, pte_frag_set() writes it."""
+    struct, _, path = c.rule["member"].rpartition(".")
+    addr = c.arg(0) + c.m.field_offset(struct, path)
+    c.alive(addr, f"{'reads' if c.rule['op'] == 'load' else 'writes'} {path} of")
+    if c.rule["op"] == "load":
+        return c.w.mem.get(addr, 0)
+    val = c.arg(c.rule["val_arg"])
+    c.w.mem[addr] = val
+    return val
+
+
+@effect("assign")
+def assign(c: Call) -> int:
+    """WRITE_ONCE(x, v), rcu_assign_pointer(p, v): the store x = v."""
+    val = c.arg(1)
+    if c.args:
+        c.m.store(c.w, c.t, c.args[0], val)
+    return val
 
 
 @effect("passthrough", pure=True)

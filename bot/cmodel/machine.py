@@ -17,11 +17,15 @@ from bot.cmodel.compile import CallIns, Compiled, Instr, instr
 from bot.cmodel.costs import CostRule
 from bot.cmodel.effect_api import EFFECTS, Abort, Call
 from bot.cmodel.effects import check_may_sleep, check_table_write
+from bot.cmodel.effects_sync import blocked_by, lock_target
 from bot.cmodel.primitives import Primitive, primitives
 from bot.cmodel.program import Program, define_expr
+from bot.cmodel.slab import check_access, remember
 from bot.cmodel.world import (
     DATA_BASE,
     FN_BASE,
+    GLOBAL_SIZE,
+    GLOBAL_VARS_BASE,
     MM_BASE,
     MM_SIZE,
     STACK_BASE,
@@ -41,7 +45,8 @@ class Observations:
     """Side channel filled while exploring: costs seen on some path, calls nobody models."""
 
     costs: dict[str, str] = field(default_factory=dict)  # cost id → where
-    unknown: set[str] = field(default_factory=set)
+    unknown: set[str] = field(default_factory=set)  # calls run as opaque (rules/README.md, "Unknown calls")
+    choices: set[str] = field(default_factory=set)  # unknown or opaque calls whose result was explored both ways
     unresolved: set[str] = field(default_factory=set)  # names the code reads that nothing defines
     ran: set[str] = field(default_factory=set)  # functions executed
     notes: set[str] = field(default_factory=set)
@@ -69,6 +74,24 @@ class Machine:
         self._roles: dict[str, int] = {}
         self.table_size = 4096  # bytes of one page table; the model sets its fragment size
         self.branch_probe = None  # bot.cmodel.decide sets it while replaying a counterexample
+        self.global_addrs: dict[str, int] = {}  # file-scope variables of the code, each in memory
+        at = GLOBAL_VARS_BASE
+        for gname, (gty, _init) in sorted(program.globals.items()):
+            self.global_addrs[gname] = at
+            at += max(GLOBAL_SIZE, (self.sizeof(gty.removesuffix("[]").strip()) + GLOBAL_SIZE - 1) // GLOBAL_SIZE
+                      * GLOBAL_SIZE)
+        self._globals = frozenset(self.global_addrs)
+        self._choice_cache: dict[tuple[str, int], bool] = {}
+        self._choice: int | None = None  # the value the next unknown call returns (a branch of the search)
+
+    def initial_globals(self, w: World) -> None:
+        """File-scope variables with an initial value."""
+        for gname, (_ty, init) in self.program.globals.items():
+            if init:
+                w.mem[self.global_addrs[gname]] = init
+
+    def has_function(self, name: str) -> bool:
+        return name in self.program.functions
 
     # ---- Model protocol -----------------------------------------------------------------------
     def init_states(self) -> list[Hashable]:
@@ -92,9 +115,13 @@ class Machine:
             if t.wait_gp == -1 and (w.cbs or any(x.ctx == "softirq" for x in w.threads)):
                 blocked_any = True
                 continue  # rcu_barrier: wait for every queued callback
-            lock = self._next_lock(w, t)
-            if lock is not None and lock in w.locks:
-                holder = w.locks[lock][0]
+            if t.wait_sgp and (w.sgp[1] < t.wait_sgp if t.wait_sgp > 0 else
+                               w.scbs or any(x.name.startswith("srcu-cb") for x in w.threads)):
+                blocked_any = True
+                continue  # synchronize_srcu / srcu_barrier
+            want = self._next_lock(w, t)
+            holder = blocked_by(w, t, want[0], want[1]) if want is not None else None  # type: ignore[arg-type]
+            if holder is not None:
                 if holder == t.name:
                     acts.append(("deadlock", i, "self"))
                     continue
@@ -103,6 +130,9 @@ class Machine:
                     acts.append(("deadlock", i, "softirq_reentry"))
                     continue
                 blocked_any = True
+                continue
+            if self._at_choice(t):
+                acts += [("run", i, 0), ("run", i, 1)]
                 continue
             acts.append(("run", i))
         # RCU machinery. With no reader about, a grace period may as well start and end in one step:
@@ -120,6 +150,7 @@ class Machine:
         for k in range(len(w.work)):
             if not any(t.ctx == "workqueue" for t in w.threads):
                 acts.append(("work", k))
+        acts += self._srcu_actions(w)
         if not acts and blocked_any:
             acts.append(("stuck",))
         return acts
@@ -130,7 +161,9 @@ class Machine:
         events: list[Event] = []
         violations: list[Violation] = []
         if kind == "run":
+            self._choice = action[2] if len(action) > 2 else None  # type: ignore[arg-type,index]
             self._run(w, action[1], events, violations)  # type: ignore[index]
+            self._choice = None
         elif kind == "gp_start":
             w.gp_started += 1
             w.gp_wait = frozenset((t.name, t.rsec) for t in w.threads if t.reader and t.frames)
@@ -151,6 +184,8 @@ class Machine:
             arg = -head if head < 0 else head  # mmu_gather batch entries carry the table, not a head
             self._spawn(w, Thread(f"softirq@CPU{cpu}", "softirq", cpu, [], rsec=1), fn, arg,
                         f"RCU callback {fn}() starts", events, violations)
+        elif kind in ("sgp_start", "sgp", "sgp_end", "scb"):
+            self._srcu_step(w, action, events, violations)
         elif kind == "work":
             fn, arg = w.work[action[1]]  # type: ignore[index]
             w.work = w.work[: action[1]] + w.work[action[1] + 1:]  # type: ignore[index,operator]
@@ -158,7 +193,8 @@ class Machine:
                         violations)
         elif kind == "deadlock":
             t = w.running(action[1])  # type: ignore[index]
-            lock = self._next_lock(w, t)
+            want = self._next_lock(w, t)
+            lock = want[0] if want else None
             f = t.frames[-1]  # it spins at the lock call it is about to make, not the statement before
             where = self.where_at(f.fn, self.program.functions[f.fn].code[f.pc].line)
             lock_name = self.lock_name(lock or 0)
@@ -196,6 +232,43 @@ class Machine:
             if t.cpu == cpu and t.ctx == "process" and t.frames and t.bh > 0:
                 return False
         return True
+
+    # SRCU: a grace-period domain of its own, with the same rules as RCU's above, over SRCU readers.
+    def _srcu_actions(self, w: World) -> list[Hashable]:
+        started, done, _wait = w.sgp
+        acts: list[Hashable] = []
+        need = started + 1
+        wanted = any(c[3] >= need for c in w.scbs) or any(t.wait_sgp >= need for t in w.threads)
+        if started == done and wanted:
+            acts.append(("sgp_start",) if any(t.srcu_reader and t.frames for t in w.threads) else ("sgp",))
+        if started > done and not any(t.srcu_reader and t.frames and (t.name, t.ssec) in w.sgp[2]
+                                      for t in w.threads):
+            acts.append(("sgp_end",))
+        if not any(t.name.startswith("srcu-cb") for t in w.threads):
+            acts += [("scb", k) for k, cb in enumerate(w.scbs) if done >= cb[3]]
+        return acts
+
+    def _srcu_step(self, w: World, action: Hashable, events: list[Event], violations: list[Violation]) -> None:
+        started, done, wait = w.sgp
+        kind = action[0]  # type: ignore[index]
+        if kind == "sgp_start":
+            w.sgp = (started + 1, done, frozenset((t.name, t.ssec) for t in w.threads if t.srcu_reader and t.frames))
+            events.append(Event("SRCU", f"SRCU grace period {started + 1} starts"))
+        elif kind == "sgp":
+            w.sgp = (started + 1, started + 1, frozenset())
+            events.append(Event("SRCU", f"SRCU grace period {started + 1} starts and ends (no SRCU reader)"))
+        elif kind == "sgp_end":
+            w.sgp = (started, started, frozenset())
+            events.append(Event("SRCU", f"SRCU grace period {started} ends"))
+        else:
+            k = action[1]  # type: ignore[index]
+            head, fn, cpu, _need = w.scbs[k]
+            w.scbs = w.scbs[:k] + w.scbs[k + 1:]
+            if head >= 0:
+                w.nodes[head] = "garbage"
+            # SRCU callbacks run from a workqueue with softirqs disabled: atomic, interrupting nobody
+            self._spawn(w, Thread(f"srcu-cb@CPU{cpu}", "softirq", -1, [], rsec=1), fn, abs(head),
+                        f"SRCU callback {fn}() starts", events, violations)
 
     # ---- execution ----------------------------------------------------------------------------
     def _spawn(self, w: World, t: Thread, fn: str, arg: int, what: str, events: list[Event],
@@ -264,8 +337,30 @@ class Machine:
         if hit is None:
             code = self.program.functions[fn].code
             ins = code[pc]
-            hit = _instr_shared(ins, self.prims, self.program)
+            hit = _instr_shared(ins, self.prims, self.program, self._globals) or self._choice_point(fn, pc)
             self._shared_cache[key] = hit
+        return hit
+
+    def _at_choice(self, t: Thread | FrozenThread) -> bool:
+        if not t.frames:
+            return False
+        f = t.frames[-1]
+        return self._choice_point(f.fn, f.pc)
+
+    def _choice_point(self, fn: str, pc: int) -> bool:
+        """An unknown or opaque call whose result a branch of its function (or its caller, through
+        the return value) depends on: both a zero and a non-zero result are explored."""
+        key = (fn, pc)
+        hit = self._choice_cache.get(key)
+        if hit is None:
+            code = self.program.functions[fn].code
+            ins = code[pc] if pc < len(code) else None
+            hit = False
+            if isinstance(ins, CallIns) and ins.dst is not None and ins.name and ins.name not in self.program.functions:
+                rule = self.prims.get(ins.name)
+                if rule is None or rule.effect == "opaque":
+                    hit = _branch_depends(code, pc, ins.dst)
+            self._choice_cache[key] = hit
         return hit
 
     # One branch per instruction kind, in the interpreter's hottest loop: a dispatch table would add
@@ -295,10 +390,20 @@ class Machine:
                 self._enter(w, t, name, vals, dst)
                 return
             rule = self.prims.get(name)
-            if rule is None:
-                self.obs.unknown.add(name)
+            if rule is None or rule.effect == "opaque":
+                # Unknown or opaque: it touches nothing the model tracks, and a result a branch
+                # depends on is explored both ways (rules/README.md, "Unknown calls").
+                if rule is None:
+                    self.obs.unknown.add(name or "(a call through a pointer)")
                 if dst is not None:
-                    self.store(w, t, dst, 0)
+                    value = self._choice if self._choice is not None else 0
+                    self._choice = None
+                    if self._choice_point(f.fn, f.pc - 1):
+                        self.obs.choices.add(name)
+                        events.append(Event(t.name, f"{self.source(f.fn, line) or name + '()'}  [{name}() is "
+                                            f"not modeled: it returns {value} on this path]",
+                                            self.where_at(f.fn, line)))
+                    self.store(w, t, dst, value)
                 return
             call = Call(self, w, t, rule, name, args, line, events, violations)
             if rule.may_sleep:
@@ -306,8 +411,10 @@ class Machine:
             result = EFFECTS[rule.effect].fn(call)
             if name in self._cost_calls:
                 self.note_cost(t, name, "call")
-            if dst is not None and result is not None:
-                self.store(w, t, dst, result)
+            if dst is not None:
+                self.store(w, t, dst, result if result is not None else 0)  # `return f();` of a void f
+            if call.after is not None:
+                self._enter(w, t, call.after[0], list(call.after[1]), None)
         elif op == "eval":
             self.eval(w, t, ins.expr)
             if self._is_shared(f.fn, f.pc - 1):
@@ -364,7 +471,10 @@ class Machine:
             if inner[0] == "id":
                 if self._is_local(t, inner[1]):
                     return self._spill(w, t, inner[1])
-                return self.lookup(w, t, inner[1])  # &function or &global: its address
+                gaddr = self._global_of(t, inner[1])
+                if gaddr is not None:
+                    return gaddr
+                return self.lookup(w, t, inner[1])  # &function or &static lock: its address
             return self.eval(w, t, inner)
         if k == "deref":
             return self.load(w, t, self.eval(w, t, e[1]), e)
@@ -465,6 +575,12 @@ class Machine:
             return 0
         if name in self.lock_addrs:
             return self.lock_addrs[name]
+        if name in self.global_addrs:
+            addr = self.global_addrs[name]
+            ty = self.program.globals[name][0]
+            if ty.endswith("[]") or _is_aggregate(ty, self.layout.scalars):
+                return addr  # an array or struct: its value is its address
+            return self.load(w, t, addr, ("id", name))
         if name in self.program.defines:
             return self.eval(w, t, define_expr(self.program.defines[name]))
         if name in self.program.consts:
@@ -482,10 +598,14 @@ class Machine:
         k = lhs[0]
         if k == "id":
             fr = t.frames[-1]
-            if "&" + lhs[1] in fr.locals:
-                w.mem[fr.locals["&" + lhs[1]]] = val
+            name = lhs[1]
+            if "&" + name in fr.locals:
+                w.mem[fr.locals["&" + name]] = val
+            elif name in self.global_addrs and name not in fr.locals and name not in \
+                    self.program.functions[fr.fn].local_types:
+                self.write(w, t, self.global_addrs[name], val, lhs)
             else:
-                fr.locals[lhs[1]] = val
+                fr.locals[name] = val
         elif k == "field":
             addr, _ty = self.field_addr(w, t, lhs)
             self.write(w, t, addr, val, lhs)
@@ -496,7 +616,9 @@ class Machine:
             self.write(w, t, base + self.eval(w, t, lhs[2]) * self._scale(t, lhs[1]), val, lhs)
 
     # ---- memory -------------------------------------------------------------------------------
-    def check_alive(self, w: World, t: Thread, addr: int, what: str) -> None:
+    def check_alive(self, w: World, t: Thread, addr: int, what: str, write: bool = False) -> None:
+        if w.slabs and check_access(self, w, t, addr, what, write):
+            return  # typesafe memory, read by a reader: still an object of its type
         hit = w.object_at(addr)
         if hit is None:
             return
@@ -509,10 +631,13 @@ class Machine:
 
     def load(self, w: World, t: Thread, addr: int, e: tuple) -> int:
         self.check_alive(w, t, addr, "reads")
-        return w.mem.get(addr, 0)
+        val = w.mem.get(addr, 0)
+        if w.slabs:
+            remember(w, t, val)
+        return val
 
     def write(self, w: World, t: Thread, addr: int, val: int, e: tuple) -> None:
-        self.check_alive(w, t, addr, "writes")
+        self.check_alive(w, t, addr, "writes", write=True)
         if w.grace and DATA_BASE <= addr:
             check_table_write(self, w, t, addr, "a store")
         w.mem[addr] = val
@@ -528,7 +653,8 @@ class Machine:
             elif base[0] == "id" and self._is_local(t, base[1]):
                 base_val, sty = self._spill(w, t, base[1]), self.type_of(t, base)  # an on-stack struct
             else:
-                base_val, sty = 0, self.type_of(t, base)
+                gaddr = self._global_of(t, base[1]) if base[0] == "id" else None
+                base_val, sty = gaddr or 0, self.type_of(t, base)
         off, fty = self.field_info(sty, name)
         return base_val + off, fty
 
@@ -564,6 +690,15 @@ class Machine:
             return 1
         return self.sizeof(ty[:-1].strip())
 
+    def _global_of(self, t: Thread, name: str) -> int | None:
+        """The address of a file-scope variable the name refers to (None: a local, or no variable)."""
+        if name not in self.global_addrs:
+            return None
+        fr = t.frames[-1]
+        if name in fr.locals or name in self.program.functions[fr.fn].local_types:
+            return None
+        return self.global_addrs[name]
+
     def type_of(self, t: Thread, e: tuple) -> str:
         k = e[0]
         if k == "id":
@@ -572,6 +707,8 @@ class Machine:
                 code = self.program.functions.get(fr.fn)
                 if code is not None and e[1] in code.local_types:
                     return self._norm_type(code.local_types[e[1]])
+            if e[1] in self.program.globals:
+                return self._norm_type(self.program.globals[e[1]][0])
             return "long"
         if k == "cast":
             return self._norm_type(e[1])
@@ -617,19 +754,21 @@ class Machine:
         pc = min(max(f.pc - 1, 0), len(code) - 1)
         return self.where_at(f.fn, code[pc].line)
 
-    def _next_lock(self, w: World, t: Thread | FrozenThread) -> int | None:
+    def _next_lock(self, w: World, t: Thread | FrozenThread) -> tuple[int, bool] | None:
+        """(address, shared) of the lock t is about to wait for, if its next call takes one (a
+        trylock never waits)."""
         if not t.frames:
             return None
         f = t.frames[-1]
         ins = self.program.functions[f.fn].code[f.pc]
-        if not isinstance(ins, CallIns):
+        if not isinstance(ins, CallIns) or ins.name in self.program.functions:
             return None
         rule = self.prims.get(ins.name)
-        if rule is None or rule.effect != "lock":
+        if rule is None or rule.effect != "lock" or rule["trylock"]:
             return None
         live = t if isinstance(t, Thread) else Thread.thaw(t)
         try:
-            return self.eval(w, live, ins.args[0])
+            return lock_target(self, w, live, rule, ins.args), rule["shared"]
         except Abort:
             return None
 
@@ -723,26 +862,28 @@ def _arith(op: str, a: int, b: int) -> int:
     return fn(a, b) if fn is not None else 0
 
 
-def _instr_shared(ins: Instr, prims: dict[str, Primitive], program: Program) -> bool:
+def _instr_shared(ins: Instr, prims: dict[str, Primitive], program: Program, shared_ids: frozenset[str]) -> bool:
     op = ins[0]
     if op == "call":
         name = ins.name
         if name in program.functions or name == "":
-            return _touches_memory(ins.args)
+            return _touches_memory(ins.args, shared_ids)
         rule = prims.get(name)
         if rule is None:
             return False
-        return not EFFECTS[rule.effect].pure or rule.may_sleep or _touches_memory(ins.args)
+        return not EFFECTS[rule.effect].pure or rule.may_sleep or _touches_memory(ins.args, shared_ids)
     if op == "eval":
-        return _touches_memory([ins.expr])
+        return _touches_memory([ins.expr], shared_ids)
     if op == "jf":
-        return _touches_memory([ins.cond])
+        return _touches_memory([ins.cond], shared_ids)
     if op == "ret":
-        return ins.expr is not None and _touches_memory([ins.expr])
+        return ins.expr is not None and _touches_memory([ins.expr], shared_ids)
     return False
 
 
-def _touches_memory(exprs: list) -> bool:
+def _touches_memory(exprs: list, shared_ids: frozenset[str] = frozenset()) -> bool:
+    """Whether evaluating the expressions reads or writes shared memory (through a pointer, or a
+    file-scope variable)."""
     for e in exprs:
         if not isinstance(e, tuple) or not e:
             continue
@@ -751,16 +892,53 @@ def _touches_memory(exprs: list) -> bool:
             return True
         if k == "deref" or k == "index":
             return True
+        if k == "id":
+            if e[1] in shared_ids:
+                return True
+            continue
         if k == "addr":
             inner = e[1]  # taking an address is not an access, but computing its base may be
-            if isinstance(inner, tuple) and inner and inner[0] == "field" and _touches_memory([inner[1]]):
+            if isinstance(inner, tuple) and inner and inner[0] == "field" and _touches_memory([inner[1]], shared_ids):
                 return True
             continue
         if k == "type":
             continue
         for x in e[1:]:
-            if isinstance(x, tuple) and _touches_memory([x]):
+            if isinstance(x, tuple) and _touches_memory([x], shared_ids):
                 return True
-            if isinstance(x, list) and _touches_memory(x):
+            if isinstance(x, list) and _touches_memory(x, shared_ids):
                 return True
     return False
+
+
+def _mentions(e: object, names: set[str]) -> bool:
+    if isinstance(e, tuple):
+        if len(e) == 2 and e[0] == "id":
+            return e[1] in names
+        return any(_mentions(x, names) for x in e[1:])
+    if isinstance(e, list):
+        return any(_mentions(x, names) for x in e)
+    return False
+
+
+def _branch_depends(code: list[Instr], pc: int, dst: tuple) -> bool:
+    """Whether a branch (or the function's return value) reads what the call at pc stores in dst,
+    directly or through locals assigned from it."""
+    if dst[0] != "id":
+        return True  # stored into memory: anything may read it back
+    tainted = {dst[1]}
+    for _round in range(4):
+        grew = False
+        for ins in code[pc + 1:]:
+            lhs = None
+            if ins[0] == "eval" and ins.expr[0] == "assign" and ins.expr[2][0] == "id" and _mentions(ins.expr[3], tainted):
+                lhs = ins.expr[2][1]
+            elif ins[0] == "call" and ins.dst is not None and ins.dst[0] == "id" and _mentions(ins.args, tainted):
+                lhs = ins.dst[1]
+            if lhs is not None and lhs not in tainted:
+                tainted.add(lhs)
+                grew = True
+        if not grew:
+            break
+    return any((ins[0] == "jf" and _mentions(ins.cond, tainted)) or (ins[0] == "ret" and ins.expr is not None
+               and _mentions(ins.expr, tainted)) for ins in code[pc + 1:])

@@ -22,15 +22,18 @@ from bot.cmodel.bind import (
     new_file_lines,
     reference_lines,
 )
+from bot.cmodel.constants import kernel_constants
 from bot.cmodel.costs import cost_on, cost_rules
 from bot.cmodel.cparse import CFunction, CUnit
 from bot.cmodel.cpp import Config, Reader
 from bot.cmodel.effect_api import Abort
 from bot.cmodel.effects import slab_owner
+from bot.cmodel.headers import add_headers
 from bot.cmodel.kconfig import load_config
 from bot.cmodel.layout import load_layout
 from bot.cmodel.machine import Machine
 from bot.cmodel.macros import expand_call_macros
+from bot.cmodel.patch_layout import patch_layout
 from bot.cmodel.preprocess import HeaderLibrary, kept_macros, prepare
 from bot.cmodel.primitives import primitives
 from bot.cmodel.program import Program, SourceLine, program_from_text
@@ -100,12 +103,17 @@ class ModelSpec:
     scenarios: list[Scenario] = field(default_factory=list)
     config: Config | None = None  # config.toml: the kernel configuration its code runs under
     partial: frozenset[str] = frozenset()  # kernel files whose reference states only some functions
-
+    headers: dict[str, str] = field(default_factory=dict)  # kernel header → its reference ("" for none)
     reference_parts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kernel path → its files, in order
 
     def rel(self, name: str) -> str:
         """A file of the model (possibly shared with another model) as models/..."""
         return os.path.normpath(f"models/{self.directory.name}/{name}")
+
+    @property
+    def reads(self) -> list[str]:
+        """Every kernel file whose change this model judges: its files and its headers."""
+        return self.files + [h for h in self.headers if h not in self.files]
 
     def reference_lines(self, kpath: str) -> list[SourceLine]:
         """The reference of a kernel file: its parts one after another, each line with its own place."""
@@ -165,14 +173,14 @@ def models_for(paths: set[str]) -> list[ModelSpec]:
     """The models that cover a file of `paths`, those with a wildcard made for each architecture
     the paths name (or, when they name none, as they are: the reference stands for every one). An
     architecture with a model of that very file (s390's asm/tlb.h) is judged by that model alone."""
-    named = {f for spec in load_models() for f in spec.files if WILDCARD not in f}
+    named = {f for spec in load_models() for f in spec.reads if WILDCARD not in f}
     out: list[ModelSpec] = []
     for spec in load_models():
-        fills = sorted({fill for pattern in spec.files if WILDCARD in pattern for path in paths - named
+        fills = sorted({fill for pattern in spec.reads if WILDCARD in pattern for path in paths - named
                         if (fill := _fill(pattern, path)) is not None})
         if fills:
             out += [instance(spec, fill) for fill in fills]
-        elif paths & set(spec.files):
+        elif paths & set(spec.reads):
             out.append(spec)
     return out
 
@@ -214,7 +222,7 @@ def instance(spec: ModelSpec, fill: str) -> ModelSpec:
             spec, name=f"{spec.name}@{fill}", files=[sub(f) for f in spec.files],
             references={sub(k): v for k, v in spec.references.items()},
             reference_parts={sub(k): v for k, v in spec.reference_parts.items()},
-            partial=frozenset(sub(f) for f in spec.partial))
+            partial=frozenset(sub(f) for f in spec.partial), headers={sub(k): v for k, v in spec.headers.items()})
     return _INSTANCES[key]
 
 
@@ -226,8 +234,12 @@ def load_model(path: Path) -> ModelSpec:
         consts=f.mapping("consts", int), params=f.mapping("params", int),
         fragments_per_page=f.get("fragments_per_page", int, 1), fragment_size=f.get("fragment_size", int, 4096),
         fragment_reuse=f.get("fragment_reuse", bool, False), partial=frozenset(f.strs("partial")),
+        headers=f.mapping("headers", str),
     )
     _read_references(spec, f)
+    twice = sorted(set(spec.consts) & set(kernel_constants()))
+    if twice:
+        raise f.error(f"consts.{twice[0]}: already in rules/constants.toml (say it in one place)")
     scenario_files = f.strs("scenarios", ("scenarios.toml",))
     # what shared scenarios give on this model's own reference, where it differs from their file's
     expect_here = f.mapping("expect", str)
@@ -238,20 +250,9 @@ def load_model(path: Path) -> ModelSpec:
         if not (path.parent / spec.known_bad.source).is_file():
             raise f.error(f"known_bad.source: no file {spec.known_bad.source!r} in the model directory")
     f.close()
-    for kpath, parts in spec.reference_parts.items():
-        if kpath not in spec.files:
-            raise f.error(f"references.{kpath}: not one of the model's files")
-        for ref in parts:
-            if not (path.parent / ref).is_file():
-                raise f.error(f"references.{kpath}: no file {ref!r} in the model directory")
-    for env in spec.env:
-        if not (path.parent / env).is_file():
-            raise f.error(f"env: no file {env!r} in the model directory")
+    _check_files(spec, f)
     if (path.parent / "config.toml").exists():
         spec.config = load_config(path.parent / "config.toml")
-    for kpath in spec.partial:
-        if kpath not in spec.references:
-            raise f.error(f"partial: {kpath} has no reference")
     # Scenario files: the model's own, and shared ones (several models free tables the same way).
     for name in scenario_files:
         scen_path = path.parent / name
@@ -261,6 +262,26 @@ def load_model(path: Path) -> ModelSpec:
             raise f.error(f"scenarios: no file {name!r}")
     _expect_here(spec, expect_here, f)
     return spec
+
+
+def _check_files(spec: ModelSpec, f: Fields) -> None:
+    """Every file model.toml names is in the model directory and the sections agree."""
+    here = spec.directory
+    for kpath, parts in spec.reference_parts.items():
+        if kpath not in spec.files:
+            raise f.error(f"references.{kpath}: not one of the model's files")
+        for ref in parts:
+            if not (here / ref).is_file():
+                raise f.error(f"references.{kpath}: no file {ref!r} in the model directory")
+    for env in spec.env:
+        if not (here / env).is_file():
+            raise f.error(f"env: no file {env!r} in the model directory")
+    for hpath, ref in spec.headers.items():
+        if ref and not (here / ref).is_file():
+            raise f.error(f"headers.{hpath}: no file {ref!r} in the model directory")
+    for kpath in spec.partial:
+        if kpath not in spec.references:
+            raise f.error(f"partial: {kpath} has no reference")
 
 
 def _read_references(spec: ModelSpec, f: Fields) -> None:
@@ -333,8 +354,8 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | No
     """The model's sources with each layer of diffs applied in order; the last layer is under review.
     With a tree, the real file at its revision replaces the reference model, its #includes are read
     from the tree, and the functions the scenarios call that the tree lacks come from the reference."""
-    prog = Program(consts=dict(spec.consts), types=dict(spec.types), params=dict(spec.params),
-                   layout=load_layout(spec.directory.name))
+    prog = Program(consts={**kernel_constants(), **spec.consts}, types=dict(spec.types), params=dict(spec.params),
+                   layout=patch_layout(load_layout(spec.directory.name), layers))
     bound = Bound(prog, BindReport(), {}, {}, {}, f"the kernel tree at {tree.label}" if tree else "the reference model")
     opaque = _opaque(spec, prog)
     libraries: list[HeaderLibrary] = []
@@ -362,6 +383,7 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | No
         _record_provenance(unit, lines, kpath, bound)
         if text is not None and spec.references.get(kpath):
             _fill_from_reference(spec, kpath, spec.references[kpath], prog, bound)
+    add_headers(spec, layers, bound)
     for env in spec.env:
         text = (spec.directory / env).read_text()
         unit, lines = program_from_text(text, reference_lines(spec.rel(env), text))
@@ -505,7 +527,7 @@ _PREFIXES = _PrefixStates()
 
 def _record_provenance(unit: CUnit, lines: list[SourceLine], kpath: str, bound: Bound) -> None:
     """Which functions the patch touches or changes, and each function's span in the file."""
-    for name, fn in unit.functions.items():
+    for name, fn in {**unit.macro_functions, **unit.functions}.items():
         span = lines[fn.line - 1: fn.end_line]
         if any(sl.from_patch for sl in span):
             bound.patched[name] = kpath
@@ -518,9 +540,10 @@ def _record_provenance(unit: CUnit, lines: list[SourceLine], kpath: str, bound: 
 
 def _opaque(spec: ModelSpec, prog: Program) -> frozenset[str]:
     """Names the preprocessor leaves alone: the primitives, the model's constants (its geometry, which
-    a tree's headers would change), and the struct and field names of its layout (`rcu_head`, which
-    a header defines as `callback_head`)."""
-    names = set(primitives()) | set(spec.consts) | set(spec.types) | set(kept_macros())
+    a tree's headers would change) and the kernel constants of rules/constants.toml (their values
+    already; the headers would spell them as casts to kernel types), and the struct and field names
+    of its layout (`rcu_head`, which a header defines as `callback_head`)."""
+    names = set(primitives()) | set(spec.consts) | set(kernel_constants()) | set(spec.types) | set(kept_macros())
     for sname, fields in prog.layout.structs.items():
         names |= set(fields) | set(sname.split())
     for ty in prog.layout.sizes:
@@ -608,6 +631,7 @@ def make_machine(spec: ModelSpec, prog: Program, sc: Scenario, cost_as_violation
     for i, lock in enumerate(prog.static_locks):
         m.lock_addrs[lock] = GLOBAL_BASE + i * GLOBAL_SIZE
     w = World()
+    m.initial_globals(w)
     setup = Thread("setup", "process", 0, [])
     m._enter(w, setup, "scenario:setup", [], None)
     w.threads.append(setup)

@@ -11,6 +11,7 @@ from functools import lru_cache
 from bot.cmodel.compile import Compiled, compile_function
 from bot.cmodel.cparse import CFunction, CUnit, parse_expr_text, parse_unit
 from bot.cmodel.layout import Layout, load_layout
+from bot.cmodel.primitives import primitives
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Program:
     origin: dict[str, list[SourceLine]] = field(default_factory=dict)  # fn → parsed-text line → source
     defines: dict[str, str] = field(default_factory=dict)
     static_locks: list[str] = field(default_factory=list)
+    globals: dict[str, tuple[str, int]] = field(default_factory=dict)  # file-scope variable → (type, initial value)
     consts: dict[str, int] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)  # typedefs, e.g. pgtable_t = "pte_t *"
     params: dict[str, int] = field(default_factory=dict)
@@ -39,7 +41,14 @@ class Program:
         for name, fn in unit.functions.items():
             self.functions[name] = _compiled(fn)
             self.origin[name] = lines
+        for name, fn in unit.macro_functions.items():
+            if name not in self.functions and name not in primitives():  # a primitive's rule wins
+                self.functions[name] = compile_function(fn)
+                self.origin[name] = lines
         self.defines.update(unit.defines)
+        for name, decl in unit.globals.items():
+            if name not in self.globals or decl[1]:
+                self.globals[name] = decl
         for lock in unit.static_locks:
             if lock not in self.static_locks:
                 self.static_locks.append(lock)
@@ -84,8 +93,9 @@ def _parsed(text: str) -> CUnit:
 
 
 def _fresh(unit: CUnit) -> CUnit:
-    return CUnit(dict(unit.functions), {k: list(v) for k, v in unit.alternates.items()}, dict(unit.defines),
-                 list(unit.static_locks), list(unit.errors))
+    return CUnit(functions=dict(unit.functions), alternates={k: list(v) for k, v in unit.alternates.items()},
+                 defines=dict(unit.defines), static_locks=list(unit.static_locks), globals=dict(unit.globals),
+                 macro_functions=dict(unit.macro_functions), errors=list(unit.errors))
 
 
 _COMPILED: dict[int, tuple[CFunction, Compiled]] = {}  # id(parsed function) → (it, its code)

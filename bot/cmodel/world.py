@@ -21,6 +21,11 @@ MM_BASE = 0x20_0000_0000
 MM_SIZE = 0x1000
 GLOBAL_BASE = 0x30_0000_0000
 GLOBAL_SIZE = 0x40
+GLOBAL_VARS_BASE = GLOBAL_BASE + 0x8000  # file-scope variables of the code under review
+CACHE_BASE = GLOBAL_BASE + 0x20000  # kmem_cache descriptors
+SLAB_OBJ_BASE = GLOBAL_BASE + 0x200000  # slab objects, SLAB_OBJ_SIZE apart
+SLAB_OBJ_SIZE = 0x400
+SLAB_OBJ_END = SLAB_OBJ_BASE + 0x1000 * SLAB_OBJ_SIZE
 FN_BASE = 0x70_0000_0000
 STACK_BASE = 0x60_0000_0000  # stack slots of locals whose address is taken
 
@@ -45,10 +50,19 @@ class FrozenThread(NamedTuple):
     wait_gp: int
     locks: tuple[int, ...]
     final: tuple[tuple[str, int], ...]
+    preempt: int
+    srcu: int
+    ssec: int
+    wait_sgp: int
+    seen: tuple[tuple[int, int], ...]
 
     @property
     def reader(self) -> bool:
-        return is_reader(self.rcu, self.bh, len(self.locks), self.ctx == "softirq")
+        return is_reader(self.rcu, self.bh, len(self.locks) + self.preempt, self.ctx == "softirq")
+
+    @property
+    def srcu_reader(self) -> bool:
+        return self.srcu > 0
 
 
 @dataclass
@@ -76,20 +90,31 @@ class Thread:
     rcu: int = 0  # rcu_read_lock depth
     rsec: int = 0  # read-side section counter, so a GP waits only for sections that began before it
     wait_gp: int = 0  # synchronize_rcu: blocked until this many GPs are done
-    locks: tuple[int, ...] = ()
+    locks: tuple[int, ...] = ()  # spinlocks held (each disables preemption); sleeping locks are not here
     final: tuple[tuple[str, int], ...] = ()  # a finished scenario thread's variables (tables it holds)
+    preempt: int = 0  # preempt_disable() depth (rcu_read_lock_sched, local_irq_save count as well)
+    srcu: int = 0  # srcu_read_lock() depth: an SRCU reader is not an RCU reader, nor atomic
+    ssec: int = 0  # SRCU read-side section counter, as rsec is for RCU
+    wait_sgp: int = 0  # synchronize_srcu: blocked until this many SRCU GPs are done; -1: srcu_barrier
+    seen: tuple[tuple[int, int], ...] = ()  # slab objects this reader found: (object, its generation then)
 
     def freeze(self) -> FrozenThread:
         return FrozenThread(self.name, self.ctx, self.cpu, tuple(f.freeze() for f in self.frames), self.bh,
-                            self.rcu, self.rsec, self.wait_gp, self.locks, self.final)
+                            self.rcu, self.rsec, self.wait_gp, self.locks, self.final, self.preempt, self.srcu,
+                            self.ssec, self.wait_sgp, self.seen)
 
     @staticmethod
     def thaw(t: tuple) -> Thread:
-        return Thread(t[0], t[1], t[2], [Frame.thaw(f) for f in t[3]], t[4], t[5], t[6], t[7], t[8], t[9])
+        return Thread(t[0], t[1], t[2], [Frame.thaw(f) for f in t[3]], t[4], t[5], t[6], t[7], t[8], t[9],
+                      t[10], t[11], t[12], t[13], t[14])
 
     @property
     def reader(self) -> bool:
-        return is_reader(self.rcu, self.bh, len(self.locks), self.ctx == "softirq")
+        return is_reader(self.rcu, self.bh, len(self.locks) + self.preempt, self.ctx == "softirq")
+
+    @property
+    def srcu_reader(self) -> bool:
+        return self.srcu > 0
 
 
 @dataclass
@@ -105,11 +130,17 @@ class World:
     gp_started: int = 0
     gp_done: int = 0
     gp_wait: frozenset[tuple[str, int]] = frozenset()  # readers the running GP waits for
-    locks: dict[int, tuple[str, bool]] = field(default_factory=dict)  # lock → (holder thread, bh)
+    # lock → (holder, bh): the holder thread's name, or "shared:" and the names of the shared holders
+    locks: dict[int, tuple[str, bool]] = field(default_factory=dict)
     grace: dict[int, int] = field(default_factory=dict)  # retired table → GPs that must be done
     threads: list[Thread | FrozenThread] = field(default_factory=list)  # thawed only when run
     next_page: int = 0
     next_mm: int = 0
+    # SRCU, a grace-period domain of its own: (GPs started, GPs done, readers the running GP waits for)
+    sgp: tuple[int, int, frozenset[tuple[str, int]]] = (0, 0, frozenset())
+    scbs: tuple[tuple[int, str, int, int], ...] = ()  # call_srcu callbacks: (head, callback, cpu, SRCU GPs)
+    # slab object → (its cache, generation, when it was freed: 0 while allocated, else a rising count)
+    slabs: dict[int, tuple[int, int, int]] = field(default_factory=dict)
 
     def freeze(self) -> tuple:
         return (
@@ -122,13 +153,13 @@ class World:
             tuple(sorted(self.locks.items())),
             tuple(sorted(self.grace.items())),
             tuple(t.freeze() if isinstance(t, Thread) else t for t in self.threads),
-            self.next_page, self.next_mm,
+            self.next_page, self.next_mm, self.sgp, self.scbs, tuple(sorted(self.slabs.items())),
         )
 
     @staticmethod
     def thaw(t: tuple) -> World:
         return World(dict(t[0]), dict(t[1]), dict(t[2]), dict(t[3]), dict(t[4]), t[5], t[6], t[7], t[8], t[9],
-                     dict(t[10]), dict(t[11]), list(t[12]), t[13], t[14])
+                     dict(t[10]), dict(t[11]), list(t[12]), t[13], t[14], t[15], t[16], dict(t[17]))
 
     def running(self, i: int) -> Thread:
         """Thread i, thawed for mutation."""

@@ -25,6 +25,7 @@ from bot.mail.diff import parse_diff, too_large
 from bot.mail.read import Skip, msgid_of
 from bot.mail.series import Cover, cover_from, parse_subject, parse_trailers
 from bot.patch import Posting
+from bot.proposal import looks_pasted, pasted_functions
 
 _HEADER = re.compile(rb"(?m)^([!-9;-~]+)[ \t]*:[ \t]*(.*(?:\r?\n[ \t].*)*)")
 _WANTED = {b"subject", b"message-id", b"in-reply-to", b"references", b"from", b"to", b"cc", b"date",
@@ -241,7 +242,8 @@ def _parse(raw: bytes) -> Parsed | Skip:
     sub = parse_subject(subject)
     diff = has_diff(raw, head)
     cover = sub.is_patch and sub.index == 0 and not sub.is_reply
-    if not diff and not cover:
+    pasted = not diff and sub.is_reply and looks_pasted(raw)  # code pasted without diff headers
+    if not diff and not cover and not pasted:
         return out
     body = _simple_body(raw, head)
     if body is None and _header(_MULTIPART, head) and _separator(head, raw[len(head):]) is None:
@@ -256,10 +258,13 @@ def _parse(raw: bytes) -> Parsed | Skip:
     if cover and not diff:
         out.cover = cover_from(msgid, subject, clean(h.get("date", "")), body)
         return out
-    files = parse_diff(body)
+    files = parse_diff(body) if diff else []
     if too_large(files):
         return Skip(msgid, f"too large to review: {too_large(files)}")
-    if not any(f.hunks or f.binary or f.old_path != f.new_path for f in files):
+    # A reply with a whole function in it and no diff is a proposal on top of what it answers
+    # (bot.proposal): a posting without files, which the judge turns into one.
+    proposal = pasted and bool(pasted_functions(body))
+    if not proposal and not any(f.hunks or f.binary or f.old_path != f.new_path for f in files):
         if cover:
             out.cover = cover_from(msgid, subject, clean(h.get("date", "")), body)
         return out

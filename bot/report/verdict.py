@@ -19,6 +19,7 @@ class VerdictView:
     caller_rules: dict[str, list[str]]  # function → the caller rules that examined it
     base: str
     reasons: list[str]
+    opaque: list[str]  # calls the models do not know, which ran as opaque
 
 
 def verdict_state(review: Review) -> str:
@@ -43,6 +44,7 @@ def verdict_view(review: Review) -> VerdictView:
         caller_rules=_by_function(review.caller_rules),
         base=review.base,
         reasons=review.not_judged or ["no reason recorded"],
+        opaque=list(review.opaque_calls),
     )
 
 

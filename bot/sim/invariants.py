@@ -28,11 +28,11 @@ INVARIANTS: tuple[Invariant, ...] = (
     Invariant("reader_saw_free", "an object a reader found through rcu_dereference() stays allocated until it "
               "leaves its read-side section", "Litmus use()", ""),
     Invariant("reader_saw_reuse", "an object a reader found is not reallocated (typesafe reuse) under it "
-              "unless the reader re-checks it under its lock", "Litmus use()", ""),
+              "unless the reader re-checks it under its lock", "Litmus use()", "slab.check_access (writes)"),
     Invariant("typesafe_reinit", "a SLAB_TYPESAFE_BY_RCU object's lock is not re-initialised while a reader "
-              "may hold it", "Litmus alloc ops", ""),
+              "may hold it", "Litmus alloc ops", "slab.check_reinit (lock_init, INIT_LIST_HEAD, zalloc)"),
     Invariant("lock_in_freed_memory", "nobody takes or releases a lock that lives in freed memory",
-              "Litmus lock ops", ""),
+              "Litmus lock ops", "effects kmem_free (a held lock in the object)"),
     Invariant("rcu_head_requeued", "an rcu_head is queued at most once until its callback starts",
               "Litmus call_rcu (semantics.call_rcu_breaks)", "effects rcu_queue"),
     Invariant("rcu_head_overlays_list", "memory in use as a queued rcu_head is not also a linked list_head",
@@ -43,7 +43,7 @@ INVARIANTS: tuple[Invariant, ...] = (
               "effects list_del"),
     Invariant("sleep_in_atomic", "a call that may sleep never runs with a spinlock held, softirqs disabled, "
               "inside rcu_read_lock() or in softirq", "Litmus might_sleep/synchronize_rcu (semantics.atomic_reason)",
-              "Machine._exec (primitives with may_sleep = true)"),
+              "Machine._exec (primitives with may_sleep = true; allocations by their GFP flags)"),
     Invariant("final_mmdrop_in_softirq", "the final mmdrop() (and so __mmdrop()) never runs in softirq context",
               "Litmus mmdrop", "effects mm_free (forbid_ctx)"),
     Invariant("deadlock", "every context can always make progress: no lock is taken twice, no softirq spins "

@@ -16,3 +16,14 @@ void __tlb_flush_mm_lazy(struct mm_struct *mm)
 	}
 	spin_unlock(&mm->context.lock);
 }
+
+/*
+ * The last mm_count reference: kernel/fork.c's __mmdrop() runs the architecture's destroy_context()
+ * (asm-generic: empty; models/s390/mmu_context.h.c) before the mm is freed. It runs wherever the
+ * last mmdrop() happens: a lazy-TLB switch with preemption disabled, an RCU callback, or exit.
+ */
+void __mmdrop(struct mm_struct *mm)
+{
+	destroy_context(mm);
+	free_mm(mm);
+}

@@ -1,0 +1,253 @@
+"""Synchronisation: RCU and SRCU, spinlocks, rwlocks, mutexes and semaphores, preemption and softirqs.
+
+RCU and SRCU are separate grace-period domains: an SRCU reader (srcu_read_lock) does not hold up an
+RCU grace period, is not atomic (it may sleep), and call_srcu()/synchronize_srcu() wait for SRCU
+readers only. A spinlock holder disables preemption, so it is an RCU reader (bot.sim.semantics.is_reader);
+a sleeping lock (mutex, rw_semaphore, semaphore) is neither. A shared lock (read_lock, down_read) is
+held by any number of readers at once, never together with its exclusive side.
+"""
+
+from __future__ import annotations
+
+from bot.cmodel.effect_api import Call, MachineAPI, Param, Primitive, effect
+from bot.cmodel.effects import enter_reader, obj_name
+from bot.cmodel.slab import forget
+from bot.cmodel.world import Thread, World
+
+SHARED = "shared:"
+
+
+def leave_reader(t: Thread) -> None:
+    """t may have stopped being a reader: the slab objects it found are no longer protected."""
+    if not t.reader:
+        forget(t)
+
+
+# ---- RCU ------------------------------------------------------------------------------------
+def queue_callback(c: Call, head: int, fn: str, srcu: bool = False) -> None:
+    """Queue `fn` for after a grace period of the domain; head < 0 keys an entry with no rcu_head."""
+    w, t = c.w, c.t
+    owner = obj_name(w, abs(head))
+    if head >= 0:
+        c.alive(head, "queues the rcu_head of")
+        if any(cb[0] == head for cb in w.cbs + w.scbs):
+            raise c.fail("rcu_head_requeued", f"{c.name}() on {owner}'s rcu_head while it is still queued for a "
+                         "callback", object="rcu_head", owner=owner)
+        if w.list_of(head) is not None:
+            raise c.fail("rcu_head_overlays_list", f"{c.name}() on {owner}'s rcu_head while the same memory links "
+                         f"{owner} on a list", object="rcu_head", owner=owner)
+        w.nodes[head] = "rcu"
+    if srcu:
+        w.scbs = w.scbs + ((head, fn, max(t.cpu, 0), w.sgp[0] + 1),)
+        c.note(f"queues {owner}'s rcu_head for {fn}() after an SRCU grace period")
+    else:
+        w.cbs = w.cbs + ((head, fn, max(t.cpu, 0), w.gp_started + 1),)
+        c.note(f"queues {owner}{'' if head < 0 else chr(39) + 's rcu_head'} for {fn}() after a grace period")
+
+
+@effect("rcu_queue", head_arg=Param(int, 0), fn_arg=Param(int, 1),
+        srcu=Param(bool, False, doc="call_srcu(): the SRCU domain's grace period"))
+def rcu_queue(c: Call) -> None:
+    queue_callback(c, c.arg(c.rule["head_arg"]), c.m.fn_name(c.arg(c.rule["fn_arg"])), c.rule["srcu"])
+
+
+@effect("rcu_free", field_arg=Param(int, 1, doc="the argument naming the rcu_head member; -1: no head (it sleeps)"),
+        callback=Param(str, doc="the primitive that frees the object when the grace period has ended"))
+def rcu_free(c: Call) -> None:
+    """kfree_rcu(ptr, member): the object is freed after a grace period, through its rcu_head."""
+    obj = c.arg(0)
+    member = c.type_arg(c.rule["field_arg"]) if c.rule["field_arg"] >= 0 else None
+    if member is None:
+        queue_callback(c, -obj, c.rule["callback"])
+        return
+    struct = c.m.type_of(c.t, c.args[0]).rstrip("* ").strip()
+    queue_callback(c, obj + c.m.field_offset(struct, member), c.rule["callback"])
+
+
+_FLAVOUR = Param(str, "", choices=("", "bh", "sched"), doc="bh: also disables softirqs; sched: preemption")
+
+
+@effect("rcu_read_lock", flavour=_FLAVOUR)
+def rcu_read_lock(c: Call) -> None:
+    t = c.t
+    enter_reader(t)
+    flavour = c.rule["flavour"]
+    if flavour == "bh":
+        t.bh += 1
+    elif flavour == "sched":
+        t.preempt += 1
+    else:
+        t.rcu += 1
+    c.note("enters an RCU read-side section")
+
+
+@effect("rcu_read_unlock", flavour=_FLAVOUR)
+def rcu_read_unlock(c: Call) -> None:
+    t = c.t
+    flavour = c.rule["flavour"]
+    if flavour == "bh":
+        t.bh = max(0, t.bh - 1)
+    elif flavour == "sched":
+        t.preempt = max(0, t.preempt - 1)
+    else:
+        t.rcu = max(0, t.rcu - 1)
+    leave_reader(t)
+    c.note("leaves the RCU read-side section")
+
+
+@effect("synchronize_rcu", srcu=Param(bool, False))
+def synchronize_rcu(c: Call) -> None:
+    if c.rule["srcu"]:
+        c.t.wait_sgp = c.w.sgp[0] + 1
+        c.note("sleeps until a full SRCU grace period has elapsed")
+        return
+    c.t.wait_gp = c.w.gp_started + 1
+    c.note("sleeps until a full grace period has elapsed")
+
+
+@effect("rcu_barrier", srcu=Param(bool, False))
+def rcu_barrier(c: Call) -> None:
+    if c.rule["srcu"]:
+        c.t.wait_sgp = -1
+        c.note("waits for every queued SRCU callback to run")
+        return
+    c.t.wait_gp = -1
+    c.note("waits for every queued RCU callback to run")
+
+
+@effect("srcu_read_lock")
+def srcu_read_lock(c: Call) -> int:
+    t = c.t
+    if not t.srcu:
+        t.ssec += 1
+    t.srcu += 1
+    c.note("enters an SRCU read-side section")
+    return 0  # the index srcu_read_unlock() is given back
+
+
+@effect("srcu_read_unlock")
+def srcu_read_unlock(c: Call) -> None:
+    c.t.srcu = max(0, c.t.srcu - 1)
+    c.note("leaves the SRCU read-side section")
+
+
+# ---- preemption and softirqs ----------------------------------------------------------------
+@effect("preempt", op=Param(str, choices=("disable", "enable")))
+def preempt(c: Call) -> None:
+    t = c.t
+    if c.rule["op"] == "disable":
+        enter_reader(t)
+        t.preempt += 1
+    else:
+        t.preempt = max(0, t.preempt - 1)
+        leave_reader(t)
+
+
+_FLAGS_ARG = Param(int, -1, doc="the argument the macro saves the interrupt state into (spin_lock_irqsave(l, flags))")
+
+
+@effect("bh_disable", flags_arg=_FLAGS_ARG)
+def bh_disable(c: Call) -> None:
+    """local_bh_disable(), local_irq_save(): no softirq runs on this CPU (and no preemption)."""
+    enter_reader(c.t)
+    c.t.bh += 1
+    if c.rule["flags_arg"] >= 0:
+        c.set_arg(c.rule["flags_arg"], 1)
+
+
+@effect("bh_enable")
+def bh_enable(c: Call) -> None:
+    c.t.bh = max(0, c.t.bh - 1)
+    leave_reader(c.t)
+
+
+# ---- locks ----------------------------------------------------------------------------------
+_MEMBER = Param(str, "", doc="the lock is this member (\"struct mm_struct.mmap_lock\") of what the argument points to")
+
+
+def lock_target(m: MachineAPI, w: World, t: Thread, rule: Primitive, args: list) -> int:
+    """The address of the lock a lock or unlock call names."""
+    addr = m.eval(w, t, args[0]) if args else 0
+    member = rule["member"]
+    if member:
+        struct, _, path = member.rpartition(".")
+        addr += m.field_offset(struct, path)
+    return addr
+
+
+def holders(entry: tuple[str, bool] | None) -> tuple[bool, tuple[str, ...]]:
+    """(shared, names of the holders) of a w.locks entry."""
+    if entry is None:
+        return False, ()
+    who = entry[0]
+    if who.startswith(SHARED):
+        return True, tuple(who[len(SHARED):].split(","))
+    return False, (who,)
+
+
+def blocked_by(w: World, t: Thread, addr: int, shared: bool) -> str | None:
+    """None when t may take the lock now; else the thread that holds it ("" for several)."""
+    held_shared, names = holders(w.locks.get(addr))
+    if not names or (shared and held_shared):
+        return None
+    if t.name in names:
+        return t.name
+    return names[0] if len(names) == 1 else ""
+
+
+@effect("lock", bh=Param(bool, False, doc="the lock also disables softirqs (and so is an RCU reader)"),
+        shared=Param(bool, False, doc="a read side: any number of readers hold it at once"),
+        sleeps=Param(bool, False, doc="a sleeping lock (mutex, rw_semaphore): its holder is not atomic"),
+        trylock=Param(str, "", choices=("", "true_on_success", "zero_on_success"),
+                      doc="never waits: returns whether it took the lock"),
+        member=_MEMBER, returns_lock=Param(bool, False, doc="returns the lock's address (pmd_lock)"),
+        flags_arg=_FLAGS_ARG)
+def lock(c: Call) -> int:
+    w, t, rule = c.w, c.t, c.rule
+    addr = lock_target(c.m, w, t, rule, c.args)
+    if rule["flags_arg"] >= 0:
+        c.set_arg(rule["flags_arg"], 1)
+    c.alive(addr, "locks a lock in")
+    shared, trylock = rule["shared"], rule["trylock"]
+    if trylock and blocked_by(w, t, addr, shared) is not None:
+        c.note(f"finds {c.m.lock_name(addr)} held")
+        return 0 if trylock == "true_on_success" else 1
+    if not rule["sleeps"]:
+        enter_reader(t)  # a spinlock holder is an RCU reader (bot.sim.semantics.is_reader)
+        t.locks = t.locks + (addr,)
+    if shared:
+        _, names = holders(w.locks.get(addr))
+        w.locks[addr] = (SHARED + ",".join(sorted(set(names) | {t.name})), rule["bh"])
+    else:
+        w.locks[addr] = (t.name, rule["bh"])
+    if rule["bh"]:
+        t.bh += 1
+    if c.m.is_global_lock(addr):
+        c.m.note_cost(t, c.name, "lock", "global")
+    mode = " (softirqs off)" if rule["bh"] else " (softirqs on)" if not rule["sleeps"] else ""
+    c.note(f"takes {c.m.lock_name(addr)}{mode}")
+    if trylock:
+        return 1 if trylock == "true_on_success" else 0
+    return addr if rule["returns_lock"] else 0  # mutex_lock_interruptible() and its kin succeed
+
+
+@effect("unlock", bh=Param(bool, False, doc="a shared lock's read-side unlock that re-enables softirqs"),
+        member=_MEMBER)
+def unlock(c: Call) -> None:
+    w, t = c.w, c.t
+    addr = lock_target(c.m, w, t, c.rule, c.args)
+    entry = w.locks.get(addr)
+    shared, names = holders(entry)
+    if entry is not None:
+        rest = tuple(n for n in names if n != t.name) if shared else ()
+        if rest:
+            w.locks[addr] = (SHARED + ",".join(rest), entry[1])
+        else:
+            del w.locks[addr]
+        if addr in t.locks:
+            i = t.locks.index(addr)
+            t.locks = t.locks[:i] + t.locks[i + 1:]
+        if (c.rule["bh"] if shared else entry[1]):
+            t.bh = max(0, t.bh - 1)
+        leave_reader(t)
+    c.note(f"releases {c.m.lock_name(addr)}")
