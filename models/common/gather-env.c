@@ -33,6 +33,9 @@ void smp_call_function(smp_call_func_t func, void *info, int wait)
 	func(info);
 }
 
+/* the mask of the online CPUs (its identity only: the IPIs here reach every CPU) */
+struct cpumask *cpu_online_mask;
+
 /* an IPI to the CPUs of a mask: the model's mm runs on every CPU, so that is all of them */
 void on_each_cpu_mask(const struct cpumask *mask, smp_call_func_t func, void *info, bool wait)
 {
