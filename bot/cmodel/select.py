@@ -32,7 +32,7 @@ def choose(specs: Sequence[ModelSpec], layers: Sequence[Sequence[FileDiff]],
     compete with every other model claiming one of those files; of each such group the ones with
     the best total score over the changed files they claim judge (ties all do)."""
     changed = {fd.path for fd in layers[-1]} if layers else set()
-    claims = {s.name: changed & set(s.files) for s in specs}
+    claims = {s.name: changed & set(s.reads) for s in specs}
     todo = [s for s in specs if claims[s.name]]
     chosen: set[str] = set()
     while todo:
