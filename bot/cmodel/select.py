@@ -47,7 +47,9 @@ def choose(specs: Sequence[ModelSpec], layers: Sequence[Sequence[FileDiff]],
                     files |= claims[s.name]
                     todo.remove(s)
                     grown = True
-        if len(group) == 1:
+        if len(group) == 1 or not any(path in s.reference_parts for s in group for path in files):
+            # one model, or headers alone that none of them states as a file: the models read them
+            # alike (the same header code on bases the change does not touch), and one judges
             chosen.add(group[0].name)
             continue
         scores = {s.name: sum(_score(s, path, layers, tree_file, group) for path in claims[s.name]) for s in group}
