@@ -20,6 +20,7 @@ from bot.cmodel.machine import Machine
 from bot.cmodel.models import (
     Bound,
     ModelSpec,
+    Scenario,
     SetupError,
     Tree,
     build_program,
@@ -210,30 +211,17 @@ class Judge:
                 mr.failed[sc.name] = ScenarioFailure(
                     f"not run: the review's time budget ({self.opts.review_seconds:g} s) is spent", None)
                 continue
-            try:
-                res, m = cache.run_scenario(spec, bound, sc, self.opts.budget_states, self.opts.budget_seconds,
-                                            self.cache)
-            except RecursionError:
-                mr.failed[sc.name] = ScenarioFailure("the code is too deeply nested to model", None)
+            res, m, failure = self.explore(spec, bound, sc)
+            if res is None or m is None:
+                mr.failed[sc.name] = failure  # type: ignore[assignment]
                 continue
-            except SetupError as e:
-                mr.failed[sc.name] = ScenarioFailure(str(e).removeprefix(f"scenario {sc.name}: "), None)
-                continue
-            _log_scenario(spec, sc.name, res, self.opts)
             mr.ran |= m.obs.ran
-            # Calls the model does not know ran as opaque (rules/README.md, "Unknown calls"): the
-            # scenario stands, and the review names them.
             if m.obs.unresolved:
-                mr.failed[sc.name] = ScenarioFailure("; ".join(sorted(m.obs.unresolved)[:3]), set(m.obs.ran))
+                mr.failed[sc.name] = failure  # type: ignore[assignment]
                 continue
             mr.results[sc.name] = res
-            unclassified = [cx for cx in res.counterexamples if hazard_of(cx.violation) is None]
-            if unclassified:
-                mr.failed[sc.name] = ScenarioFailure(
-                    f"{unclassified[0].violation.detail} (a violation no rule classifies: a modelling limit)",
-                    None)
-            elif res.verdict == "inconclusive":
-                mr.failed[sc.name] = ScenarioFailure(f"inconclusive ({res.reason})", None)
+            if failure is not None:
+                mr.failed[sc.name] = failure
             else:
                 mr.scenario_ran[sc.name] = set(m.obs.ran)
             mr.machines[sc.name] = m
@@ -246,6 +234,30 @@ class Judge:
             mr.notes |= m.obs.notes
         self._runs[key] = mr
         return mr
+
+    def explore(self, spec: ModelSpec, bound: Bound, sc: Scenario) -> tuple[CheckResult | None, Any,
+                                                                             ScenarioFailure | None]:
+        """One scenario on bound code, as the review runs it (and `explore` replays it): its result,
+        its machine, and why what it found proves nothing (None: the result stands)."""
+        try:
+            res, m = cache.run_scenario(spec, bound, sc, self.opts.budget_states, self.opts.budget_seconds,
+                                        self.cache)
+        except RecursionError:
+            return None, None, ScenarioFailure("the code is too deeply nested to model", None)
+        except SetupError as e:
+            return None, None, ScenarioFailure(str(e).removeprefix(f"scenario {sc.name}: "), None)
+        _log_scenario(spec, sc.name, res, self.opts)
+        # Calls the model does not know ran as opaque (rules/README.md, "Unknown calls"): the
+        # scenario stands, and the review names them.
+        if m.obs.unresolved:
+            return res, m, ScenarioFailure("; ".join(sorted(m.obs.unresolved)[:3]), set(m.obs.ran))
+        unclassified = [cx for cx in res.counterexamples if hazard_of(cx.violation) is None]
+        if unclassified:
+            return res, m, ScenarioFailure(
+                f"{unclassified[0].violation.detail} (a violation no rule classifies: a modelling limit)", None)
+        if res.verdict == "inconclusive":
+            return res, m, ScenarioFailure(f"inconclusive ({res.reason})", None)
+        return res, m, None
 
     # ---- the stages of one posting (bot.pipeline.review_posting composes them) ---------------
     def start(self, p: Posting) -> Review:

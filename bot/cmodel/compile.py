@@ -3,7 +3,7 @@
 A thread's continuation is then just (function, pc, locals): hashable, so the checker can store it.
 Instructions are typed tuples (NamedTuple: read by field name, still compared and indexed as
 tuples); the first field names the kind, so the interpreter dispatches on it. Expressions are the
-cparse AST's tuples, call-free once lowered. A goto becomes a Jump to its label's first instruction
+typed nodes of bot.cmodel.ir, call-free once lowered. A goto becomes a Jump to its label's first instruction
 (kernel error paths: `goto out;`).
 """
 
@@ -13,6 +13,24 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Union
 
 from bot.cmodel.cparse import CFunction
+from bot.cmodel.ir import (
+    Addr,
+    Assign,
+    Bin,
+    CallExpr,
+    Cast,
+    Comma,
+    Cond,
+    Deref,
+    Expr,
+    Field,
+    Id,
+    Index,
+    Num,
+    Un,
+    Update,
+    is_node,
+)
 
 
 class CallIns(NamedTuple):
@@ -91,9 +109,9 @@ class _Lowerer:
         self.labels: dict[str, int] = {}
         self.gotos: list[tuple[int, str, int]] = []  # (jump instruction, label, line)
 
-    def temp(self) -> tuple:
+    def temp(self) -> Id:
         self.tmp += 1
-        return ("id", f"$t{self.tmp}")
+        return Id("id", f"$t{self.tmp}")
 
     def emit(self, ins: tuple) -> int:
         self.code.append(instr(*ins))
@@ -107,93 +125,93 @@ class _Lowerer:
     # expressions ------------------------------------------------------------------------------
     # One branch per expression kind of the C subset; each lowers its operands the same way, and a
     # table of one-line functions would spread a single grammar over many places.
-    def pure(self, e: tuple, line: int) -> tuple:  # noqa: C901
+    def pure(self, e: Expr, line: int) -> Expr:  # noqa: C901
         """Emit the calls inside e and return an equivalent call-free expression."""
-        k = e[0]
-        if k == "call":
-            args = [a if a[0] == "type" else self.pure(a, line) for a in e[2]]
+        k = e.kind
+        if isinstance(e, CallExpr):
             t = self.temp()
-            self.emit(("call", t, e[1], args, line))
+            self.emit(("call", t, e.name, self.args(e, line), line))
             return t
         if k in ("num", "id", "str", "sizeof", "type", "raw"):
             return e
-        if k == "field":
-            return ("field", self.pure(e[1], line), e[2], e[3])
-        if k in ("addr", "deref"):
-            return (k, self.pure(e[1], line))
-        if k == "bin":
-            if e[1] in ("&&", "||") and _has_call(e[3]):
+        if isinstance(e, Field):
+            return e._replace(base=self.pure(e.base, line))
+        if isinstance(e, Addr | Deref):
+            return e._replace(inner=self.pure(e.inner, line))
+        if isinstance(e, Bin):
+            if e.op in ("&&", "||") and _has_call(e.right):
                 return self.short_circuit(e, line)
-            return ("bin", e[1], self.pure(e[2], line), self.pure(e[3], line))
-        if k == "un":
-            return ("un", e[1], self.pure(e[2], line))
-        if k == "cast":
-            return ("cast", e[1], self.pure(e[2], line))
-        if k == "cond":
-            if _has_call(e[2]) or _has_call(e[3]):
+            return e._replace(left=self.pure(e.left, line), right=self.pure(e.right, line))
+        if isinstance(e, Un):
+            return e._replace(operand=self.pure(e.operand, line))
+        if isinstance(e, Cast):
+            return e._replace(inner=self.pure(e.inner, line))
+        if isinstance(e, Cond):
+            if _has_call(e.then) or _has_call(e.other):
                 t = self.temp()
-                c = self.pure(e[1], line)
+                c = self.pure(e.test, line)
                 jf = self.emit(("jf", c, -1, line))
-                self.assign(t, e[2], line)
+                self.assign(t, e.then, line)
                 j = self.emit(("jmp", -1, line))
                 self.patch(jf, len(self.code))
-                self.assign(t, e[3], line)
+                self.assign(t, e.other, line)
                 self.patch(j, len(self.code))
                 return t
-            return ("cond", self.pure(e[1], line), self.pure(e[2], line), self.pure(e[3], line))
-        if k == "index":
-            return ("index", self.pure(e[1], line), self.pure(e[2], line))
-        if k == "assign":
-            if e[1] == "=" and e[3][0] == "call":
-                args = [a if a[0] == "type" else self.pure(a, line) for a in e[3][2]]
-                lhs = self.pure(e[2], line)
-                self.emit(("call", lhs, e[3][1], args, line))
+            return e._replace(test=self.pure(e.test, line), then=self.pure(e.then, line),
+                              other=self.pure(e.other, line))
+        if isinstance(e, Index):
+            return e._replace(base=self.pure(e.base, line), index=self.pure(e.index, line))
+        if isinstance(e, Assign):
+            if e.op == "=" and isinstance(e.rhs, CallExpr):
+                args = self.args(e.rhs, line)
+                lhs = self.pure(e.lhs, line)
+                self.emit(("call", lhs, e.rhs.name, args, line))
                 return lhs
-            rhs = self.pure(e[3], line)
-            lhs = self.pure(e[2], line)
-            self.emit(("eval", ("assign", e[1], lhs, rhs), line))
+            rhs = self.pure(e.rhs, line)
+            lhs = self.pure(e.lhs, line)
+            self.emit(("eval", e._replace(lhs=lhs, rhs=rhs), line))
             return lhs
-        if k == "update":
-            inner = self.pure(e[2], line)
-            if e[3]:  # prefix: value after the update
-                self.emit(("eval", ("update", e[1], inner, True), line))
+        if isinstance(e, Update):
+            inner = self.pure(e.target, line)
+            if e.prefix:  # prefix: value after the update
+                self.emit(("eval", e._replace(target=inner), line))
                 return inner
             t = self.temp()
-            self.emit(("eval", ("assign", "=", t, inner), line))
-            self.emit(("eval", ("update", e[1], inner, True), line))
+            self.emit(("eval", Assign("assign", "=", t, inner), line))
+            self.emit(("eval", e._replace(target=inner, prefix=True), line))
             return t
-        if k == "comma":
-            last: tuple = ("num", 0)
-            for sub in e[1]:
+        if isinstance(e, Comma):
+            last: Expr = Num("num", 0)
+            for sub in e.items:
                 last = self.pure(sub, line)
-                if sub is not e[1][-1]:
+                if sub is not e.items[-1]:
                     self.emit(("eval", last, line))
             return last
         return e
 
-    def short_circuit(self, e: tuple, line: int) -> tuple:
+    def args(self, call: CallExpr, line: int) -> list[Expr]:
+        """A call's arguments, call-free (type and member names stay as they are)."""
+        return [a if a.kind == "type" else self.pure(a, line) for a in call.args]
+
+    def short_circuit(self, e: Bin, line: int) -> Expr:
         t = self.temp()
-        left = self.pure(e[2], line)
-        if e[1] == "&&":
-            self.emit(("eval", ("assign", "=", t, ("num", 0)), line))
+        left = self.pure(e.left, line)
+        if e.op == "&&":
+            self.emit(("eval", Assign("assign", "=", t, Num("num", 0)), line))
             jf = self.emit(("jf", left, -1, line))
-            right = self.pure(e[3], line)
-            self.emit(("eval", ("assign", "=", t, ("bin", "!=", right, ("num", 0))), line))
-            self.patch(jf, len(self.code))
         else:
-            self.emit(("eval", ("assign", "=", t, ("num", 1)), line))
-            jf = self.emit(("jf", ("un", "!", left), -1, line))
-            right = self.pure(e[3], line)
-            self.emit(("eval", ("assign", "=", t, ("bin", "!=", right, ("num", 0))), line))
-            self.patch(jf, len(self.code))
+            self.emit(("eval", Assign("assign", "=", t, Num("num", 1)), line))
+            jf = self.emit(("jf", Un("un", "!", left), -1, line))
+        right = self.pure(e.right, line)
+        self.emit(("eval", Assign("assign", "=", t, Bin("bin", "!=", right, Num("num", 0))), line))
+        self.patch(jf, len(self.code))
         return t
 
-    def assign(self, dst: tuple, e: tuple, line: int) -> None:
-        if e[0] == "call":
-            args = [a if a[0] == "type" else self.pure(a, line) for a in e[2]]
-            self.emit(("call", dst, e[1], args, line))
+    def assign(self, dst: Expr, e: Expr, line: int) -> None:
+        if isinstance(e, CallExpr):
+            self.emit(("call", dst, e.name, self.args(e, line), line))
         else:
-            self.emit(("eval", ("assign", "=", dst, self.pure(e, line)), line))
+            self.emit(("eval", Assign("assign", "=", dst, self.pure(e, line)), line))
 
     # statements -------------------------------------------------------------------------------
     def block(self, stmts: list[tuple]) -> None:
@@ -208,15 +226,14 @@ class _Lowerer:
             self.types[name] = ty
             self.emit(("decl", name, ty, line))
             if init is not None:
-                self.assign(("id", name), init, line)
+                self.assign(Id("id", name), init, line)
         elif k == "expr":
             e, line = s[1], s[2]
-            if e[0] == "call":
-                args = [a if a[0] == "type" else self.pure(a, line) for a in e[2]]
-                self.emit(("call", None, e[1], args, line))
+            if isinstance(e, CallExpr):
+                self.emit(("call", None, e.name, self.args(e, line), line))
             else:
                 v = self.pure(e, line)
-                if e[0] not in ("assign", "update"):
+                if not isinstance(e, Assign | Update):
                     self.emit(("eval", v, line))
         elif k == "if":
             _, c, then, els, line = s
@@ -289,7 +306,7 @@ class _Lowerer:
     def switch(self, s: tuple) -> None:
         _, e, cases, line = s
         v = self.temp()
-        self.emit(("eval", ("assign", "=", v, self.pure(e, line)), line))
+        self.emit(("eval", Assign("assign", "=", v, self.pure(e, line)), line))
         self.breaks.append([])
         body_jumps: list[int] = []
         default_jump: int | None = None
@@ -297,7 +314,7 @@ class _Lowerer:
             if values is None:
                 body_jumps.append(-1)
                 continue
-            cond = ("bin", "!=", v, values[0])
+            cond = Bin("bin", "!=", v, values[0])
             body_jumps.append(self.emit(("jf", cond, -1, line)))
         default_jump = self.emit(("jmp", -1, line))
         for i, (values, stmts) in enumerate(cases):
@@ -319,11 +336,11 @@ def _is_case_label(text: str) -> bool:
     return bool(text) and all(ch.isalnum() or ch in "xXuUlL" for ch in text)
 
 
-def _has_call(e: tuple) -> bool:
-    if e[0] == "call":
+def _has_call(e: Expr) -> bool:
+    if isinstance(e, CallExpr):
         return True
-    return any(isinstance(x, tuple) and x and isinstance(x[0], str) and _has_call(x) for x in e[1:]) or any(
-        isinstance(x, list) and any(isinstance(y, tuple) and _has_call(y) for y in x) for x in e[1:])
+    return any(is_node(x) and _has_call(x) for x in e[1:]) or any(
+        isinstance(x, list) and any(is_node(y) and _has_call(y) for y in x) for x in e[1:])
 
 
 def compile_function(fn: CFunction) -> Compiled:

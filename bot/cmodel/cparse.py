@@ -1,9 +1,6 @@
-"""tree-sitter-c → a small AST of tuples that the compiler lowers.
+"""tree-sitter-c → a small AST that the compiler lowers.
 
-Expressions: ("num", v) ("id", name) ("str", s) ("field", base, name, arrow) ("addr", e) ("deref", e)
-("bin", op, l, r) ("un", op, e) ("cast", type, e) ("call", name, [args]) ("cond", c, a, b)
-("sizeof", type) ("index", base, idx) ("assign", op, lhs, rhs) ("update", op, e, prefix) ("type", text)
-("comma", [e...]).
+Expressions are the typed nodes of bot.cmodel.ir (Num, Id, Field, Bin, CallExpr, ...: tuples, kind first).
 Statements: ("decl", name, type, init|None, line) ("expr", e, line) ("if", c, then, else, line)
 ("while", c, body, line) ("do", body, c, line) ("for", init, c, upd, body, line) ("return", e|None, line)
 ("switch", e, [(values|None, stmts)], line) ("break", line) ("continue", line) ("label", name, line)
@@ -18,6 +15,29 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
+from bot.cmodel.ir import (
+    Addr,
+    Assign,
+    Bin,
+    CallExpr,
+    Cast,
+    Comma,
+    Cond,
+    Deref,
+    Expr,
+    Field,
+    Id,
+    Index,
+    Num,
+    Raw,
+    SizeOf,
+    Str,
+    TypeArg,
+    Un,
+    Update,
+    is_node,
+    rebuild,
+)
 from bot.csource import parse_c
 
 # Macros that take a type or member name as an argument: their arguments are kept as text.
@@ -143,7 +163,7 @@ def _globals(decl: Node, unit: CUnit) -> None:
         if not name or fdecl is not None:
             continue  # a function's prototype
         value = d.child_by_field_name("value") if d.type == "init_declarator" else None
-        init = expr(value) if value is not None and value.type == "number_literal" else ("num", 0)
+        init = expr(value) if value is not None and value.type == "number_literal" else Num("num", 0)
         ty = (base + " " + "*" * depth).strip() + (" []" if d.type == "array_declarator" else "")
         unit.globals[name] = (ty, init[1] if init[0] == "num" else 0)
 
@@ -203,7 +223,7 @@ def _function(n: Node) -> CFunction | None:
 
 
 def _stmts(block: Node) -> list[tuple]:
-    out: list[tuple] = []
+    out: list[Expr] = []
     for ch in block.named_children:
         out.extend(_stmt(ch))
     return out
@@ -268,7 +288,7 @@ def _stmt_at(n: Node) -> list[tuple]:  # noqa: C901
             [("expr", expr(init), ln)] if init is not None else [])
         cond = n.child_by_field_name("condition")
         upd = n.child_by_field_name("update")
-        return [("for", init_s, expr(cond) if cond is not None else ("num", 1),
+        return [("for", init_s, expr(cond) if cond is not None else Num("num", 1),
                  expr(upd) if upd is not None else None, _stmt(n.child_by_field_name("body")), ln)]
     if t == "return_statement":
         val = n.named_children[0] if n.named_children else None
@@ -323,18 +343,18 @@ _STRUCT = re.compile(r"\bstruct\s+([A-Za-z_]\w*)")
 def _unstruct(e: object) -> object:
     if isinstance(e, tuple):
         if len(e) == 2 and e[0] in ("id", "type") and isinstance(e[1], str) and e[1].startswith("__struct__"):
-            return ("type", "struct " + e[1][len("__struct__"):])
-        return tuple(_unstruct(x) for x in e)
+            return TypeArg("type", "struct " + e[1][len("__struct__"):])
+        return rebuild(e, [_unstruct(x) for x in e[1:]]) if is_node(e) else tuple(_unstruct(x) for x in e)
     if isinstance(e, list):
         return [_unstruct(x) for x in e]
     return e
 
 
-def expr(n: Node | None) -> tuple:
+def expr(n: Node | None) -> Expr:
     if n is None:
-        return ("num", 0)
+        return Num("num", 0)
     if _depth["expr"] >= MAX_EXPR_DEPTH:
-        return ("raw", "expression too deep to model")
+        return Raw("raw", "expression too deep to model")
     _depth["expr"] += 1
     try:
         return _expr_at(n)
@@ -343,67 +363,67 @@ def expr(n: Node | None) -> tuple:
 
 
 # One branch per tree-sitter expression node type (see _stmt_at).
-def _expr_at(n: Node) -> tuple:  # noqa: C901
+def _expr_at(n: Node) -> Expr:  # noqa: C901
     t = n.type
     if t == "number_literal":
-        return ("num", parse_number(_t(n)))
+        return Num("num", parse_number(_t(n)))
     if t in ("identifier", "field_identifier", "type_identifier"):
-        return ("id", _t(n))
+        return Id("id", _t(n))
     if t in ("true", "false", "null"):
-        return ("num", 1 if t == "true" else 0)
+        return Num("num", 1 if t == "true" else 0)
     if t in ("string_literal", "concatenated_string", "char_literal"):
-        return ("str", _t(n))
+        return Str("str", _t(n))
     if t == "parenthesized_expression":
         inner = [c for c in n.named_children if c.type != "comment"]
-        return expr(inner[0]) if inner else ("num", 0)
+        return expr(inner[0]) if inner else Num("num", 0)
     if t == "field_expression":
         op = _t(n.child_by_field_name("operator")) or "->"
-        return ("field", expr(n.child_by_field_name("argument")), _t(n.child_by_field_name("field")), op == "->")
+        return Field("field", expr(n.child_by_field_name("argument")), _t(n.child_by_field_name("field")), op == "->")
     if t == "pointer_expression":
         op = _t(n.child_by_field_name("operator"))
         inner = expr(n.child_by_field_name("argument"))
-        return ("addr", inner) if op == "&" else ("deref", inner)
+        return Addr("addr", inner) if op == "&" else Deref("deref", inner)
     if t == "binary_expression":
-        return ("bin", _t(n.child_by_field_name("operator")), expr(n.child_by_field_name("left")),
+        return Bin("bin", _t(n.child_by_field_name("operator")), expr(n.child_by_field_name("left")),
                 expr(n.child_by_field_name("right")))
     if t == "unary_expression":
-        return ("un", _t(n.child_by_field_name("operator")), expr(n.child_by_field_name("argument")))
+        return Un("un", _t(n.child_by_field_name("operator")), expr(n.child_by_field_name("argument")))
     if t == "update_expression":
         op = _t(n.child_by_field_name("operator"))
         arg = n.child_by_field_name("argument")
-        return ("update", op, expr(arg), n.children[0].type in ("++", "--"))
+        return Update("update", op, expr(arg), n.children[0].type in ("++", "--"))
     if t == "assignment_expression":
-        return ("assign", _t(n.child_by_field_name("operator")), expr(n.child_by_field_name("left")),
+        return Assign("assign", _t(n.child_by_field_name("operator")), expr(n.child_by_field_name("left")),
                 expr(n.child_by_field_name("right")))
     if t == "cast_expression":
-        return ("cast", " ".join(_t(n.child_by_field_name("type")).split()), expr(n.child_by_field_name("value")))
+        return Cast("cast", " ".join(_t(n.child_by_field_name("type")).split()), expr(n.child_by_field_name("value")))
     if t == "conditional_expression":
-        return ("cond", expr(n.child_by_field_name("condition")), expr(n.child_by_field_name("consequence")),
+        return Cond("cond", expr(n.child_by_field_name("condition")), expr(n.child_by_field_name("consequence")),
                 expr(n.child_by_field_name("alternative")))
     if t == "sizeof_expression":
         ty = n.child_by_field_name("type")
         if ty is not None:
-            return ("sizeof", " ".join(_t(ty).split()))
+            return SizeOf("sizeof", " ".join(_t(ty).split()))
         val = n.child_by_field_name("value")
-        return ("sizeof", " ".join(_t(val).strip("()").split()))
+        return SizeOf("sizeof", " ".join(_t(val).strip("()").split()))
     if t == "subscript_expression":
-        return ("index", expr(n.child_by_field_name("argument")), expr(n.child_by_field_name("index")))
+        return Index("index", expr(n.child_by_field_name("argument")), expr(n.child_by_field_name("index")))
     if t == "comma_expression":
-        return ("comma", [expr(c) for c in n.named_children])
+        return Comma("comma", [expr(c) for c in n.named_children])
     if t == "call_expression":
         fn = n.child_by_field_name("function")
         name = _t(fn) if fn is not None and fn.type == "identifier" else ""
         args_node = n.child_by_field_name("arguments")
         if name in _TYPE_ARG_CALLS and args_node is not None:
-            return ("call", name, _type_args(args_node))
+            return CallExpr("call", name, _type_args(args_node))
         args = [expr(a) for a in (args_node.named_children if args_node is not None else []) if a.type != "comment"]
         if not name:
-            return ("call", "", [expr(fn)] + args)  # call through a pointer: callee first
-        return ("call", name, args)
-    return ("raw", " ".join(_t(n).split()))
+            return CallExpr("call", "", [expr(fn)] + args)  # call through a pointer: callee first
+        return CallExpr("call", name, args)
+    return Raw("raw", " ".join(_t(n).split()))
 
 
-def _type_args(args: Node) -> list[tuple]:
+def _type_args(args: Node) -> list[Expr]:
     """container_of(ptr, struct page, rcu_head): split the raw text on top-level commas."""
     text = _t(args).strip()[1:-1]
     parts, depth, cur = [], 0, ""
@@ -416,23 +436,23 @@ def _type_args(args: Node) -> list[tuple]:
         depth -= ch in ")]"
         cur += ch
     parts.append(cur)
-    out: list[tuple] = []
+    out: list[Expr] = []
     for i, p in enumerate(parts):
         p = " ".join(p.split())
         if i == 0:
             out.append(parse_expr_text(p))
         else:
-            out.append(("type", p))
+            out.append(TypeArg("type", p))
     return out
 
 
-def parse_expr_text(text: str) -> tuple:
+def parse_expr_text(text: str) -> Expr:
     tree = parse_c(f"void __f(void) {{ __x = ({text}); }}")
     root = tree.root_node
     for node in _iter(root):
         if node.type == "assignment_expression":
             return expr(node.child_by_field_name("right"))
-    return ("raw", text)
+    return Raw("raw", text)
 
 
 def _iter(n: Node):

@@ -122,8 +122,8 @@ def _name(w: World, a: Hashable) -> Hashable:
         t = w.threads[a[1]]  # type: ignore[index]
         return (kind, t.name, *a[2:])  # type: ignore[index]
     if kind == "cb":
-        head, fn, _cpu, _need = w.cbs[a[1]]  # type: ignore[index]
-        return ("cb", head, fn)
+        cb = w.rcu.cbs[a[1]]  # type: ignore[index]
+        return ("cb", cb.head, cb.fn)
     if kind == "work":
         return ("work", w.work[a[1]])  # type: ignore[index]
     return a

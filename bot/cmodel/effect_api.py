@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Protocol
 
+from bot.cmodel.ir import Deref, Field, Id, Index, Str
 from bot.sim.core import Event, Violation
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ class Call:
 
     def set_arg(self, i: int, value: int) -> None:
         """Store into argument i: a macro that assigns its argument (local_irq_save(flags))."""
-        if i < len(self.args) and self.args[i][0] in ("id", "field", "deref", "index"):
+        if i < len(self.args) and isinstance(self.args[i], Id | Field | Deref | Index):
             self.m.store(self.w, self.t, self.args[i], value)
 
     def type_arg(self, i: int) -> str | None:
@@ -148,8 +149,9 @@ class Call:
 
     def str_arg(self, i: int) -> str | None:
         """Argument i when it is a string literal (a cache's name)."""
-        if i < len(self.args) and self.args[i][0] == "str":
-            return str(self.args[i][1])
+        arg = self.args[i] if i < len(self.args) else None
+        if isinstance(arg, Str):
+            return arg.text
         return None
 
     def call_after(self, fn: str, args: list[int]) -> None:

@@ -24,6 +24,7 @@ from bot.cmodel.world import (
     page_index,
     page_of_addr,
 )
+from bot.sim import semantics as sem
 from bot.sim.core import Violation
 
 __all__ = ["Abort", "check_may_sleep", "check_table_write", "enter_reader", "free_checked", "obj_name"]
@@ -46,25 +47,7 @@ def table_label(addr: int) -> str:
     return f"page#{page_index(page)}+{off:#x}"
 
 
-def _freed_by(t: Thread) -> str:
-    return {"softirq": "call_rcu", "workqueue": "workqueue"}.get(t.ctx, "direct")
-
-
 # ---- contexts -------------------------------------------------------------------------------
-def _in_atomic(t: Thread) -> str:
-    if t.ctx == "softirq":
-        return "softirq"
-    if t.locks:
-        return "spinlock held"
-    if t.bh:
-        return "softirqs disabled"
-    if t.preempt:
-        return "preemption disabled"
-    if t.rcu:
-        return "rcu_read_lock held"
-    return ""
-
-
 def check_may_sleep(c: Call) -> None:
     """A primitive with may_sleep = true runs: that is a violation in atomic context. An allocation
     (gfp_arg) may sleep only when its GFP flags allow direct reclaim (GFP_KERNEL, not GFP_ATOMIC)."""
@@ -72,7 +55,8 @@ def check_may_sleep(c: Call) -> None:
         reclaim = c.m.program.consts.get("__GFP_DIRECT_RECLAIM")
         if reclaim is not None and not c.arg(c.rule.gfp_arg) & reclaim:
             return
-    why = _in_atomic(c.t)
+    t = c.t
+    why = sem.atomic_reason(t.ctx, len(t.locks), t.bh, len(t.locks) + t.preempt, t.rcu)
     if why:
         raise c.fail("sleep_in_atomic", f"{c.name}() may sleep but runs in atomic context ({why})",
                      call=c.name, atomic=why)
@@ -91,8 +75,9 @@ def _touch_node(c: Call, node: int, verb: str) -> str:
     c.alive(node, verb)
     check_table_write(c.m, c.w, c.t, node, f"{c.name}()")
     owner = obj_name(c.w, node)
-    if c.w.nodes.get(node) == "rcu":
-        raise c.fail("rcu_head_overlays_list", f"{c.name}() writes {owner}'s list_head, which is the memory of "
+    broken = sem.list_write_breaks(c.w.nodes.get(node) == "rcu")
+    if broken:
+        raise c.fail(broken, f"{c.name}() writes {owner}'s list_head, which is the memory of "
                      "its queued rcu_head", object="rcu_head", owner=owner)
     return owner
 
@@ -102,9 +87,10 @@ def list_add(c: Call) -> None:
     w = c.w
     node, head = c.arg(0), c.arg(1)
     owner = _touch_node(c, node, "links")
-    if w.list_of(node) is not None:
-        raise c.fail("list_double_add", f"{c.name}() links {owner}, which is already on a list",
-                     object="list_head", owner=owner)
+    broken = sem.list_add_breaks(w.list_of(node) is not None, queued=False)  # queued: _touch_node
+    if broken:
+        raise c.fail(broken, f"{c.name}() links {owner}, which is already on a list", object="list_head",
+                     owner=owner)
     _link(c, node, head, c.rule["where"])
     c.note(f"links {owner} on the list")
 
@@ -124,8 +110,9 @@ def list_move(c: Call) -> None:
     node, head = c.arg(0), c.arg(1)
     owner = _touch_node(c, node, "moves")
     old = w.list_of(node)
-    if old is None and w.nodes.get(node) != "init":
-        raise c.fail("list_del_unlinked", f"{c.name}() on {owner}, which is not on any list", object="list_head",
+    broken = sem.list_del_breaks(old is not None, False, initialised=w.nodes.get(node) == "init")
+    if broken:
+        raise c.fail(broken, f"{c.name}() on {owner}, which is not on any list", object="list_head",
                      owner=owner)
     if old is not None:
         w.lists[old] = tuple(x for x in w.lists[old] if x != node)
@@ -160,8 +147,9 @@ def list_del(c: Call) -> None:
     owner = _touch_node(c, node, "unlinks")
     head = w.list_of(node)
     state = w.nodes.get(node, "garbage")
-    if head is None and state != "init":
-        raise c.fail("list_del_unlinked", f"{c.name}() on {owner}, which is not on any list (its list_head is "
+    broken = sem.list_del_breaks(head is not None, False, initialised=state == "init")
+    if broken:
+        raise c.fail(broken, f"{c.name}() on {owner}, which is not on any list (its list_head is "
                      f"{state})", object="list_head", owner=owner)
     if head is not None:
         w.lists[head] = tuple(x for x in w.lists[head] if x != node)
@@ -207,8 +195,9 @@ def llist(c: Call) -> int:
     if op == "add":
         node, head = c.arg(0), c.arg(1)
         owner = _touch_node(c, node, "links")
-        if w.nodes.get(node) == "linked":
-            raise c.fail("list_double_add", f"{c.name}() links {owner}, which is already on a list",
+        broken = sem.list_add_breaks(w.nodes.get(node) == "linked", queued=False)
+        if broken:
+            raise c.fail(broken, f"{c.name}() links {owner}, which is already on a list",
                          object="list_head", owner=owner)
         check_access(c.m, w, c.t, head, "links onto a list in", write=True)
         c.alive(head, "links onto a list in")
@@ -357,7 +346,7 @@ def in_grace(w: World, need: int) -> bool:
     """A retired table's grace is still running. need > 0: until that many grace periods are done
     (RCU walkers); need < 0: only IRQ-off walkers, until -need grace periods or an IPI to every CPU
     (which sets it to 0)."""
-    return w.gp_done < abs(need)
+    return sem.in_grace(w.rcu, abs(need))
 
 
 def _grace_tables_on(w: World, page: int, lockers_only: bool = False) -> list[int]:
@@ -393,20 +382,19 @@ def free_checked(c: Call, page: int, flags_checked: tuple[str, ...]) -> None:
     if hit is None:
         c.m.obs.notes.add(f"{c.name}() of memory the model did not allocate")
         return
-    if not hit[2]:
-        raise c.fail("double_free", f"{c.name}() frees {label} a second time", object="page", owner=label)
+    link = page + c.m.role_offset("page_list")
+    linked, queued = w.list_of(link) is not None, w.nodes.get(link) == "rcu"
+    broken = sem.free_breaks(hit[2], linked, queued)
+    if broken == "double_free":
+        raise c.fail(broken, f"{c.name}() frees {label} a second time", object="page", owner=label)
     pending = _grace_tables_on(w, page)
     if pending:
         raise c.fail("table_freed_in_grace", f"{c.name}() frees {label} while lockless readers may still be "
                      f"inside {table_label(pending[0])} (its grace period has not ended)", object="table",
                      owner=label)
-    link = page + c.m.role_offset("page_list")
-    if w.list_of(link) is not None:
-        raise c.fail("use_after_free", f"{c.name}() frees {label} while it is still on a list", object="page",
-                     owner=label, freed_by="direct")
-    if w.nodes.get(link) == "rcu":
-        raise c.fail("use_after_free", f"{c.name}() frees {label} while its rcu_head is still queued",
-                     object="page", owner=label, freed_by="direct")
+    if broken:
+        why = "it is still on a list" if linked else "its rcu_head is still queued"
+        raise c.fail(broken, f"{c.name}() frees {label} while {why}", object="page", owner=label, freed_by="direct")
     left = set(flags_checked) & w.flags.get(page, frozenset())
     if left:
         flag = "ptlock" if "ptlock" in left else sorted(left)[0]
@@ -414,7 +402,7 @@ def free_checked(c: Call, page: int, flags_checked: tuple[str, ...]) -> None:
                 "pgtable": "without its page-table destructor: it stays counted in NR_PAGETABLE"}.get(
                     flag, f"with PG_{flag} still set (bad page state)")
         raise c.fail("flag_set_at_free", f"{c.name}() frees {label} {what}", object="page", owner=label, flag=flag)
-    w.objects[page] = (hit[0], hit[1], False, hit[3], _freed_by(c.t))
+    w.objects[page] = (hit[0], hit[1], False, hit[3], sem.freed_by(c.t.ctx))
     c.note(f"frees {label}")
 
 
@@ -463,7 +451,7 @@ def tlb_remove_table(c: Call) -> None:
     w = c.w
     table = c.arg(1 if len(c.args) > 1 else 0)
     # The batch has no rcu_head in the page: key the queued entry by the (negated) table value.
-    w.cbs = w.cbs + ((-table, c.rule["callback"], max(c.t.cpu, 0), w.gp_started + 1),)
+    w.rcu = sem.call_rcu(w.rcu, -table, c.rule["callback"], c.t.cpu, table)
     c.note(f"batches {table_label(table & ~3)} for {c.rule['callback']}() after a grace period")
 
 
@@ -538,7 +526,7 @@ def _mm_free(c: Call, mm: int, forbid_ctx: tuple[str, ...]) -> None:
         return
     if not hit[2]:
         raise c.fail("double_free", f"{obj_name(w, mm)} is freed twice", object="mm")
-    w.objects[mm] = (hit[0], hit[1], False, hit[3], _freed_by(t))
+    w.objects[mm] = (hit[0], hit[1], False, hit[3], sem.freed_by(t.ctx))
     c.event(f"__mmdrop() frees {hit[3]}")
 
 
@@ -574,11 +562,11 @@ def mm_free(c: Call) -> None:
 def retire_table(c: Call) -> None:
     tab = c.arg(0)
     if c.rule["readers"] == "irq":
-        c.w.grace[tab] = -(c.w.gp_started + 1)
+        c.w.grace[tab] = -sem.need_for_new_request(c.w.rcu)
         c.note(f"pmd cleared: IRQ-off walkers may still be inside {table_label(tab)} until an IPI reaches "
                "every CPU or a grace period ends")
         return
-    c.w.grace[tab] = c.w.gp_started + 1
+    c.w.grace[tab] = sem.need_for_new_request(c.w.rcu)
     c.note(f"pmd cleared: readers may still walk {table_label(tab)} until a grace period ends")
 
 

@@ -8,6 +8,7 @@ from bot.cmodel.effect_api import Call, Param, effect
 from bot.cmodel.effects import check_owner_in_grace
 from bot.cmodel.slab import check_reinit, forget, slab_object, typesafe
 from bot.cmodel.world import CACHE_BASE, SLAB_OBJ_BASE, SLAB_OBJ_SIZE
+from bot.sim import semantics as sem
 
 
 @effect("kmem_cache_create", name_arg=Param(int, 0), flags_arg=Param(int, 3),
@@ -77,10 +78,12 @@ def kmem_free(c: Call) -> None:
             c.m.obs.notes.add(f"{c.name}() of memory the model did not allocate")
         return
     _kind, size, alive, name, _fb = w.objects[obj]
-    if not alive:
-        raise c.fail("double_free", f"{c.name}() frees {name} a second time", object="slab", owner=name)
-    if any(obj <= abs(cb[0]) < obj + size for cb in w.cbs + w.scbs if cb[0] >= 0):
-        raise c.fail("use_after_free", f"{c.name}() frees {name} while its rcu_head is still queued",
+    queued = any(obj <= cb.head < obj + size for cb in w.rcu.cbs + w.srcu.cbs)  # batch entries: head < 0
+    broken = sem.free_breaks(alive, False, queued)
+    if broken == "double_free":
+        raise c.fail(broken, f"{c.name}() frees {name} a second time", object="slab", owner=name)
+    if broken:
+        raise c.fail(broken, f"{c.name}() frees {name} while its rcu_head is still queued",
                      object="slab", owner=name, freed_by="direct")
     if not typesafe(c.m, w, obj):
         held = next((h for a, h in w.locks.items() if obj <= a < obj + size and h[0] != t.name), None)

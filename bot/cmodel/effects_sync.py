@@ -13,6 +13,7 @@ from bot.cmodel.effect_api import Call, MachineAPI, Param, Primitive, effect
 from bot.cmodel.effects import enter_reader, obj_name
 from bot.cmodel.slab import forget
 from bot.cmodel.world import Thread, World
+from bot.sim import semantics as sem
 
 SHARED = "shared:"
 
@@ -30,18 +31,17 @@ def queue_callback(c: Call, head: int, fn: str, srcu: bool = False) -> None:
     owner = obj_name(w, abs(head))
     if head >= 0:
         c.alive(head, "queues the rcu_head of")
-        if any(cb[0] == head for cb in w.cbs + w.scbs):
-            raise c.fail("rcu_head_requeued", f"{c.name}() on {owner}'s rcu_head while it is still queued for a "
-                         "callback", object="rcu_head", owner=owner)
-        if w.list_of(head) is not None:
-            raise c.fail("rcu_head_overlays_list", f"{c.name}() on {owner}'s rcu_head while the same memory links "
-                         f"{owner} on a list", object="rcu_head", owner=owner)
+        queued = sem.is_queued(w.rcu, head) or sem.is_queued(w.srcu, head)
+        broken = sem.call_rcu_breaks(w.list_of(head) is not None, queued)
+        if broken:
+            why = "it is still queued for a callback" if queued else f"the same memory links {owner} on a list"
+            raise c.fail(broken, f"{c.name}() on {owner}'s rcu_head while {why}", object="rcu_head", owner=owner)
         w.nodes[head] = "rcu"
     if srcu:
-        w.scbs = w.scbs + ((head, fn, max(t.cpu, 0), w.sgp[0] + 1),)
+        w.srcu = sem.call_rcu(w.srcu, head, fn, t.cpu, abs(head))
         c.note(f"queues {owner}'s rcu_head for {fn}() after an SRCU grace period")
     else:
-        w.cbs = w.cbs + ((head, fn, max(t.cpu, 0), w.gp_started + 1),)
+        w.rcu = sem.call_rcu(w.rcu, head, fn, t.cpu, abs(head))
         c.note(f"queues {owner}{'' if head < 0 else chr(39) + 's rcu_head'} for {fn}() after a grace period")
 
 
@@ -98,10 +98,10 @@ def rcu_read_unlock(c: Call) -> None:
 @effect("synchronize_rcu", srcu=Param(bool, False))
 def synchronize_rcu(c: Call) -> None:
     if c.rule["srcu"]:
-        c.t.wait_sgp = c.w.sgp[0] + 1
+        c.t.wait_sgp = sem.need_for_new_request(c.w.srcu)
         c.note("sleeps until a full SRCU grace period has elapsed")
         return
-    c.t.wait_gp = c.w.gp_started + 1
+    c.t.wait_gp = sem.need_for_new_request(c.w.rcu)
     c.note("sleeps until a full grace period has elapsed")
 
 

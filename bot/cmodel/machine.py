@@ -18,6 +18,7 @@ from bot.cmodel.costs import CostRule
 from bot.cmodel.effect_api import EFFECTS, Abort, Call
 from bot.cmodel.effects import check_may_sleep, check_table_write
 from bot.cmodel.effects_sync import blocked_by, lock_target
+from bot.cmodel.ir import Addr, Assign, Bin, Cast, Deref, Expr, Field, Id, Index, TypeArg, is_node
 from bot.cmodel.primitives import Primitive, primitives
 from bot.cmodel.program import Program, define_expr
 from bot.cmodel.slab import check_access, remember
@@ -34,6 +35,7 @@ from bot.cmodel.world import (
     Thread,
     World,
 )
+from bot.sim import semantics as sem
 from bot.sim.core import Event, Step, Violation
 
 MAX_LOCAL_STEPS = 5000
@@ -109,27 +111,26 @@ class Machine:
                 continue
             if t.ctx == "process" and t.cpu in busy_cpus:
                 continue  # interrupted by a softirq on its CPU
-            if t.wait_gp and w.gp_done < t.wait_gp:
+            if t.wait_gp > 0 and not sem.sync_done(w.rcu, t.wait_gp):
                 blocked_any = True
                 continue
-            if t.wait_gp == -1 and (w.cbs or any(x.ctx == "softirq" for x in w.threads)):
+            if t.wait_gp == -1 and (w.rcu.cbs or any(x.ctx == "softirq" for x in w.threads)):
                 blocked_any = True
                 continue  # rcu_barrier: wait for every queued callback
-            if t.wait_sgp and (w.sgp[1] < t.wait_sgp if t.wait_sgp > 0 else
-                               w.scbs or any(x.name.startswith("srcu-cb") for x in w.threads)):
+            if t.wait_sgp and (not sem.sync_done(w.srcu, t.wait_sgp) if t.wait_sgp > 0 else
+                               w.srcu.cbs or any(x.name.startswith("srcu-cb") for x in w.threads)):
                 blocked_any = True
                 continue  # synchronize_srcu / srcu_barrier
             want = self._next_lock(w, t)
             holder = blocked_by(w, t, want[0], want[1]) if want is not None else None  # type: ignore[arg-type]
             if holder is not None:
-                if holder == t.name:
-                    acts.append(("deadlock", i, "self"))
-                    continue
                 owner = next((x for x in w.threads if x.name == holder), None)
-                if t.ctx == "softirq" and owner is not None and owner.cpu == t.cpu and owner.ctx == "process":
-                    acts.append(("deadlock", i, "softirq_reentry"))
-                    continue
-                blocked_any = True
+                outcome = sem.lock_outcome(holder, t.name, t.ctx, t.cpu, owner.ctx if owner else "",
+                                           owner.cpu if owner else -2)
+                if outcome == sem.WAIT:
+                    blocked_any = True
+                else:
+                    acts.append(("deadlock", i, outcome))
                 continue
             if self._at_choice(t):
                 acts += [("run", i, 0), ("run", i, 1)]
@@ -137,19 +138,13 @@ class Machine:
             acts.append(("run", i))
         # RCU machinery. With no reader about, a grace period may as well start and end in one step:
         # that only drops intermediate states, every ordering of callbacks and threads remains.
-        if w.gp_started == w.gp_done and self._gp_wanted(w):
-            if any(t.reader and t.frames for t in w.threads):
-                acts.append(("gp_start",))
-            else:
-                acts.append(("gp",))
-        if w.gp_started > w.gp_done and not self._gp_blocked(w):
-            acts.append(("gp_end",))
-        for k, (_head, _fn, cpu, need) in enumerate(w.cbs):
-            if w.gp_done >= need and cpu not in busy_cpus and self._softirq_ok(w, cpu):
-                acts.append(("cb", k))
-        for k in range(len(w.work)):
-            if not any(t.ctx == "workqueue" for t in w.threads):
-                acts.append(("work", k))
+        acts += _gp_actions(w.rcu, lambda: _readers(w), [t.wait_gp for t in w.threads if t.wait_gp > 0], "")
+        if w.rcu.cbs:
+            bh_off = {t.cpu for t in w.threads if t.ctx == "process" and t.frames and t.bh > 0}
+            invocable = sem.invocable(w.rcu, busy_cpus, bh_off)  # each on the CPU that queued it
+            acts += [("cb", k) for k, cb in enumerate(w.rcu.cbs) if cb in invocable and cb not in w.rcu.cbs[:k]]
+        # each work item in a kworker of its own, concurrently with the others
+        acts += [("work", k) for k, item in enumerate(w.work) if item not in w.work[:k]]
         acts += self._srcu_actions(w)
         if not acts and blocked_any:
             acts.append(("stuck",))
@@ -164,33 +159,23 @@ class Machine:
             self._choice = action[2] if len(action) > 2 else None  # type: ignore[arg-type,index]
             self._run(w, action[1], events, violations)  # type: ignore[index]
             self._choice = None
-        elif kind == "gp_start":
-            w.gp_started += 1
-            w.gp_wait = frozenset((t.name, t.rsec) for t in w.threads if t.reader and t.frames)
-            events.append(Event("RCU", f"grace period {w.gp_started} starts"))
-        elif kind == "gp":
-            w.gp_started += 1
-            w.gp_done = w.gp_started
-            w.gp_wait = frozenset()
-            events.append(Event("RCU", f"grace period {w.gp_done} starts and ends (no reader is running)"))
-        elif kind == "gp_end":
-            w.gp_done = w.gp_started
-            events.append(Event("RCU", f"grace period {w.gp_done} ends"))
+        elif kind in ("gp_start", "gp", "gp_end"):
+            w.rcu = _gp_step(w.rcu, kind, _readers(w), "RCU", "", events)
         elif kind == "cb":
-            head, fn, cpu, _need = w.cbs[action[1]]  # type: ignore[index]
-            w.cbs = w.cbs[: action[1]] + w.cbs[action[1] + 1:]  # type: ignore[index,operator]
-            if head >= 0:
-                w.nodes[head] = "garbage"  # the rcu_head is free for reuse once its callback starts
-            arg = -head if head < 0 else head  # mmu_gather batch entries carry the table, not a head
-            self._spawn(w, Thread(f"softirq@CPU{cpu}", "softirq", cpu, [], rsec=1), fn, arg,
-                        f"RCU callback {fn}() starts", events, violations)
+            cb = w.rcu.cbs[action[1]]  # type: ignore[index]
+            w.rcu = sem.take(w.rcu, cb)
+            if cb.head >= 0:  # mmu_gather batch entries (head < 0) carry the table, not a head
+                w.nodes[cb.head] = "garbage"  # the rcu_head is free for reuse once its callback starts
+            self._spawn(w, Thread(f"softirq@CPU{cb.cpu}", "softirq", cb.cpu, [], rsec=1), cb.fn, cb.arg,
+                        f"RCU callback {cb.fn}() starts", events, violations)
         elif kind in ("sgp_start", "sgp", "sgp_end", "scb"):
             self._srcu_step(w, action, events, violations)
         elif kind == "work":
             fn, arg = w.work[action[1]]  # type: ignore[index]
             w.work = w.work[: action[1]] + w.work[action[1] + 1:]  # type: ignore[index,operator]
-            self._spawn(w, Thread("kworker", "workqueue", -1, []), fn, arg, f"work {fn}() starts", events,
-                        violations)
+            used = {t.name for t in w.threads}
+            name = next(f"kworker/u{k}" for k in range(len(used) + 1) if f"kworker/u{k}" not in used)
+            self._spawn(w, Thread(name, "workqueue", -1, []), fn, arg, f"work {fn}() starts", events, violations)
         elif kind == "deadlock":
             t = w.running(action[1])  # type: ignore[index]
             want = self._next_lock(w, t)
@@ -217,58 +202,29 @@ class Machine:
             out.extend(check(self, w))
         return out
 
-    # ---- RCU helpers --------------------------------------------------------------------------
-    def _gp_wanted(self, w: World) -> bool:
-        need = w.gp_started + 1
-        # Retired tables alone need no grace period: nothing in the code waits for one unless it
-        # queued a callback or called synchronize_rcu(), and a wait that never ends only removes paths.
-        return any(c[3] >= need for c in w.cbs) or any(t.wait_gp >= need for t in w.threads)
+    # ---- grace-period domains ------------------------------------------------------------------
+    # Retired tables alone need no grace period: nothing in the code waits for one unless it queued a
+    # callback or called synchronize_rcu(), and a wait that never ends only removes paths.
 
-    def _gp_blocked(self, w: World) -> bool:
-        return any(t.reader and t.frames and (t.name, t.rsec) in w.gp_wait for t in w.threads)
-
-    def _softirq_ok(self, w: World, cpu: int) -> bool:
-        for t in w.threads:
-            if t.cpu == cpu and t.ctx == "process" and t.frames and t.bh > 0:
-                return False
-        return True
-
-    # SRCU: a grace-period domain of its own, with the same rules as RCU's above, over SRCU readers.
+    # SRCU: a grace-period domain of its own, with RCU's rules (bot.sim.semantics), over SRCU readers.
     def _srcu_actions(self, w: World) -> list[Hashable]:
-        started, done, _wait = w.sgp
-        acts: list[Hashable] = []
-        need = started + 1
-        wanted = any(c[3] >= need for c in w.scbs) or any(t.wait_sgp >= need for t in w.threads)
-        if started == done and wanted:
-            acts.append(("sgp_start",) if any(t.srcu_reader and t.frames for t in w.threads) else ("sgp",))
-        if started > done and not any(t.srcu_reader and t.frames and (t.name, t.ssec) in w.sgp[2]
-                                      for t in w.threads):
-            acts.append(("sgp_end",))
+        acts = _gp_actions(w.srcu, lambda: _srcu_readers(w), [t.wait_sgp for t in w.threads if t.wait_sgp > 0], "s")
         if not any(t.name.startswith("srcu-cb") for t in w.threads):
-            acts += [("scb", k) for k, cb in enumerate(w.scbs) if done >= cb[3]]
+            acts += [("scb", k) for k, cb in enumerate(w.srcu.cbs) if cb in sem.ready(w.srcu)]
         return acts
 
     def _srcu_step(self, w: World, action: Hashable, events: list[Event], violations: list[Violation]) -> None:
-        started, done, wait = w.sgp
         kind = action[0]  # type: ignore[index]
-        if kind == "sgp_start":
-            w.sgp = (started + 1, done, frozenset((t.name, t.ssec) for t in w.threads if t.srcu_reader and t.frames))
-            events.append(Event("SRCU", f"SRCU grace period {started + 1} starts"))
-        elif kind == "sgp":
-            w.sgp = (started + 1, started + 1, frozenset())
-            events.append(Event("SRCU", f"SRCU grace period {started + 1} starts and ends (no SRCU reader)"))
-        elif kind == "sgp_end":
-            w.sgp = (started, started, frozenset())
-            events.append(Event("SRCU", f"SRCU grace period {started} ends"))
-        else:
-            k = action[1]  # type: ignore[index]
-            head, fn, cpu, _need = w.scbs[k]
-            w.scbs = w.scbs[:k] + w.scbs[k + 1:]
-            if head >= 0:
-                w.nodes[head] = "garbage"
-            # SRCU callbacks run from a workqueue with softirqs disabled: atomic, interrupting nobody
-            self._spawn(w, Thread(f"srcu-cb@CPU{cpu}", "softirq", -1, [], rsec=1), fn, abs(head),
-                        f"SRCU callback {fn}() starts", events, violations)
+        if kind != "scb":
+            w.srcu = _gp_step(w.srcu, kind[1:], _srcu_readers(w), "SRCU", "SRCU ", events)
+            return
+        cb = w.srcu.cbs[action[1]]  # type: ignore[index]
+        w.srcu = sem.take(w.srcu, cb)
+        if cb.head >= 0:
+            w.nodes[cb.head] = "garbage"
+        # SRCU callbacks run from a workqueue with softirqs disabled: atomic, interrupting nobody
+        self._spawn(w, Thread(f"srcu-cb@CPU{cb.cpu}", "softirq", -1, [], rsec=1), cb.fn, cb.arg,
+                    f"SRCU callback {cb.fn}() starts", events, violations)
 
     # ---- execution ----------------------------------------------------------------------------
     def _spawn(self, w: World, t: Thread, fn: str, arg: int, what: str, events: list[Event],
@@ -304,7 +260,7 @@ class Machine:
         if name not in self.program.functions:
             self.program.functions[name] = Compiled(
                 name, [("$arg", "void *")], "void",
-                [instr("call", None, prim, [("id", "$arg")], 0), instr("ret", None, 0)], {"$arg": "void *"}, 0)
+                [instr("call", None, prim, [Id("id", "$arg")], 0), instr("ret", None, 0)], {"$arg": "void *"}, 0)
         return self.program.functions[name]
 
     def _run(self, w: World, i: int, events: list[Event], violations: list[Violation]) -> None:
@@ -377,10 +333,10 @@ class Machine:
             if name == "":
                 callee, args = args[0], args[1:]
             elif name in f.locals and name not in self.program.functions:
-                callee = ("id", name)  # fn(x) where fn is a parameter or local: a call through it
+                callee = Id("id", name)  # fn(x) where fn is a parameter or local: a call through it
             if callee is not None:
-                if callee[0] == "deref":
-                    callee = callee[1]  # (*fn)(x) calls what fn points to
+                if isinstance(callee, Deref):
+                    callee = callee.inner  # (*fn)(x) calls what fn points to
                 target = self.eval(w, t, callee)
                 name = self.fn_names[target - FN_BASE] if FN_BASE <= target < FN_BASE + len(self.fn_names) else ""
             if name in self.program.functions:
@@ -445,77 +401,81 @@ class Machine:
 
     # ---- expressions --------------------------------------------------------------------------
     # One branch per expression kind, hottest first; a dispatch table would add a call per node.
-    def eval(self, w: World, t: Thread, e: tuple) -> int:  # noqa: C901
-        k = e[0]
+    # One branch per expression kind (bot.cmodel.ir), on the hottest path of the interpreter.
+    def eval(self, w: World, t: Thread, e: Expr) -> int:  # noqa: C901
+        k = e.kind
         if k == "num":
-            return e[1]
+            return e.value  # type: ignore[union-attr]
         if k == "id":
-            return self.lookup(w, t, e[1])
+            return self.lookup(w, t, e.name)  # type: ignore[union-attr]
         if k == "bin":
-            return self._binop(w, t, e)
+            return self._binop(w, t, e)  # type: ignore[arg-type]
         if k == "un":
-            v = self.eval(w, t, e[2])
-            op = e[1]
+            v = self.eval(w, t, e.operand)  # type: ignore[union-attr]
+            op = e.op  # type: ignore[union-attr]
             return (not v) if op == "!" else (~v if op == "~" else (-v if op == "-" else v))
         if k == "field":
-            addr, ty = self.field_addr(w, t, e)
+            addr, ty = self.field_addr(w, t, e)  # type: ignore[arg-type]
             if _is_aggregate(ty, self.layout.scalars):
                 return addr
             return self.load(w, t, addr, e)
         if k == "addr":
-            inner = e[1]
-            if inner[0] == "field":
-                return self.field_addr(w, t, inner)[0]
-            if inner[0] == "deref":
-                return self.eval(w, t, inner[1])
-            if inner[0] == "id":
-                if self._is_local(t, inner[1]):
-                    return self._spill(w, t, inner[1])
-                gaddr = self._global_of(t, inner[1])
-                if gaddr is not None:
-                    return gaddr
-                return self.lookup(w, t, inner[1])  # &function or &static lock: its address
-            return self.eval(w, t, inner)
+            return self._address_of(w, t, e.inner)  # type: ignore[union-attr]
         if k == "deref":
-            return self.load(w, t, self.eval(w, t, e[1]), e)
+            return self.load(w, t, self.eval(w, t, e.inner), e)  # type: ignore[union-attr]
         if k == "cast":
-            v = self.eval(w, t, e[2])
-            return _truncate(v, e[1])
+            return _truncate(self.eval(w, t, e.inner), e.type)  # type: ignore[union-attr]
         if k == "cond":
-            return self.eval(w, t, e[2]) if self.eval(w, t, e[1]) else self.eval(w, t, e[3])
+            return self.eval(w, t, e.then) if self.eval(w, t, e.test) else self.eval(w, t, e.other)  # type: ignore[union-attr]
         if k == "assign":
-            return self._assign(w, t, e)
+            return self._assign(w, t, e)  # type: ignore[arg-type]
         if k == "update":
-            cur = self.eval(w, t, e[2])
-            step = self._scale(t, e[2])
-            new = cur + step if e[1] == "++" else cur - step
-            self.store(w, t, e[2], new)
+            target = e.target  # type: ignore[union-attr]
+            cur = self.eval(w, t, target)
+            step = self._scale(t, target)
+            new = cur + step if e.op == "++" else cur - step  # type: ignore[union-attr]
+            self.store(w, t, target, new)
             return new
         if k == "sizeof":
-            return self.sizeof(e[1])
+            return self.sizeof(e.type)  # type: ignore[union-attr]
         if k == "index":
-            base = self.eval(w, t, e[1])
-            return self.load(w, t, base + self.eval(w, t, e[2]) * self._scale(t, e[1]), e)
+            base = self.eval(w, t, e.base)  # type: ignore[union-attr]
+            return self.load(w, t, base + self.eval(w, t, e.index) * self._scale(t, e.base), e)  # type: ignore[union-attr]
         if k == "comma":
             v = 0
-            for sub in e[1]:
+            for sub in e.items:  # type: ignore[union-attr]
                 v = self.eval(w, t, sub)
             return v
         if k == "raw":
-            self.obs.unresolved.add(f"{t.frames[-1].fn}() evaluates code the model cannot read: {e[1][:60]}")
+            self.obs.unresolved.add(f"{t.frames[-1].fn}() evaluates code the model cannot read: {e.text[:60]}")  # type: ignore[union-attr]
         return 0
 
-    def _binop(self, w: World, t: Thread, e: tuple) -> int:
-        op = e[1]
-        a = self.eval(w, t, e[2])
+    def _address_of(self, w: World, t: Thread, inner: Expr) -> int:
+        """&inner: a field's or a spilled local's address, a global's, a function's or a lock's."""
+        if isinstance(inner, Field):
+            return self.field_addr(w, t, inner)[0]
+        if isinstance(inner, Deref):
+            return self.eval(w, t, inner.inner)
+        if isinstance(inner, Id):
+            if self._is_local(t, inner.name):
+                return self._spill(w, t, inner.name)
+            gaddr = self._global_of(t, inner.name)
+            if gaddr is not None:
+                return gaddr
+            return self.lookup(w, t, inner.name)  # &function or &static lock: its address
+        return self.eval(w, t, inner)
+
+    def _binop(self, w: World, t: Thread, e: Bin) -> int:
+        op, left, right = e.op, e.left, e.right
+        a = self.eval(w, t, left)
         if op == "&&":
-            return int(bool(a) and bool(self.eval(w, t, e[3])))
+            return int(bool(a) and bool(self.eval(w, t, right)))
         if op == "||":
-            return int(bool(a) or bool(self.eval(w, t, e[3])))
-        b = self.eval(w, t, e[3])
+            return int(bool(a) or bool(self.eval(w, t, right)))
+        b = self.eval(w, t, right)
         if op in ("+", "-"):
-            sa = self._scale(t, e[2])
-            sb = self._scale(t, e[3])
+            sa = self._scale(t, left)
+            sb = self._scale(t, right)
             if sa > 1 and sb == 1:
                 b *= sa
             elif sb > 1 and sa == 1 and op == "+":
@@ -525,8 +485,8 @@ class Machine:
             return a + b if op == "+" else a - b
         return _arith(op, a, b)
 
-    def _assign(self, w: World, t: Thread, e: tuple) -> int:
-        op, lhs, rhs = e[1], e[2], e[3]
+    def _assign(self, w: World, t: Thread, e: Assign) -> int:
+        op, lhs, rhs = e.op, e.lhs, e.rhs
         val = self.eval(w, t, rhs)
         if op != "=":
             cur = self.eval(w, t, lhs)
@@ -580,7 +540,7 @@ class Machine:
             ty = self.program.globals[name][0]
             if ty.endswith("[]") or _is_aggregate(ty, self.layout.scalars):
                 return addr  # an array or struct: its value is its address
-            return self.load(w, t, addr, ("id", name))
+            return self.load(w, t, addr, Id("id", name))
         if name in self.program.defines:
             return self.eval(w, t, define_expr(self.program.defines[name]))
         if name in self.program.consts:
@@ -594,11 +554,10 @@ class Machine:
         self.obs.unresolved.add(f"{fr.fn}() reads {name}, which nothing defines")
         return 0
 
-    def store(self, w: World, t: Thread, lhs: tuple, val: int) -> None:
-        k = lhs[0]
-        if k == "id":
+    def store(self, w: World, t: Thread, lhs: Expr, val: int) -> None:
+        if isinstance(lhs, Id):
             fr = t.frames[-1]
-            name = lhs[1]
+            name = lhs.name
             if "&" + name in fr.locals:
                 w.mem[fr.locals["&" + name]] = val
             elif name in self.global_addrs and name not in fr.locals and name not in \
@@ -606,14 +565,14 @@ class Machine:
                 self.write(w, t, self.global_addrs[name], val, lhs)
             else:
                 fr.locals[name] = val
-        elif k == "field":
+        elif isinstance(lhs, Field):
             addr, _ty = self.field_addr(w, t, lhs)
             self.write(w, t, addr, val, lhs)
-        elif k == "deref":
-            self.write(w, t, self.eval(w, t, lhs[1]), val, lhs)
-        elif k == "index":
-            base = self.eval(w, t, lhs[1])
-            self.write(w, t, base + self.eval(w, t, lhs[2]) * self._scale(t, lhs[1]), val, lhs)
+        elif isinstance(lhs, Deref):
+            self.write(w, t, self.eval(w, t, lhs.inner), val, lhs)
+        elif isinstance(lhs, Index):
+            base = self.eval(w, t, lhs.base)
+            self.write(w, t, base + self.eval(w, t, lhs.index) * self._scale(t, lhs.base), val, lhs)
 
     # ---- memory -------------------------------------------------------------------------------
     def check_alive(self, w: World, t: Thread, addr: int, what: str, write: bool = False) -> None:
@@ -642,18 +601,18 @@ class Machine:
             check_table_write(self, w, t, addr, "a store")
         w.mem[addr] = val
 
-    def field_addr(self, w: World, t: Thread, e: tuple) -> tuple[int, str]:
-        _, base, name, arrow = e
-        if arrow:
+    def field_addr(self, w: World, t: Thread, e: Field) -> tuple[int, str]:
+        base, name = e.base, e.name
+        if e.arrow:
             base_val = self.eval(w, t, base)
             sty = _deref_type(self.type_of(t, base))
         else:
-            if base[0] == "field":
+            if isinstance(base, Field):
                 base_val, sty = self.field_addr(w, t, base)
-            elif base[0] == "id" and self._is_local(t, base[1]):
-                base_val, sty = self._spill(w, t, base[1]), self.type_of(t, base)  # an on-stack struct
+            elif isinstance(base, Id) and self._is_local(t, base.name):
+                base_val, sty = self._spill(w, t, base.name), self.type_of(t, base)  # an on-stack struct
             else:
-                gaddr = self._global_of(t, base[1]) if base[0] == "id" else None
+                gaddr = self._global_of(t, base.name) if isinstance(base, Id) else None
                 base_val, sty = gaddr or 0, self.type_of(t, base)
         off, fty = self.field_info(sty, name)
         return base_val + off, fty
@@ -699,34 +658,30 @@ class Machine:
             return None
         return self.global_addrs[name]
 
-    def type_of(self, t: Thread, e: tuple) -> str:
-        k = e[0]
-        if k == "id":
+    def type_of(self, t: Thread, e: Expr) -> str:  # noqa: C901 - one branch per kind that has a type
+        if isinstance(e, Id):
             fr = t.frames[-1] if t.frames else None
             if fr is not None:
                 code = self.program.functions.get(fr.fn)
-                if code is not None and e[1] in code.local_types:
-                    return self._norm_type(code.local_types[e[1]])
-            if e[1] in self.program.globals:
-                return self._norm_type(self.program.globals[e[1]][0])
+                if code is not None and e.name in code.local_types:
+                    return self._norm_type(code.local_types[e.name])
+            if e.name in self.program.globals:
+                return self._norm_type(self.program.globals[e.name][0])
             return "long"
-        if k == "cast":
-            return self._norm_type(e[1])
-        if k == "field":
-            if e[3]:
-                sty = _deref_type(self.type_of(t, e[1]))
-            else:
-                sty = self.type_of(t, e[1])
-            return self._norm_type(self.field_info(sty, e[2])[1])
-        if k == "addr":
-            return self.type_of(t, e[1]) + " *"
-        if k == "deref":
-            return _deref_type(self.type_of(t, e[1]))
-        if k == "bin" and e[1] in ("+", "-"):
-            lt = self.type_of(t, e[2])
-            return lt if lt.endswith("*") else self.type_of(t, e[3])
-        if k == "assign":
-            return self.type_of(t, e[2])
+        if isinstance(e, Cast):
+            return self._norm_type(e.type)
+        if isinstance(e, Field):
+            sty = _deref_type(self.type_of(t, e.base)) if e.arrow else self.type_of(t, e.base)
+            return self._norm_type(self.field_info(sty, e.name)[1])
+        if isinstance(e, Addr):
+            return self.type_of(t, e.inner) + " *"
+        if isinstance(e, Deref):
+            return _deref_type(self.type_of(t, e.inner))
+        if isinstance(e, Bin) and e.op in ("+", "-"):
+            lt = self.type_of(t, e.left)
+            return lt if lt.endswith("*") else self.type_of(t, e.right)
+        if isinstance(e, Assign):
+            return self.type_of(t, e.lhs)
         return "long"
 
     def _norm_type(self, ty: str) -> str:
@@ -822,6 +777,39 @@ class Machine:
             self.obs.costs.setdefault(rule.id, self.where(t))
 
 
+def _readers(w: World) -> frozenset[tuple[str, int]]:
+    """The RCU read-side sections running now, as (thread, section number): a GP waits for these."""
+    return frozenset((t.name, t.rsec) for t in w.threads if t.reader and t.frames)
+
+
+def _srcu_readers(w: World) -> frozenset[tuple[str, int]]:
+    return frozenset((t.name, t.ssec) for t in w.threads if t.srcu_reader and t.frames)
+
+
+def _gp_actions(r: sem.Rcu, readers: Callable[[], frozenset], sync_needs: list[int],
+                prefix: str) -> list[Hashable]:
+    """A domain's GP actions. With no reader about, a GP may as well start and end in one step
+    ("gp"): that only drops intermediate states, every ordering of callbacks and threads remains."""
+    if r.current:
+        return [(prefix + "gp_end",)] if sem.gp_can_end(r, readers()) else []
+    if sem.gp_wanted(r, sync_needs):
+        return [(prefix + ("gp_start" if readers() else "gp"),)]
+    return []
+
+
+def _gp_step(r: sem.Rcu, kind: str, readers: frozenset, ctx: str, what: str, events: list[Event]) -> sem.Rcu:
+    if kind == "gp_start":
+        r = sem.start_gp(r, readers)
+        events.append(Event(ctx, f"{what}grace period {r.current} starts"))
+    elif kind == "gp":
+        r = sem.end_gp(sem.start_gp(r, ()))
+        events.append(Event(ctx, f"{what}grace period {r.completed} starts and ends (no {what}reader is running)"))
+    else:
+        r = sem.end_gp(r)
+        events.append(Event(ctx, f"{what}grace period {r.completed} ends"))
+    return r
+
+
 def _is_aggregate(ty: str, scalars: frozenset[str]) -> bool:
     """A struct or a typedef'd struct: its value is its address (the layout names the scalar typedefs)."""
     ty = ty.strip()
@@ -885,26 +873,25 @@ def _touches_memory(exprs: list, shared_ids: frozenset[str] = frozenset()) -> bo
     """Whether evaluating the expressions reads or writes shared memory (through a pointer, or a
     file-scope variable)."""
     for e in exprs:
-        if not isinstance(e, tuple) or not e:
+        if not is_node(e):
             continue
-        k = e[0]
-        if k == "field" and e[3]:
+        if isinstance(e, Field) and e.arrow:
             return True
-        if k == "deref" or k == "index":
+        if isinstance(e, Deref | Index):
             return True
-        if k == "id":
-            if e[1] in shared_ids:
+        if isinstance(e, Id):
+            if e.name in shared_ids:
                 return True
             continue
-        if k == "addr":
-            inner = e[1]  # taking an address is not an access, but computing its base may be
-            if isinstance(inner, tuple) and inner and inner[0] == "field" and _touches_memory([inner[1]], shared_ids):
+        if isinstance(e, Addr):
+            inner = e.inner  # taking an address is not an access, but computing its base may be
+            if isinstance(inner, Field) and _touches_memory([inner.base], shared_ids):
                 return True
             continue
-        if k == "type":
+        if isinstance(e, TypeArg):
             continue
         for x in e[1:]:
-            if isinstance(x, tuple) and _touches_memory([x], shared_ids):
+            if is_node(x) and _touches_memory([x], shared_ids):
                 return True
             if isinstance(x, list) and _touches_memory(x, shared_ids):
                 return True
@@ -912,10 +899,10 @@ def _touches_memory(exprs: list, shared_ids: frozenset[str] = frozenset()) -> bo
 
 
 def _mentions(e: object, names: set[str]) -> bool:
-    if isinstance(e, tuple):
-        if len(e) == 2 and e[0] == "id":
-            return e[1] in names
-        return any(_mentions(x, names) for x in e[1:])
+    if is_node(e):
+        if isinstance(e, Id):
+            return e.name in names
+        return any(_mentions(x, names) for x in e[1:])  # type: ignore[index]
     if isinstance(e, list):
         return any(_mentions(x, names) for x in e)
     return False
@@ -924,17 +911,18 @@ def _mentions(e: object, names: set[str]) -> bool:
 def _branch_depends(code: list[Instr], pc: int, dst: tuple) -> bool:
     """Whether a branch (or the function's return value) reads what the call at pc stores in dst,
     directly or through locals assigned from it."""
-    if dst[0] != "id":
+    if not isinstance(dst, Id):
         return True  # stored into memory: anything may read it back
-    tainted = {dst[1]}
+    tainted = {dst.name}
     for _round in range(4):
         grew = False
         for ins in code[pc + 1:]:
             lhs = None
-            if ins[0] == "eval" and ins.expr[0] == "assign" and ins.expr[2][0] == "id" and _mentions(ins.expr[3], tainted):
-                lhs = ins.expr[2][1]
-            elif ins[0] == "call" and ins.dst is not None and ins.dst[0] == "id" and _mentions(ins.args, tainted):
-                lhs = ins.dst[1]
+            e = ins.expr if ins[0] == "eval" else None
+            if isinstance(e, Assign) and isinstance(e.lhs, Id) and _mentions(e.rhs, tainted):
+                lhs = e.lhs.name
+            elif ins[0] == "call" and isinstance(ins.dst, Id) and _mentions(ins.args, tainted):
+                lhs = ins.dst.name
             if lhs is not None and lhs not in tainted:
                 tainted.add(lhs)
                 grew = True

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from bot.sim.semantics import is_reader
+from bot.sim.semantics import INITIAL, Rcu, is_reader
 
 # Bases of the address space. A page's struct page and its 4K data frame are one object.
 STRUCT_PAGE_BASE = 0x10_0000_0000
@@ -82,7 +82,7 @@ class Frame:
 
 @dataclass
 class Thread:
-    name: str  # "CPU0", "softirq@CPU0", "kworker"
+    name: str  # "CPU0", "softirq@CPU0", "kworker/u0"
     ctx: str  # "process" | "softirq" | "workqueue"
     cpu: int  # -1 for a kworker, which interrupts nobody
     frames: list[Frame]
@@ -125,20 +125,17 @@ class World:
     lists: dict[int, tuple[int, ...]] = field(default_factory=dict)  # head → nodes in order
     nodes: dict[int, str] = field(default_factory=dict)  # node → "garbage" | "init" | "rcu" | "poison"
     flags: dict[int, frozenset[str]] = field(default_factory=dict)  # struct page → page flags
-    cbs: tuple[tuple[int, str, int, int], ...] = ()  # (head, callback, cpu, GPs needed)
+    # RCU grace periods and queued callbacks (bot.sim.semantics); a GP waits for (thread, rsec) pairs
+    rcu: Rcu = INITIAL
     work: tuple[tuple[str, int], ...] = ()  # queued work: (function, argument)
-    gp_started: int = 0
-    gp_done: int = 0
-    gp_wait: frozenset[tuple[str, int]] = frozenset()  # readers the running GP waits for
     # lock → (holder, bh): the holder thread's name, or "shared:" and the names of the shared holders
     locks: dict[int, tuple[str, bool]] = field(default_factory=dict)
     grace: dict[int, int] = field(default_factory=dict)  # retired table → GPs that must be done
     threads: list[Thread | FrozenThread] = field(default_factory=list)  # thawed only when run
     next_page: int = 0
     next_mm: int = 0
-    # SRCU, a grace-period domain of its own: (GPs started, GPs done, readers the running GP waits for)
-    sgp: tuple[int, int, frozenset[tuple[str, int]]] = (0, 0, frozenset())
-    scbs: tuple[tuple[int, str, int, int], ...] = ()  # call_srcu callbacks: (head, callback, cpu, SRCU GPs)
+    # SRCU, a grace-period domain of its own with the same rules; its GP waits for (thread, ssec) pairs
+    srcu: Rcu = INITIAL
     # slab object → (its cache, generation, when it was freed: 0 while allocated, else a rising count)
     slabs: dict[int, tuple[int, int, int]] = field(default_factory=dict)
 
@@ -149,17 +146,17 @@ class World:
             tuple(sorted(self.lists.items())),
             tuple(sorted(self.nodes.items())),
             tuple(sorted((k, v) for k, v in self.flags.items() if v)),
-            self.cbs, self.work, self.gp_started, self.gp_done, self.gp_wait,
+            self.rcu, self.work,
             tuple(sorted(self.locks.items())),
             tuple(sorted(self.grace.items())),
             tuple(t.freeze() if isinstance(t, Thread) else t for t in self.threads),
-            self.next_page, self.next_mm, self.sgp, self.scbs, tuple(sorted(self.slabs.items())),
+            self.next_page, self.next_mm, self.srcu, tuple(sorted(self.slabs.items())),
         )
 
     @staticmethod
     def thaw(t: tuple) -> World:
-        return World(dict(t[0]), dict(t[1]), dict(t[2]), dict(t[3]), dict(t[4]), t[5], t[6], t[7], t[8], t[9],
-                     dict(t[10]), dict(t[11]), list(t[12]), t[13], t[14], t[15], t[16], dict(t[17]))
+        return World(dict(t[0]), dict(t[1]), dict(t[2]), dict(t[3]), dict(t[4]), t[5], t[6],
+                     dict(t[7]), dict(t[8]), list(t[9]), t[10], t[11], t[12], dict(t[13]))
 
     def running(self, i: int) -> Thread:
         """Thread i, thawed for mutation."""

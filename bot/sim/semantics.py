@@ -114,9 +114,16 @@ def lock_outcome(holder: str | None, me: str, my_kind: str, my_cpu: int,
 # ---- lists, rcu_heads and lifetimes --------------------------------------------------------
 # Each returns the id of the invariant (bot.sim.invariants) the operation breaks, or "".
 
-def list_add_breaks(linked: bool, queued: bool) -> str:
+def list_write_breaks(queued: bool) -> str:
+    """Any write to a list_head (link, unlink, init) whose memory is a queued rcu_head."""
     if queued:
         return "rcu_head_overlays_list"
+    return ""
+
+
+def list_add_breaks(linked: bool, queued: bool) -> str:
+    if queued:
+        return list_write_breaks(queued)
     if linked:
         return "list_double_add"
     return ""
@@ -124,7 +131,7 @@ def list_add_breaks(linked: bool, queued: bool) -> str:
 
 def list_del_breaks(linked: bool, queued: bool, initialised: bool) -> str:
     if queued:
-        return "rcu_head_overlays_list"
+        return list_write_breaks(queued)
     if not linked and not initialised:
         return "list_del_unlinked"
     return ""
