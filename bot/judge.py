@@ -26,7 +26,7 @@ from bot.cmodel.models import (
     build_program,
     context_scenarios,
     cost_counterexample,
-    load_models,
+    models_for,
     scenario_runnable,
 )
 from bot.cmodel.select import choose
@@ -109,8 +109,7 @@ class Judge:
         """For a lone patch: the earlier posting its removed lines come from (bot.code_base)."""
         if p.msgid not in self._code_bases:
             paths = {fd.path for fd in p.files}
-            known = {path: self._reference_lines(path) for path in paths
-                     if any(path in spec.reads for spec in load_models())}
+            known = {path: self._reference_lines(path) for path in paths if models_for({path})}
             self._code_bases[p.msgid] = applies_on(p, self.context, known) if known else None
         return self._code_bases[p.msgid]
 
@@ -120,7 +119,7 @@ class Judge:
     def _reference_text(self, path: str) -> list[str]:
         """The lines of every model's reference of a kernel path."""
         out: list[str] = []
-        for spec in load_models():
+        for spec in models_for({path}):
             ref = spec.references.get(path) or spec.headers.get(path)
             if ref:
                 out += (spec.directory / ref).read_text().splitlines()
@@ -299,7 +298,7 @@ class Judge:
         """The models that judge the posting: of those covering a file it changes, the ones whose
         references its code is for (bot.cmodel.select: by the tree's files or the hunks' alignment)."""
         paths = {fd.path for fd in p.files}
-        specs = [s for s in load_models() if paths & set(s.reads)]
+        specs = models_for(paths)
         if len(specs) > 1:
             specs = self._choose(p, specs)
         log.debug("<%s> %s: files %s; models: %s", p.msgid, p.subject, ", ".join(sorted(paths)) or "none",

@@ -10,7 +10,7 @@ observed are listed, so a cost note replays too.
 from __future__ import annotations
 
 from bot.classify import hazard_of
-from bot.cmodel.models import lifetime_scenarios, load_models, scenario_runnable
+from bot.cmodel.models import find_model, lifetime_scenarios, load_models, scenario_runnable
 from bot.explore import table
 from bot.judge import Judge
 from bot.options import Options
@@ -28,7 +28,7 @@ def replay(postings: list[Posting], msgid: str, scenario: str, opts: Options,
     if p is None:
         raise ReplayError(f"no patch posting with Message-ID {msgid}")
     model_name, _, sc_name = scenario.partition("/")
-    spec = next((s for s in load_models() if s.name == model_name), None)
+    spec = find_model(model_name)
     if spec is None:
         raise ReplayError(f"unknown model {model_name!r} (have {', '.join(s.name for s in load_models())})")
     sc = next((s for s in spec.scenarios + lifetime_scenarios(spec) if s.name == sc_name), None)

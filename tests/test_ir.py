@@ -48,3 +48,37 @@ def test_nodes_read_by_name_and_behave_as_tuples() -> None:
     plain = ("bin", "+", ("field", ("field", ("id", "p"), "lru", True), "next", False), ("num", 1))
     assert e == plain and hash(e) == hash(plain) and e[0] == "bin"
     assert pickle.loads(pickle.dumps(e)) == e and type(pickle.loads(pickle.dumps(e))) is Bin
+
+
+def _untyped_stmts(stmts: list, path: str) -> list[str]:
+    from bot.cmodel.ir import STMT_TYPES, ForStmt, IfStmt, SwitchStmt
+
+    bad = []
+    for i, s in enumerate(stmts):
+        here = f"{path}[{i}]"
+        if not isinstance(s, STMT_TYPES):
+            bad.append(f"{here}: {s!r:.80}")
+            continue
+        inner = ([s.then, s.other] if isinstance(s, IfStmt) else [s.init, s.body] if isinstance(s, ForStmt)
+                 else [body for _, body in s.cases] if isinstance(s, SwitchStmt) else [getattr(s, "body", [])])
+        for block in inner:
+            bad += _untyped_stmts(block, here)
+    return bad
+
+
+def test_every_parsed_statement_is_a_typed_node() -> None:
+    """The statements cparse hands the lowering, of every model's C sources, are ir statement nodes."""
+    from bot.cmodel.cparse import parse_unit
+    from bot.cmodel.ir import IfStmt
+    from bot.paths import models_dir
+
+    kinds: set[str] = set()
+    bad: list[str] = []
+    for path in sorted(models_dir().glob("*/*.c")):
+        for name, fn in parse_unit(path.read_text()).functions.items():
+            bad += _untyped_stmts(fn.body, f"{path.parent.name}/{path.name}:{name}")
+            kinds |= {s.kind for s in fn.body}
+    assert {"decl", "expr", "if", "return"} <= kinds, kinds
+    assert bad == []
+    s = parse_unit("int f(int x)\n{\n\tif (x)\n\t\treturn 1;\n\treturn 0;\n}\n").functions["f"].body[0]
+    assert isinstance(s, IfStmt) and s.line == 3 and s.other == [] and s.then[0].kind == "return"

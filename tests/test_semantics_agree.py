@@ -40,6 +40,30 @@ void use_other_cb(struct rcu_head *h)
 	v = o->flags;
 }
 
+void requeue_cb(struct rcu_head *h)
+{
+	struct page *p = container_of(h, struct page, rcu_head);
+	struct page *o = p->mapping;
+
+	call_rcu(&o->rcu_head, use_other_cb);
+}
+
+void drop_cb(struct rcu_head *h)
+{
+	struct page *p = container_of(h, struct page, rcu_head);
+	struct mm_struct *mm = p->mapping;
+
+	mmdrop(mm);
+}
+
+void drop_async_cb(struct rcu_head *h)
+{
+	struct page *p = container_of(h, struct page, rcu_head);
+	struct mm_struct *mm = p->mapping;
+
+	mmdrop_async(mm);
+}
+
 void lock_cb(struct rcu_head *h)
 {
 	struct page *p = container_of(h, struct page, rcu_head);
@@ -79,6 +103,7 @@ def _two(reader: tuple[list[str], str], freer_ops: list, freer_c: str, functions
 def _cases() -> list[Case]:
     rcu = _reader("rcu_read_lock()", "rcu_read_unlock()")
     bh = _reader("local_bh_disable()", "local_bh_enable()")
+    preempt = _reader("preempt_disable()", "preempt_enable()")
     lock_l, lock_c = _reader("spin_lock(lk)", "spin_unlock(lk)")
     lock = (lock_l, lock_c.replace("spin_lock(lk)", "spin_lock(&lk->ptl)").replace("spin_unlock(lk)",
                                                                                       "spin_unlock(&lk->ptl)"))
@@ -92,6 +117,9 @@ def _cases() -> list[Case]:
          (["unpublish(pg)", "call_rcu(pg.rcu_head, free_cb)"], "*slot = 0; call_rcu(&pg->rcu_head, free_cb);")),
         ("a softirq-disabled region is a reader", "safe", bh, sync),
         ("a spinlock holder is a reader", "safe", lock, sync),
+        ("a preemption-disabled region is a reader", "safe", preempt, sync),
+        ("a preemption-disabled region holds up call_rcu's grace period", "safe", preempt,
+         (["unpublish(pg)", "call_rcu(pg.rcu_head, free_cb)"], "*slot = 0; call_rcu(&pg->rcu_head, free_cb);")),
     ]:
         litmus, threads = _two(reader, freer[0], freer[1], {"free_cb": ["free(pg)"]})
         litmus["objects"]["pg"]["overlay"] = [["rcu_head", "lru"]]
@@ -105,6 +133,59 @@ def _cases() -> list[Case]:
                   "threads": {"t": {"cpu": 0, "ops": ["call_rcu(pg.rcu_head, use_cb)", f"{wait}()", "free(pg)"]}}}
         out.append(Case(rule, verdict, litmus, "pg = alloc_page(0);",
                         [f"call_rcu(&pg->rcu_head, use_cb); {wait}(); __free_page(pg);"]))
+    # rcu_barrier() waits for the callbacks queued before it, not for one a callback queues later.
+    litmus = {"expect": {"verdict": "?"}, "objects": {"pg": {"type": "page"}, "q": {"type": "page"}},
+              "functions": {"requeue": ["call_rcu(q.rcu_head, use_other)"], "use_other": ["use(pg, read)"]},
+              "threads": {"t": {"cpu": 0, "ops": ["call_rcu(pg.rcu_head, requeue)", "rcu_barrier()", "free(pg)"]}}}
+    out.append(Case("rcu_barrier does not wait for a callback queued after it", "unsafe", litmus,
+                    "pg = alloc_page(0); q = alloc_page(0); pg->mapping = q; q->mapping = pg;",
+                    ["call_rcu(&pg->rcu_head, requeue_cb); rcu_barrier(); __free_page(pg);"]))
+    # call_rcu() while a grace period is in progress needs the next one: the reader that entered
+    # after that GP started (it waits for `other`, in a section then) holds up the callback.
+    litmus = {"expect": {"verdict": "?"},
+              "objects": {"pg": {"type": "page"}, "x": {"type": "page"}, "lk": {"type": "lock"}},
+              "functions": {"free_cb": ["free(pg)"], "use_cb": ["use(x, read)"]},
+              "threads": {"early": {"cpu": 2, "ops": ["call_rcu(x.rcu_head, use_cb)"]},
+                          "other": {"cpu": 3, "ops": ["rcu_read_lock()", "rcu_read_unlock()"]},
+                          "reader": {"cpu": 0, "ops": rcu[0]},
+                          "freer": {"cpu": 1, "ops": ["unpublish(pg)", "call_rcu(pg.rcu_head, free_cb)"]}}}
+    litmus["objects"]["pg"]["overlay"] = [["rcu_head", "lru"]]
+    out.append(Case("call_rcu during a grace period waits for the next one", "safe", litmus,
+                    SETUP + " x = alloc_page(0);",
+                    [rcu[1], "*slot = 0; call_rcu(&pg->rcu_head, free_cb);", "call_rcu(&x->rcu_head, use_cb);",
+                     "rcu_read_lock(); v = x->flags; rcu_read_unlock();"]))
+    # What may not sleep: synchronize_rcu() with a spinlock held, inside rcu_read_lock(), with
+    # preemption or softirqs off; and the rcu_head rule.
+    for rule, enter, leave, enter_c, leave_c in [
+        ("synchronize_rcu under a spinlock sleeps in atomic context", "spin_lock(lk)", "spin_unlock(lk)",
+         "spin_lock(&lk->ptl)", "spin_unlock(&lk->ptl)"),
+        ("synchronize_rcu inside rcu_read_lock sleeps in atomic context", "rcu_read_lock()", "rcu_read_unlock()",
+         "rcu_read_lock()", "rcu_read_unlock()"),
+        ("might_sleep with preemption off is atomic", "preempt_disable()", "preempt_enable()",
+         "preempt_disable()", "preempt_enable()"),
+        ("rcu_barrier with softirqs off sleeps in atomic context", "local_bh_disable()", "local_bh_enable()",
+         "local_bh_disable()", "local_bh_enable()"),
+    ]:
+        call = rule.split()[0]
+        litmus = {"expect": {"verdict": "?"}, "objects": {"lk": {"type": "lock"}},
+                  "threads": {"t": {"cpu": 0, "ops": [enter, f"{call}()", leave]}}}
+        out.append(Case(rule, "unsafe", litmus, "lk = alloc_page(0);", [f"{enter_c}; {call}(); {leave_c};"]))
+    litmus = {"expect": {"verdict": "?"}, "objects": {"pg": {"type": "page"}},
+              "functions": {"use_cb": ["use(pg, read)"]},
+              "threads": {"t": {"cpu": 0, "ops": ["call_rcu(pg.rcu_head, use_cb)", "call_rcu(pg.rcu_head, use_cb)"]}}}
+    out.append(Case("an rcu_head is queued once until its callback starts", "unsafe", litmus, "pg = alloc_page(0);",
+                    ["call_rcu(&pg->rcu_head, use_cb); call_rcu(&pg->rcu_head, use_cb);"]))
+    # The last mmdrop() runs __mmdrop(), which rules/primitives.toml forbids in softirq: not from an
+    # RCU callback; mmdrop_async() there defers it to a kworker.
+    for rule, verdict, drop, cb in [("the final mmdrop never runs in softirq", "unsafe", "mmdrop", "drop_cb"),
+                                    ("mmdrop_async defers the final drop to a kworker", "safe", "mmdrop_async",
+                                     "drop_async_cb")]:
+        litmus = {"expect": {"verdict": "?"}, "objects": {"mm": {"type": "mm", "refs": 1}, "pg": {"type": "page"}},
+                  "functions": {"drop": [f"{drop}(mm)"]},
+                  "threads": {"t": {"cpu": 0, "ops": ["call_rcu(pg.rcu_head, drop)"]}}}
+        out.append(Case(rule, verdict, litmus, "mm = new_mm(); pg = alloc_page(0); pg->mapping = mm;",
+                        [f"call_rcu(&pg->rcu_head, {cb});"]))
+    out += _srcu_cases()
     litmus = {"expect": {"verdict": "?"}, "objects": {"pg": {"type": "page"}, "q": {"type": "page"}},
               "functions": {"use_other": ["use(pg, read)"], "free_cb": ["free(pg)"]},
               "threads": {"t": {"cpu": 0, "ops": ["call_rcu(q.rcu_head, use_other)", "call_rcu(pg.rcu_head, free_cb)"]}}}
@@ -126,6 +207,41 @@ def _cases() -> list[Case]:
                   "threads": threads_l}
         out.append(Case(rule, verdict, litmus, "pg = alloc_page(0); lk = alloc_page(0); pg->mapping = lk;",
                         threads_c))
+    return out
+
+
+def _srcu_cases() -> list[Case]:
+    """SRCU is a grace-period domain of its own: its GP waits for SRCU readers only, RCU's for RCU
+    readers only; call_srcu() and srcu_barrier() follow RCU's rules in that domain; an SRCU reader may sleep."""
+    srcu = (["srcu_read_lock()", "deref(pg)", {"if": "found(pg)", "then": ["use(pg, read)", "use(pg, read)"]},
+             "srcu_read_unlock()"],
+            "i = srcu_read_lock(ss); q = *slot; if (q) { v = q->flags; v = q->flags; } srcu_read_unlock(ss, i);")
+    rcu = _reader("rcu_read_lock()", "rcu_read_unlock()")
+    out = []
+    for rule, verdict, reader, freer in [
+        ("synchronize_srcu waits for an SRCU reader", "safe", srcu,
+         (["unpublish(pg)", "synchronize_srcu()", "free(pg)"], "*slot = 0; synchronize_srcu(ss); __free_page(pg);")),
+        ("synchronize_rcu does not wait for an SRCU reader", "unsafe", srcu,
+         (["unpublish(pg)", "synchronize_rcu()", "free(pg)"], "*slot = 0; synchronize_rcu(); __free_page(pg);")),
+        ("synchronize_srcu does not wait for an RCU reader", "unsafe", rcu,
+         (["unpublish(pg)", "synchronize_srcu()", "free(pg)"], "*slot = 0; synchronize_srcu(ss); __free_page(pg);")),
+        ("call_srcu defers the free past an SRCU reader", "safe", srcu,
+         (["unpublish(pg)", "call_srcu(pg.rcu_head, free_cb)"], "*slot = 0; call_srcu(ss, &pg->rcu_head, free_cb);")),
+    ]:
+        litmus, threads = _two(reader, freer[0], freer[1], {"free_cb": ["free(pg)"]})
+        litmus["objects"]["pg"]["overlay"] = [["rcu_head", "lru"]]
+        out.append(Case(rule, verdict, litmus, SETUP + " ss = alloc_page(0);", threads))
+    for rule, verdict, wait in [("srcu_barrier waits for the queued SRCU callbacks", "safe", "srcu_barrier()"),
+                                ("synchronize_srcu does not wait for SRCU callbacks", "unsafe", "synchronize_srcu()")]:
+        litmus = {"expect": {"verdict": "?"}, "objects": {"pg": {"type": "page"}},
+                  "functions": {"use_cb": ["use(pg, read)"]},
+                  "threads": {"t": {"cpu": 0, "ops": ["call_srcu(pg.rcu_head, use_cb)", wait, "free(pg)"]}}}
+        out.append(Case(rule, verdict, litmus, "pg = alloc_page(0); ss = alloc_page(0);",
+                        [f"call_srcu(ss, &pg->rcu_head, use_cb); {wait[:-2]}(ss); __free_page(pg);"]))
+    litmus = {"expect": {"verdict": "?"}, "objects": {},
+              "threads": {"t": {"cpu": 0, "ops": ["srcu_read_lock()", "might_sleep()", "srcu_read_unlock()"]}}}
+    out.append(Case("an SRCU reader may sleep", "safe", litmus, "ss = alloc_page(0);",
+                    ["i = srcu_read_lock(ss); might_sleep(); srcu_read_unlock(ss, i);"]))
     return out
 
 
@@ -163,3 +279,25 @@ def test_litmus_and_c_agree(case: Case) -> None:
 def test_spin_agrees_with_both(case: Case, tmp_path) -> None:
     spin = run_spin(_litmus(case), str(tmp_path))
     assert (spin["errors"] > 0) == (case.verdict == "unsafe")
+
+
+@pytest.mark.parametrize("key", ["may_sleep", "forbid_ctx"])
+def test_both_machines_read_the_rule(key: str, monkeypatch) -> None:
+    """The rules/primitives.toml key decides in both machines: without it might_sleep() with
+    preemption off, or the final mmdrop in softirq, is no longer a violation in either."""
+    from dataclasses import replace
+    from types import MappingProxyType
+
+    from bot.cmodel.primitives import primitives
+
+    prims = primitives()
+    if key == "may_sleep":
+        case = next(c for c in CASES if c.rule.startswith("might_sleep with preemption off"))
+        monkeypatch.setitem(prims, "might_sleep", replace(prims["might_sleep"], may_sleep=False))
+    else:
+        case = next(c for c in CASES if c.rule == "the final mmdrop never runs in softirq")
+        for name in ("__mmdrop", "free_mm"):
+            rule = prims[name]
+            monkeypatch.setitem(prims, name, replace(rule, params=MappingProxyType({**rule.params, "forbid_ctx": ()})))
+    assert check(ScenarioModel(_litmus(case))).verdict == "safe"
+    assert _c_verdict(case)[0] == "safe"

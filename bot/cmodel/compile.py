@@ -1,4 +1,4 @@
-"""Lower the cparse AST to a flat instruction list with calls hoisted out of expressions.
+"""Lower the cparse AST (the typed statement nodes of bot.cmodel.ir) to a flat instruction list with calls hoisted out of expressions.
 
 A thread's continuation is then just (function, pc, locals): hashable, so the checker can store it.
 Instructions are typed tuples (NamedTuple: read by field name, still compared and indexed as
@@ -17,18 +17,32 @@ from bot.cmodel.ir import (
     Addr,
     Assign,
     Bin,
+    BreakStmt,
     CallExpr,
     Cast,
     Comma,
     Cond,
+    ContinueStmt,
+    DeclStmt,
     Deref,
+    DoStmt,
     Expr,
+    ExprStmt,
     Field,
+    ForStmt,
+    GotoStmt,
     Id,
+    IfStmt,
     Index,
+    LabelStmt,
     Num,
+    ReturnStmt,
+    Stmt,
+    SwitchStmt,
     Un,
+    UnknownStmt,
     Update,
+    WhileStmt,
     is_node,
 )
 
@@ -214,58 +228,55 @@ class _Lowerer:
             self.emit(("eval", Assign("assign", "=", dst, self.pure(e, line)), line))
 
     # statements -------------------------------------------------------------------------------
-    def block(self, stmts: list[tuple]) -> None:
+    def block(self, stmts: list[Stmt]) -> None:
         for s in stmts:
             self.stmt(s)
 
     # One branch per statement kind of the C subset (see pure()).
-    def stmt(self, s: tuple) -> None:  # noqa: C901
-        k = s[0]
-        if k == "decl":
-            _, name, ty, init, line = s
-            self.types[name] = ty
-            self.emit(("decl", name, ty, line))
-            if init is not None:
-                self.assign(Id("id", name), init, line)
-        elif k == "expr":
-            e, line = s[1], s[2]
+    def stmt(self, s: Stmt) -> None:  # noqa: C901
+        if isinstance(s, DeclStmt):
+            self.types[s.name] = s.type
+            self.emit(("decl", s.name, s.type, s.line))
+            if s.init is not None:
+                self.assign(Id("id", s.name), s.init, s.line)
+        elif isinstance(s, ExprStmt):
+            e, line = s.expr, s.line
             if isinstance(e, CallExpr):
                 self.emit(("call", None, e.name, self.args(e, line), line))
             else:
                 v = self.pure(e, line)
                 if not isinstance(e, Assign | Update):
                     self.emit(("eval", v, line))
-        elif k == "if":
-            _, c, then, els, line = s
-            cond = self.pure(c, line)
-            jf = self.emit(("jf", cond, -1, line))
-            self.block(then)
-            if els:
-                j = self.emit(("jmp", -1, line))
+        elif isinstance(s, IfStmt):
+            cond = self.pure(s.cond, s.line)
+            jf = self.emit(("jf", cond, -1, s.line))
+            self.block(s.then)
+            if s.other:
+                j = self.emit(("jmp", -1, s.line))
                 self.patch(jf, len(self.code))
-                self.block(els)
+                self.block(s.other)
                 self.patch(j, len(self.code))
             else:
                 self.patch(jf, len(self.code))
-        elif k in ("while", "for", "do"):
+        elif isinstance(s, WhileStmt | ForStmt | DoStmt):
             self.loop(s)
-        elif k == "return":
-            self.emit(("ret", self.pure(s[1], s[2]) if s[1] is not None else None, s[2]))
-        elif k == "switch":
+        elif isinstance(s, ReturnStmt):
+            self.emit(("ret", self.pure(s.value, s.line) if s.value is not None else None, s.line))
+        elif isinstance(s, SwitchStmt):
             self.switch(s)
-        elif k == "break":
+        elif isinstance(s, BreakStmt):
             if self.breaks:
-                self.breaks[-1].append(self.emit(("jmp", -1, s[1])))
-        elif k == "continue":
+                self.breaks[-1].append(self.emit(("jmp", -1, s.line)))
+        elif isinstance(s, ContinueStmt):
             if self.continues:
-                self.continues[-1].append(self.emit(("jmp", -1, s[1])))
-        elif k == "label":
-            self.labels.setdefault(s[1], len(self.code))
-        elif k == "goto":
-            self.gotos.append((self.emit(("jmp", -1, s[2])), s[1], s[2]))
-        elif k == "unknown":
-            if not _is_case_label(s[1]):
-                self.emit(("note", s[1], s[2]))
+                self.continues[-1].append(self.emit(("jmp", -1, s.line)))
+        elif isinstance(s, LabelStmt):
+            self.labels.setdefault(s.name, len(self.code))
+        elif isinstance(s, GotoStmt):
+            self.gotos.append((self.emit(("jmp", -1, s.line)), s.name, s.line))
+        elif isinstance(s, UnknownStmt):
+            if not _is_case_label(s.text):
+                self.emit(("note", s.text, s.line))
 
     def link_gotos(self) -> None:
         for at, label, line in self.gotos:
@@ -274,27 +285,26 @@ class _Lowerer:
             else:  # a jump to a label the hunks do not show: what follows is unknown
                 self.code[at] = instr("note", f"goto {label} (label not shown)", line)
 
-    def loop(self, s: tuple) -> None:
-        k = s[0]
-        line = s[-1]
-        if k == "for":
-            self.block(s[1])
+    def loop(self, s: WhileStmt | ForStmt | DoStmt) -> None:
+        line = s.line
+        if isinstance(s, ForStmt):
+            self.block(s.init)
         self.breaks.append([])
         self.continues.append([])
         top = len(self.code)
-        if k == "do":
-            self.block(s[1])
+        if isinstance(s, DoStmt):
+            self.block(s.body)
             cont = len(self.code)
-            cond = self.pure(s[2], line)
+            cond = self.pure(s.cond, line)
             jf = self.emit(("jf", cond, -1, line))
             self.emit(("jmp", top, line))
         else:
-            cond = self.pure(s[1] if k == "while" else s[2], line)
+            cond = self.pure(s.cond, line)
             jf = self.emit(("jf", cond, -1, line))
-            self.block(s[2] if k == "while" else s[4])
+            self.block(s.body)
             cont = len(self.code)
-            if k == "for" and s[3] is not None:
-                self.emit(("eval", self.pure(s[3], line), line))
+            if isinstance(s, ForStmt) and s.update is not None:
+                self.emit(("eval", self.pure(s.update, line), line))
             self.emit(("jmp", top, line))
         end = len(self.code)
         self.patch(jf, end)
@@ -303,21 +313,21 @@ class _Lowerer:
         for j in self.continues.pop():
             self.patch(j, cont)
 
-    def switch(self, s: tuple) -> None:
-        _, e, cases, line = s
+    def switch(self, s: SwitchStmt) -> None:
+        line = s.line
         v = self.temp()
-        self.emit(("eval", Assign("assign", "=", v, self.pure(e, line)), line))
+        self.emit(("eval", Assign("assign", "=", v, self.pure(s.value, line)), line))
         self.breaks.append([])
         body_jumps: list[int] = []
         default_jump: int | None = None
-        for values, _stmts in cases:
+        for values, _stmts in s.cases:
             if values is None:
                 body_jumps.append(-1)
                 continue
             cond = Bin("bin", "!=", v, values[0])
             body_jumps.append(self.emit(("jf", cond, -1, line)))
         default_jump = self.emit(("jmp", -1, line))
-        for i, (values, stmts) in enumerate(cases):
+        for i, (values, stmts) in enumerate(s.cases):
             here = len(self.code)
             if values is None:
                 self.patch(default_jump, here)

@@ -1,10 +1,7 @@
 """tree-sitter-c → a small AST that the compiler lowers.
 
 Expressions are the typed nodes of bot.cmodel.ir (Num, Id, Field, Bin, CallExpr, ...: tuples, kind first).
-Statements: ("decl", name, type, init|None, line) ("expr", e, line) ("if", c, then, else, line)
-("while", c, body, line) ("do", body, c, line) ("for", init, c, upd, body, line) ("return", e|None, line)
-("switch", e, [(values|None, stmts)], line) ("break", line) ("continue", line) ("label", name, line)
-("goto", name, line) ("unknown", text, line).
+Statements are the typed statement nodes of bot.cmodel.ir (DeclStmt, ExprStmt, IfStmt, ForStmt, ...).
 Lines are 1-based lines of the parsed text; the binder maps them to file lines.
 """
 
@@ -19,22 +16,36 @@ from bot.cmodel.ir import (
     Addr,
     Assign,
     Bin,
+    BreakStmt,
     CallExpr,
     Cast,
     Comma,
     Cond,
+    ContinueStmt,
+    DeclStmt,
     Deref,
+    DoStmt,
     Expr,
+    ExprStmt,
     Field,
+    ForStmt,
+    GotoStmt,
     Id,
+    IfStmt,
     Index,
+    LabelStmt,
     Num,
     Raw,
+    ReturnStmt,
     SizeOf,
+    Stmt,
     Str,
+    SwitchStmt,
     TypeArg,
     Un,
+    UnknownStmt,
     Update,
+    WhileStmt,
     is_node,
     rebuild,
 )
@@ -50,7 +61,7 @@ class CFunction:
     name: str
     params: list[tuple[str, str]]  # (name, type)
     ret: str
-    body: list[tuple]
+    body: list[Stmt]
     line: int  # line of the declarator in the parsed text
     end_line: int
 
@@ -222,8 +233,8 @@ def _function(n: Node) -> CFunction | None:
     return CFunction(name, params, ret.strip(), _stmts(body), _line(fdecl), body.end_point[0] + 1)
 
 
-def _stmts(block: Node) -> list[tuple]:
-    out: list[Expr] = []
+def _stmts(block: Node) -> list[Stmt]:
+    out: list[Stmt] = []
     for ch in block.named_children:
         out.extend(_stmt(ch))
     return out
@@ -236,9 +247,9 @@ MAX_EXPR_DEPTH = 150
 _depth = {"stmt": 0, "expr": 0}
 
 
-def _stmt(n: Node) -> list[tuple]:
+def _stmt(n: Node) -> list[Stmt]:
     if _depth["stmt"] >= MAX_STMT_DEPTH:
-        return [("unknown", "nesting too deep to model", _line(n))]
+        return [UnknownStmt("unknown", "nesting too deep to model", _line(n))]
     _depth["stmt"] += 1
     try:
         return _stmt_at(n)
@@ -247,70 +258,70 @@ def _stmt(n: Node) -> list[tuple]:
 
 
 # One branch per tree-sitter statement node type: the grammar's cases in one place, read top to bottom.
-def _stmt_at(n: Node) -> list[tuple]:  # noqa: C901
+def _stmt_at(n: Node) -> list[Stmt]:  # noqa: C901
     t = n.type
     ln = _line(n)
     if t == "compound_statement":
         return _stmts(n)
     if t == "declaration":
         base = _base_type(n)
-        res: list[tuple] = []
+        res: list[Stmt] = []
         for d in n.named_children:
             if d.type == "init_declarator":
                 name, depth, _ = _declarator_name(d.child_by_field_name("declarator"))
-                res.append(("decl", name, (base + " " + "*" * depth).strip(), expr(d.child_by_field_name("value")),
+                res.append(DeclStmt("decl", name, (base + " " + "*" * depth).strip(), expr(d.child_by_field_name("value")),
                             ln))
             elif d.type in ("identifier", "pointer_declarator", "array_declarator"):
                 name, depth, _ = _declarator_name(d)
                 arr = "[]" if "[" in _t(d) else ""
-                res.append(("decl", name, (base + " " + "*" * depth).strip() + arr, None, ln))
+                res.append(DeclStmt("decl", name, (base + " " + "*" * depth).strip() + arr, None, ln))
         return res
     if t == "expression_statement":
         if not n.named_children:
             return []
-        return [("expr", expr(n.named_children[0]), ln)]
+        return [ExprStmt("expr", expr(n.named_children[0]), ln)]
     if t == "if_statement":
         cond = expr(n.child_by_field_name("condition"))
         then = _stmt(n.child_by_field_name("consequence"))
         alt = n.child_by_field_name("alternative")
-        els: list[tuple] = []
+        els: list[Stmt] = []
         if alt is not None:
             els = _stmts(alt) if alt.type == "else_clause" else _stmt(alt)
-        return [("if", cond, then, els, ln)]
+        return [IfStmt("if", cond, then, els, ln)]
     if t == "while_statement":
-        return [("while", expr(n.child_by_field_name("condition")), _stmt(n.child_by_field_name("body")), ln)]
+        return [WhileStmt("while", expr(n.child_by_field_name("condition")), _stmt(n.child_by_field_name("body")), ln)]
     if t == "do_statement":
         cond = n.child_by_field_name("condition")  # the loop's test is on its `while` line
-        return [("do", _stmt(n.child_by_field_name("body")), expr(cond), _line(cond) if cond is not None else ln)]
+        return [DoStmt("do", _stmt(n.child_by_field_name("body")), expr(cond), _line(cond) if cond is not None else ln)]
     if t == "for_statement":
         init = n.child_by_field_name("initializer")
         init_s = _stmt(init) if init is not None and init.type == "declaration" else (
-            [("expr", expr(init), ln)] if init is not None else [])
+            [ExprStmt("expr", expr(init), ln)] if init is not None else [])
         cond = n.child_by_field_name("condition")
         upd = n.child_by_field_name("update")
-        return [("for", init_s, expr(cond) if cond is not None else Num("num", 1),
+        return [ForStmt("for", init_s, expr(cond) if cond is not None else Num("num", 1),
                  expr(upd) if upd is not None else None, _stmt(n.child_by_field_name("body")), ln)]
     if t == "return_statement":
         val = n.named_children[0] if n.named_children else None
-        return [("return", expr(val) if val is not None else None, ln)]
+        return [ReturnStmt("return", expr(val) if val is not None else None, ln)]
     if t == "switch_statement":
-        cases: list[tuple[list | None, list]] = []
+        cases: list[tuple[list[Expr] | None, list[Stmt]]] = []
         body = n.child_by_field_name("body")
         for c in body.named_children if body is not None else []:
             if c.type != "case_statement":
                 continue
             val = c.child_by_field_name("value")
-            stmts: list[tuple] = []
+            stmts: list[Stmt] = []
             for s in c.named_children:
                 if val is not None and s.start_byte == val.start_byte and s.end_byte == val.end_byte:
                     continue
                 stmts.extend(_stmt(s))
             cases.append(([expr(val)] if val is not None else None, stmts))
-        return [("switch", expr(n.child_by_field_name("condition")), cases, ln)]
+        return [SwitchStmt("switch", expr(n.child_by_field_name("condition")), cases, ln)]
     if t == "break_statement":
-        return [("break", ln)]
+        return [BreakStmt("break", ln)]
     if t == "continue_statement":
-        return [("continue", ln)]
+        return [ContinueStmt("continue", ln)]
     if t in ("preproc_ifdef", "preproc_if", "preproc_else", "preproc_elif"):
         # Config-conditional code inside a body: model the configuration that has the code.
         res = []
@@ -323,18 +334,18 @@ def _stmt_at(n: Node) -> list[tuple]:  # noqa: C901
     if t in ("comment", "preproc_call", "preproc_def", "preproc_function_def", "preproc_include", "empty_statement"):
         return []
     if t == "labeled_statement":
-        return [("label", _t(n.child_by_field_name("label")), ln)] + [
+        return [LabelStmt("label", _t(n.child_by_field_name("label")), ln)] + [
             s for ch in n.named_children[1:] for s in _stmt(ch)]
     if t == "goto_statement":
-        return [("goto", _t(n.child_by_field_name("label")), ln)]
+        return [GotoStmt("goto", _t(n.child_by_field_name("label")), ln)]
     text = " ".join(_t(n).split())
     if t in ("macro_type_specifier", "declaration") and re.match(r"^[A-Za-z_]\w*\s*\(.*\)\s*;?$", text):
         # f(container_of(p, struct x, m)); reads to tree-sitter as a declaration with a macro type:
         # parse it as an expression, with `struct x` standing in as one word meanwhile
         e = _unstruct(parse_expr_text(_STRUCT.sub(r"__struct__\1", text.rstrip(";"))))
         if e[0] == "call":
-            return [("expr", e, ln)]
-    return [("unknown", text[:80], ln)]
+            return [ExprStmt("expr", e, ln)]
+    return [UnknownStmt("unknown", text[:80], ln)]
 
 
 _STRUCT = re.compile(r"\bstruct\s+([A-Za-z_]\w*)")

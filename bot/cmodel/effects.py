@@ -16,6 +16,7 @@ from bot.cmodel.world import (
     GLOBAL_SIZE,
     MM_BASE,
     MM_SIZE,
+    PAGE_FRAME,
     STRUCT_PAGE_BASE,
     STRUCT_PAGE_SIZE,
     Thread,
@@ -355,7 +356,7 @@ def _grace_tables_on(w: World, page: int, lockers_only: bool = False) -> list[in
     such as GUP-fast never do)."""
     lo = addr_of_page(page)
     return [tab for tab, need in w.grace.items()
-            if lo <= tab < lo + 4096 and in_grace(w, need) and (need > 0 or not lockers_only)]
+            if lo <= tab < lo + PAGE_FRAME and in_grace(w, need) and (need > 0 or not lockers_only)]
 
 
 @effect("page_dtor")
@@ -417,7 +418,7 @@ def free_page(c: Call) -> None:
     if c.rule["after_ipi"]:
         lo = addr_of_page(page)
         for tab, need in list(c.w.grace.items()):
-            if need < 0 and lo <= tab < lo + 4096:
+            if need < 0 and lo <= tab < lo + PAGE_FRAME:
                 c.w.grace[tab] = 0  # the flush's IPI has reached every CPU first
     free_checked(c, page, c.rule["flags_checked_at_free"])
 
@@ -518,7 +519,7 @@ def _mm_dec(c: Call, mm: int) -> bool:
 
 def _mm_free(c: Call, mm: int, forbid_ctx: tuple[str, ...]) -> None:
     w, t = c.w, c.t
-    if t.ctx in forbid_ctx:
+    if sem.forbidden_in(t.ctx, forbid_ctx):
         raise c.fail("final_mmdrop_in_softirq", f"the final mmdrop runs __mmdrop() for {obj_name(w, mm)} in "
                      f"{t.ctx} context", object="mm", owner=obj_name(w, mm))
     hit = w.objects.get(mm)

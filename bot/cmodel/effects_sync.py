@@ -9,6 +9,8 @@ held by any number of readers at once, never together with its exclusive side.
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 from bot.cmodel.effect_api import Call, MachineAPI, Param, Primitive, effect
 from bot.cmodel.effects import enter_reader, obj_name
 from bot.cmodel.slab import forget
@@ -67,31 +69,27 @@ def rcu_free(c: Call) -> None:
 _FLAVOUR = Param(str, "", choices=("", "bh", "sched"), doc="bh: also disables softirqs; sched: preemption")
 
 
+def move_section(c: Call, params: Mapping[str, Any] | None = None, taken_bh: bool = False) -> None:
+    """The call's change to its thread's counters, as bot.sim.semantics.section() decides it from
+    the primitive's effect and parameters (`params` in place of the rule's)."""
+    t = c.t
+    change, sign = sem.section(c.rule.effect, c.rule.params if params is None else params, taken_bh)
+    if sign > 0 and change != sem.NO_CHANGE:
+        enter_reader(t)
+    t.rcu, t.bh, t.preempt = sem.moved(sem.Section(t.rcu, t.bh, t.preempt), change, sign)
+    if sign < 0:
+        leave_reader(t)
+
+
 @effect("rcu_read_lock", flavour=_FLAVOUR)
 def rcu_read_lock(c: Call) -> None:
-    t = c.t
-    enter_reader(t)
-    flavour = c.rule["flavour"]
-    if flavour == "bh":
-        t.bh += 1
-    elif flavour == "sched":
-        t.preempt += 1
-    else:
-        t.rcu += 1
+    move_section(c)
     c.note("enters an RCU read-side section")
 
 
 @effect("rcu_read_unlock", flavour=_FLAVOUR)
 def rcu_read_unlock(c: Call) -> None:
-    t = c.t
-    flavour = c.rule["flavour"]
-    if flavour == "bh":
-        t.bh = max(0, t.bh - 1)
-    elif flavour == "sched":
-        t.preempt = max(0, t.preempt - 1)
-    else:
-        t.rcu = max(0, t.rcu - 1)
-    leave_reader(t)
+    move_section(c)
     c.note("leaves the RCU read-side section")
 
 
@@ -107,12 +105,16 @@ def synchronize_rcu(c: Call) -> None:
 
 @effect("rcu_barrier", srcu=Param(bool, False))
 def rcu_barrier(c: Call) -> None:
-    if c.rule["srcu"]:
+    """Waits for the callbacks of the domain queued before the call (bot.sim.semantics.barrier_waits_for)."""
+    srcu = c.rule["srcu"]
+    dom, name = (c.w.srcu, "srcu") if srcu else (c.w.rcu, "rcu")
+    c.t.barrier = frozenset(sem.barrier_waits_for(dom, c.w.running_callbacks(name)))  # type: ignore[arg-type]
+    if srcu:
         c.t.wait_sgp = -1
-        c.note("waits for every queued SRCU callback to run")
-        return
-    c.t.wait_gp = -1
-    c.note("waits for every queued RCU callback to run")
+    else:
+        c.t.wait_gp = -1
+    c.note(f"waits for the {'SRCU ' if srcu else 'RCU '}callbacks queued so far to run "
+           f"({len(c.t.barrier)} queued or running)")
 
 
 @effect("srcu_read_lock")
@@ -134,13 +136,7 @@ def srcu_read_unlock(c: Call) -> None:
 # ---- preemption and softirqs ----------------------------------------------------------------
 @effect("preempt", op=Param(str, choices=("disable", "enable")))
 def preempt(c: Call) -> None:
-    t = c.t
-    if c.rule["op"] == "disable":
-        enter_reader(t)
-        t.preempt += 1
-    else:
-        t.preempt = max(0, t.preempt - 1)
-        leave_reader(t)
+    move_section(c)
 
 
 _FLAGS_ARG = Param(int, -1, doc="the argument the macro saves the interrupt state into (spin_lock_irqsave(l, flags))")
@@ -149,16 +145,14 @@ _FLAGS_ARG = Param(int, -1, doc="the argument the macro saves the interrupt stat
 @effect("bh_disable", flags_arg=_FLAGS_ARG)
 def bh_disable(c: Call) -> None:
     """local_bh_disable(), local_irq_save(): no softirq runs on this CPU (and no preemption)."""
-    enter_reader(c.t)
-    c.t.bh += 1
+    move_section(c)
     if c.rule["flags_arg"] >= 0:
         c.set_arg(c.rule["flags_arg"], 1)
 
 
 @effect("bh_enable")
 def bh_enable(c: Call) -> None:
-    c.t.bh = max(0, c.t.bh - 1)
-    leave_reader(c.t)
+    move_section(c)
 
 
 # ---- locks ----------------------------------------------------------------------------------
@@ -220,8 +214,7 @@ def lock(c: Call) -> int:
         w.locks[addr] = (SHARED + ",".join(sorted(set(names) | {t.name})), rule["bh"])
     else:
         w.locks[addr] = (t.name, rule["bh"])
-    if rule["bh"]:
-        t.bh += 1
+    move_section(c)
     if c.m.is_global_lock(addr):
         c.m.note_cost(t, c.name, "lock", "global")
     mode = " (softirqs off)" if rule["bh"] else " (softirqs on)" if not rule["sleeps"] else ""
@@ -247,7 +240,5 @@ def unlock(c: Call) -> None:
         if addr in t.locks:
             i = t.locks.index(addr)
             t.locks = t.locks[:i] + t.locks[i + 1:]
-        if (c.rule["bh"] if shared else entry[1]):
-            t.bh = max(0, t.bh - 1)
-        leave_reader(t)
+        move_section(c, {"bh": c.rule["bh"], "shared": shared}, taken_bh=entry[1])
     c.note(f"releases {c.m.lock_name(addr)}")

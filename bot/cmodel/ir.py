@@ -1,7 +1,7 @@
-"""The C IR's expression nodes: typed tuples (NamedTuple), the kind first.
+"""The C IR's expression and statement nodes: typed tuples (NamedTuple), the kind first.
 
-cparse builds them, compile lowers statements around them (calls hoisted out), the interpreter
-evaluates them. Like the instructions of bot.cmodel.compile, each is a tuple whose first field
+cparse builds them, compile lowers the statements to instructions around the expressions (calls
+hoisted out), the interpreter evaluates the expressions. Like the instructions of bot.cmodel.compile, each is a tuple whose first field
 names its kind: the interpreter dispatches on `kind`, compares and hashes nodes as tuples (a frame's
 lvalue is part of the state), and reads the rest by field name. `is_node` tells a node from the
 lists and scalars inside it.
@@ -125,6 +125,100 @@ _KINDS: dict[str, Any] = {"num": Num, "id": Id, "str": Str, "field": Field, "add
 
 
 NODE_TYPES = tuple(_KINDS.values())
+
+
+# ---- statements: what cparse hands the lowering (bot.cmodel.compile), lines of the parsed text ----
+
+class DeclStmt(NamedTuple):
+    kind: str  # "decl": a local, with its initialiser (None: none)
+    name: str
+    type: str
+    init: Expr | None
+    line: int
+
+
+class ExprStmt(NamedTuple):
+    kind: str  # "expr"
+    expr: Expr
+    line: int
+
+
+class IfStmt(NamedTuple):
+    kind: str  # "if"
+    cond: Expr
+    then: list[Stmt]
+    other: list[Stmt]  # the else branch ([] when there is none)
+    line: int
+
+
+class WhileStmt(NamedTuple):
+    kind: str  # "while"
+    cond: Expr
+    body: list[Stmt]
+    line: int
+
+
+class DoStmt(NamedTuple):
+    kind: str  # "do": the body, then the test (on its `while` line)
+    body: list[Stmt]
+    cond: Expr
+    line: int
+
+
+class ForStmt(NamedTuple):
+    kind: str  # "for"
+    init: list[Stmt]
+    cond: Expr
+    update: Expr | None
+    body: list[Stmt]
+    line: int
+
+
+class ReturnStmt(NamedTuple):
+    kind: str  # "return"
+    value: Expr | None
+    line: int
+
+
+class SwitchStmt(NamedTuple):
+    kind: str  # "switch": each case is ([value] or None for default, its statements)
+    value: Expr
+    cases: list[tuple[list[Expr] | None, list[Stmt]]]
+    line: int
+
+
+class BreakStmt(NamedTuple):
+    kind: str  # "break"
+    line: int
+
+
+class ContinueStmt(NamedTuple):
+    kind: str  # "continue"
+    line: int
+
+
+class LabelStmt(NamedTuple):
+    kind: str  # "label"
+    name: str
+    line: int
+
+
+class GotoStmt(NamedTuple):
+    kind: str  # "goto"
+    name: str
+    line: int
+
+
+class UnknownStmt(NamedTuple):
+    kind: str  # "unknown": a statement the front end cannot read (reported, not run)
+    text: str
+    line: int
+
+
+Stmt = Union[DeclStmt, ExprStmt, IfStmt, WhileStmt, DoStmt, ForStmt, ReturnStmt, SwitchStmt, BreakStmt,
+             ContinueStmt, LabelStmt, GotoStmt, UnknownStmt]
+STMT_TYPES = (DeclStmt, ExprStmt, IfStmt, WhileStmt, DoStmt, ForStmt, ReturnStmt, SwitchStmt, BreakStmt,
+              ContinueStmt, LabelStmt, GotoStmt, UnknownStmt)
 
 
 def node(*fields: Any) -> Expr:

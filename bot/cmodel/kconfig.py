@@ -14,47 +14,51 @@ tree and from the mail alone.
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
+from typing import Any
 
 from bot.cmodel.cpp import Config
+from bot.datafile import DataError, Fields, display, read_toml
 
 
-class ConfigError(ValueError):
+class ConfigError(DataError):
     """A config.toml that does not say what it must."""
 
 
 _OPTION = re.compile(r"CONFIG_[A-Z0-9_]+")
 _MACRO = re.compile(r"[A-Za-z_]\w*")
-_KEYS = {"arch", "implicit_includes", "options", "defines"}
 
 
 def load_config(path: Path) -> Config:
-    with open(path, "rb") as f:
-        d = tomllib.load(f)
-    return parse_config(d, str(path))
+    return parse_config(read_toml(path), display(path))
 
 
-def parse_config(d: dict, where: str = "config") -> Config:
-    unknown = set(d) - _KEYS
-    if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
-    arch = d.get("arch", "")
-    if not isinstance(arch, str) or not re.fullmatch(r"[a-z0-9_]*", arch):
-        raise ConfigError(f"{where}: arch must be a directory name under arch/")
-    incs = d.get("implicit_includes", [])
-    if not isinstance(incs, list) or not all(isinstance(i, str) and i.endswith(".h") and ".." not in i for i in incs):
-        raise ConfigError(f"{where}: implicit_includes must be a list of header paths")
+def parse_config(d: dict[str, Any], where: str = "config") -> Config:
+    f = Fields(d, where)
+    try:
+        return _parse(f)
+    except DataError as e:
+        raise ConfigError(str(e)) from None
+
+
+def _parse(f: Fields) -> Config:
+    arch = f.get("arch", str, "")
+    if not re.fullmatch(r"[a-z0-9_]*", arch):
+        raise f.error("key 'arch' must be a directory name under arch/")
+    incs = f.strs("implicit_includes")
+    if not all(i.endswith(".h") and ".." not in i for i in incs):
+        raise f.error("key 'implicit_includes' must be a list of header paths")
     options: dict[str, bool | int | str] = {}
-    for name, v in dict(d.get("options", {})).items():
+    for name, v in f.get("options", dict, {}).items():
         if not _OPTION.fullmatch(name):
-            raise ConfigError(f"{where}: option {name!r} is not a CONFIG_ name")
+            raise f.error(f"option {name!r} is not a CONFIG_ name")
         if not isinstance(v, (bool, int, str)):
-            raise ConfigError(f"{where}: {name} must be true/false, \"m\", an integer or a string")
+            raise f.error(f"{name} must be true/false, \"m\", an integer or a string")
         options[name] = v
     defines: dict[str, str] = {}
-    for name, v in dict(d.get("defines", {})).items():
+    for name, v in f.get("defines", dict, {}).items():
         if not _MACRO.fullmatch(name) or not isinstance(v, str):
-            raise ConfigError(f"{where}: define {name!r} must be a macro name with a string body")
+            raise f.error(f"define {name!r} must be a macro name with a string body")
         defines[name] = v
+    f.close()
     return Config(options, defines, arch, list(incs))

@@ -114,11 +114,11 @@ class Machine:
             if t.wait_gp > 0 and not sem.sync_done(w.rcu, t.wait_gp):
                 blocked_any = True
                 continue
-            if t.wait_gp == -1 and (w.rcu.cbs or any(x.ctx == "softirq" for x in w.threads)):
+            if t.wait_gp == -1 and not sem.barrier_done(w.rcu, t.barrier, w.running_callbacks("rcu")):
                 blocked_any = True
-                continue  # rcu_barrier: wait for every queued callback
-            if t.wait_sgp and (not sem.sync_done(w.srcu, t.wait_sgp) if t.wait_sgp > 0 else
-                               w.srcu.cbs or any(x.name.startswith("srcu-cb") for x in w.threads)):
+                continue  # rcu_barrier: wait for the callbacks queued before it
+            if t.wait_sgp and not (sem.sync_done(w.srcu, t.wait_sgp) if t.wait_sgp > 0 else
+                                   sem.barrier_done(w.srcu, t.barrier, w.running_callbacks("srcu"))):
                 blocked_any = True
                 continue  # synchronize_srcu / srcu_barrier
             want = self._next_lock(w, t)
@@ -166,7 +166,8 @@ class Machine:
             w.rcu = sem.take(w.rcu, cb)
             if cb.head >= 0:  # mmu_gather batch entries (head < 0) carry the table, not a head
                 w.nodes[cb.head] = "garbage"  # the rcu_head is free for reuse once its callback starts
-            self._spawn(w, Thread(f"softirq@CPU{cb.cpu}", "softirq", cb.cpu, [], rsec=1), cb.fn, cb.arg,
+            self._spawn(w, Thread(f"softirq@CPU{cb.cpu}", "softirq", cb.cpu, [], rsec=1, origin=("rcu", cb.head)),
+                        cb.fn, cb.arg,
                         f"RCU callback {cb.fn}() starts", events, violations)
         elif kind in ("sgp_start", "sgp", "sgp_end", "scb"):
             self._srcu_step(w, action, events, violations)
@@ -223,7 +224,8 @@ class Machine:
         if cb.head >= 0:
             w.nodes[cb.head] = "garbage"
         # SRCU callbacks run from a workqueue with softirqs disabled: atomic, interrupting nobody
-        self._spawn(w, Thread(f"srcu-cb@CPU{cb.cpu}", "softirq", -1, [], rsec=1), cb.fn, cb.arg,
+        self._spawn(w, Thread(f"srcu-cb@CPU{cb.cpu}", "softirq", -1, [], rsec=1, origin=("srcu", cb.head)),
+                    cb.fn, cb.arg,
                     f"SRCU callback {cb.fn}() starts", events, violations)
 
     # ---- execution ----------------------------------------------------------------------------
@@ -265,8 +267,9 @@ class Machine:
 
     def _run(self, w: World, i: int, events: list[Event], violations: list[Violation]) -> None:
         t = w.running(i)
-        if t.wait_gp:
-            t.wait_gp = 0
+        if t.wait_gp or t.wait_sgp:  # the wait is over: it runs again
+            t.wait_gp = t.wait_sgp = 0
+            t.barrier = frozenset()
         try:
             self._exec(w, t, events, violations)
             self._settle(w, t, events, violations)
@@ -280,7 +283,7 @@ class Machine:
         n = 0
         while t.frames and not violations:
             f = t.frames[-1]
-            if self._is_shared(f.fn, f.pc) or t.wait_gp:
+            if self._is_shared(f.fn, f.pc) or t.wait_gp or t.wait_sgp:
                 return
             n += 1
             if n > MAX_LOCAL_STEPS:
@@ -400,8 +403,7 @@ class Machine:
             self.obs.unresolved.add(f"{f.fn}() runs a statement the model cannot read: {ins.text[:60]}")
 
     # ---- expressions --------------------------------------------------------------------------
-    # One branch per expression kind, hottest first; a dispatch table would add a call per node.
-    # One branch per expression kind (bot.cmodel.ir), on the hottest path of the interpreter.
+    # One branch per expression kind (bot.cmodel.ir), hottest first: a dispatch table would add a call per node.
     def eval(self, w: World, t: Thread, e: Expr) -> int:  # noqa: C901
         k = e.kind
         if k == "num":

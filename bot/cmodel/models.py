@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -120,10 +120,36 @@ class ModelSpec:
 
     def reference_lines(self, kpath: str) -> list[SourceLine]:
         """The reference of a kernel file: its parts one after another, each line with its own place."""
-        out: list[SourceLine] = []
-        for part in self.reference_parts.get(kpath, ()):
-            out += _part_lines(self.rel(part), self.directory / part)
-        return out
+        return list(joined_reference(self.reference_key(kpath)))
+
+    def reference_key(self, kpath: str) -> tuple[tuple[str, Path], ...]:
+        return tuple((self.rel(part), self.directory / part) for part in self.reference_parts.get(kpath, ()))
+
+
+@lru_cache(maxsize=64)
+def joined_reference(parts: tuple[tuple[str, Path], ...]) -> list[SourceLine]:
+    """Reference parts read one after another. A part that defines functions an earlier part
+    defines replaces them: it stands where the first of them stood (so hunks still meet the file's
+    functions in its order) and their earlier lines are left out. A model of a later state of a
+    file restates only what changed; the rest it shares with the model of the earlier state."""
+    out: list[SourceLine] = []
+    for rel, path in parts:
+        lines = list(_part_lines(rel, path))
+        again = defined_names(lines) & defined_names(out) if out else frozenset()
+        if not again:
+            out += lines
+            continue
+        unit, _ = program_from_text("\n".join(sl.text for sl in out))
+        spans = [(fn.line - 1, fn.end_line) for name in again if name in unit.functions
+                 for fn in (unit.functions[name], *unit.alternates.get(name, []))]
+        if not spans:
+            out += lines
+            continue
+        first = min(a for a, _b in spans)
+        gone = {i for a, b in spans for i in range(a, b)}
+        out = [sl for i, sl in enumerate(out[:first]) if i not in gone] + lines + [
+            sl for i, sl in enumerate(out) if i >= first and i not in gone]
+    return out
 
 
 @lru_cache(maxsize=64)
@@ -138,6 +164,69 @@ def load_models() -> tuple[ModelSpec, ...]:
     for path in sorted(models_dir().glob("*/model.toml")):
         specs.append(load_model(path))
     return tuple(specs)
+
+
+# A model of code every architecture has in the same shape names its file with one `*` for the
+# architecture's directory (`arch/*/include/asm/tlb.h`): a posting that changes arm64's file is
+# judged by the model made for arm64 (`NAME@arm64`), which reads arch/arm64/include/asm/tlb.h.
+WILDCARD = "*"
+
+
+def models_for(paths: set[str]) -> list[ModelSpec]:
+    """The models that cover a file of `paths`, those with a wildcard made for each architecture
+    the paths name (or, when they name none, as they are: the reference stands for every one). An
+    architecture with a model of that very file (s390's asm/tlb.h) is judged by that model alone."""
+    named = {f for spec in load_models() for f in spec.reads if WILDCARD not in f}
+    out: list[ModelSpec] = []
+    for spec in load_models():
+        fills = sorted({fill for pattern in spec.reads if WILDCARD in pattern for path in paths - named
+                        if (fill := _fill(pattern, path)) is not None})
+        if fills:
+            out += [instance(spec, fill) for fill in fills]
+        elif paths & set(spec.reads):
+            out.append(spec)
+    return out
+
+
+def find_model(name: str) -> ModelSpec | None:
+    """A model by its name, an architecture's instance (`NAME@arch`) included."""
+    base, _, fill = name.partition("@")
+    spec = next((s for s in load_models() if s.name == base), None)
+    if spec is None or not fill:
+        return spec
+    wild = any(WILDCARD in f for f in spec.files)
+    return instance(spec, fill) if wild and _ARCH_NAME.fullmatch(fill) else None
+
+
+def _fill(pattern: str, path: str) -> str | None:
+    head, _, tail = pattern.partition(WILDCARD)
+    if not (path.startswith(head) and path.endswith(tail)) or len(path) <= len(head) + len(tail):
+        return None
+    fill = path[len(head): len(path) - len(tail)]
+    return fill if _ARCH_NAME.fullmatch(fill) else None
+
+
+_ARCH_NAME = re.compile(r"[a-z0-9][\w-]*")
+
+
+_INSTANCES: dict[tuple[str, str], ModelSpec] = {}
+MAX_INSTANCES = 256
+
+
+def instance(spec: ModelSpec, fill: str) -> ModelSpec:
+    """The model with its wildcard files made for one architecture (same sources, same scenarios)."""
+    def sub(path: str) -> str:
+        return path.replace(WILDCARD, fill)
+    key = (spec.name, fill)
+    if key not in _INSTANCES:
+        if len(_INSTANCES) >= MAX_INSTANCES:  # architecture names come from mail: keep the cache bounded
+            _INSTANCES.clear()
+        _INSTANCES[key] = replace(
+            spec, name=f"{spec.name}@{fill}", files=[sub(f) for f in spec.files],
+            references={sub(k): v for k, v in spec.references.items()},
+            reference_parts={sub(k): v for k, v in spec.reference_parts.items()},
+            partial=frozenset(sub(f) for f in spec.partial), headers={sub(k): v for k, v in spec.headers.items()})
+    return _INSTANCES[key]
 
 
 def load_model(path: Path) -> ModelSpec:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 from bot.cmodel.cparse import CUnit, parse_unit
 from bot.cmodel.cpp import (
@@ -37,8 +38,11 @@ _MACRO_KEY = re.compile(r"[A-Za-z_]\w*(\(\s*(?:[A-Za-z_]\w*\s*,\s*)*(?:[A-Za-z_]
 
 @lru_cache(maxsize=1)
 def _macro_rules() -> tuple[dict[str, str], frozenset[str]]:
+    return load_macros(rules_dir() / "macros.toml")
+
+
+def load_macros(path: Path) -> tuple[dict[str, str], frozenset[str]]:
     """rules/macros.toml: `NAME` or `NAME(params)` → body, and the names kept as written."""
-    path = rules_dir() / "macros.toml"
     f = Fields(read_toml(path), display(path))
     table = f.get("macros", dict, {})
     keep = frozenset(f.strs("keep"))

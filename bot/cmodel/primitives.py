@@ -15,7 +15,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Callable
 
 import bot.cmodel.effects  # noqa: F401 - registers the effect kinds
 import bot.cmodel.effects_atomic  # noqa: F401
@@ -65,10 +65,12 @@ def expand_family(f: Fields) -> dict[str, dict[str, Any]]:
     parts: dict[str, list[dict[str, Any]]] = {}
     for slot in used:
         values = parts_f.get(slot, list)
-        if not values or not all(isinstance(v, dict) and isinstance(v.get("value"), str) for v in values):
-            raise parts_f.error(f"{slot} must be an array of tables, each with a string `value`")
+        if not values or not all(isinstance(v, dict) and isinstance(v.get("value"), str)
+                                 and isinstance(v.get("why", ""), str) for v in values):
+            raise parts_f.error(f"{slot} must be an array of tables, each with a string `value` (and `why`)")
         parts[slot] = values
     parts_f.close()
+    why = f.get("why", str, "")
     base = {k: v for k, v in f.data.items() if k not in ("name", "parts")}
     for k in base:
         f.asked.add(k)
@@ -94,7 +96,7 @@ def expand_family(f: Fields) -> dict[str, dict[str, Any]]:
             return str(val)
 
         name = _SLOT.sub(fill, template)
-        table["why"] = _SLOT.sub(fill, str(base.get("why", "")))
+        table["why"] = _SLOT.sub(fill, why)
         if name in out:
             raise f.error(f"generates {name!r} twice")
         out[name] = table
@@ -105,34 +107,44 @@ def load_all(rules: Path) -> dict[str, Primitive]:
     """Every primitive the rules define: the tables, the families' products and the opaque calls."""
     out: dict[str, Primitive] = {}
     where: dict[str, str] = {}
-
-    def add(name: str, prim: Primitive, at: str) -> None:
+    path = rules / "primitives.toml"
+    entries = [(name, prim, display(path)) for name, prim in parse(read_toml(path), display(path)).items()]
+    for extra, read in ((rules / "families.toml", load_families), (rules / "opaque.toml", load_opaque)):
+        if extra.exists():
+            entries += read(extra)
+    for name, prim, at in entries:
         if name in out:
             raise DataError(f"{at}: {name!r} is already defined in {where[name]}: say it in one place")
         out[name] = prim
         where[name] = at
+    return out
 
-    path = rules / "primitives.toml"
-    for name, prim in parse(read_toml(path), display(path)).items():
-        add(name, prim, display(path))
-    fam_path = rules / "families.toml"
-    if fam_path.exists():
-        fam = display(fam_path)
-        top = Fields(read_toml(fam_path), fam)
-        for ff in top.tables("family"):
-            for name, table in expand_family(ff).items():
-                add(name, _primitive(name, Fields(table, fam, f"{ff.where} {name}")), f"{fam} [{ff.where}]")
-        top.close()
-    opq_path = rules / "opaque.toml"
-    if opq_path.exists():
-        opq = display(opq_path)
-        top = Fields(read_toml(opq_path), opq)
-        for f in top.tables("opaque"):
-            why = f.get("why", str)
-            for name in f.strs("calls", None):
-                add(name, Primitive(name, "opaque", why), f"{opq} [{f.where}]")
-            f.close()
-        top.close()
+
+def load_families(path: Path) -> list[tuple[str, Primitive, str]]:
+    """rules/families.toml: (name, primitive, where it is defined) for every member of every family."""
+    def members(ff: Fields, at: str) -> list[tuple[str, Primitive, str]]:
+        return [(name, _primitive(name, Fields(table, at, f"{ff.where} {name}")), f"{at} [{ff.where}]")
+                for name, table in expand_family(ff).items()]
+    return _each_table(path, "family", members)
+
+
+def load_opaque(path: Path) -> list[tuple[str, Primitive, str]]:
+    """rules/opaque.toml: the calls the models leave out, each with its group's reason."""
+    def calls(f: Fields, at: str) -> list[tuple[str, Primitive, str]]:
+        why = f.get("why", str)
+        out = [(name, Primitive(name, "opaque", why), f"{at} [{f.where}]") for name in f.strs("calls", None)]
+        f.close()
+        return out
+    return _each_table(path, "opaque", calls)
+
+
+def _each_table(path: Path, key: str, read: Callable[[Fields, str], list[tuple[str, Primitive, str]]]
+                ) -> list[tuple[str, Primitive, str]]:
+    """What `read` makes of each [[key]] table of a file, the file's other keys rejected."""
+    at = display(path)
+    top = Fields(read_toml(path), at)
+    out = [entry for f in top.tables(key) for entry in read(f, at)]
+    top.close()
     return out
 
 
@@ -145,4 +157,5 @@ def primitives() -> dict[str, Primitive]:
     return load_all(rules_dir())
 
 
-__all__ = ["DataError", "Primitive", "expand_family", "load", "load_all", "parse", "primitives"]
+__all__ = ["DataError", "Primitive", "expand_family", "load", "load_all", "load_families", "load_opaque", "parse",
+           "primitives"]

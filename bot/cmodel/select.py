@@ -18,11 +18,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from bot.cmodel.bind import alignment_score, defined_names, reference_lines
-from bot.cmodel.models import ModelSpec
+from bot.cmodel.models import ModelSpec, joined_reference
 from bot.cmodel.program import SourceLine
 from bot.patch import FileDiff, Hunk, HunkLine
 
 TreeReader = Callable[[str], "str | None"]
+RefKey = tuple[tuple[str, Path], ...]  # a reference's parts: (models/... name, file)
 
 
 def choose(specs: Sequence[ModelSpec], layers: Sequence[Sequence[FileDiff]],
@@ -31,7 +32,7 @@ def choose(specs: Sequence[ModelSpec], layers: Sequence[Sequence[FileDiff]],
     compete with every other model claiming one of those files; of each such group the ones with
     the best total score over the changed files they claim judge (ties all do)."""
     changed = {fd.path for fd in layers[-1]} if layers else set()
-    claims = {s.name: changed & set(s.files) for s in specs}
+    claims = {s.name: changed & set(s.reads) for s in specs}
     todo = [s for s in specs if claims[s.name]]
     chosen: set[str] = set()
     while todo:
@@ -46,7 +47,9 @@ def choose(specs: Sequence[ModelSpec], layers: Sequence[Sequence[FileDiff]],
                     files |= claims[s.name]
                     todo.remove(s)
                     grown = True
-        if len(group) == 1:
+        if len(group) == 1 or not any(path in s.reference_parts for s in group for path in files):
+            # one model, or headers alone that none of them states as a file: the models read them
+            # alike (the same header code on bases the change does not touch), and one judges
             chosen.add(group[0].name)
             continue
         scores = {s.name: sum(_score(s, path, layers, tree_file, group) for path in claims[s.name]) for s in group}
@@ -61,8 +64,8 @@ def _score(spec: ModelSpec, path: str, layers: Sequence[Sequence[FileDiff]],
         return 0.0
     text = tree_file(path) if tree_file is not None else None
     if text is not None:
-        others = [_paths(r, path) for r in rivals if r is not spec and path in r.reference_parts]
-        return _distinctive_share(_paths(spec, path), others, text)
+        others = [r.reference_key(path) for r in rivals if r is not spec and path in r.reference_parts]
+        return _distinctive_share(spec.reference_key(path), others, text)
     lines = _reference(spec, path)
     has = _defined(spec, path)
     total = 0.0
@@ -120,7 +123,7 @@ def _defined_in(paths: tuple[Path, ...], rel: str) -> frozenset[str]:
 
 
 def _reference(spec: ModelSpec, path: str) -> list[SourceLine]:
-    return _lines_of(_paths(spec, path), spec.rel(spec.references[path]))
+    return joined_reference(spec.reference_key(path))  # one list per reference: the memo keys on it
 
 
 @lru_cache(maxsize=64)
@@ -129,11 +132,12 @@ def _lines_of(paths: tuple[Path, ...], rel: str) -> list[SourceLine]:
 
 
 @lru_cache(maxsize=64)
-def _identifiers(paths: tuple[Path, ...]) -> frozenset[str]:
-    return frozenset(_IDENT.findall(_code_only("\n".join(p.read_text() for p in paths))))
+def _identifiers(key: RefKey) -> frozenset[str]:
+    """The names a reference uses (what a later part replaces of an earlier one left out)."""
+    return frozenset(_IDENT.findall(_code_only("\n".join(sl.text for sl in joined_reference(key)))))
 
 
-def _distinctive_share(ref_paths: tuple[Path, ...], rival_paths: Sequence[tuple[Path, ...]], tree_text: str) -> float:
+def _distinctive_share(ref_paths: RefKey, rival_paths: Sequence[RefKey], tree_text: str) -> float:
     """The share of the identifiers only this reference uses (no rival's reference of the same file
     does) that the tree's file uses too: what tells the versions apart is what they do not share.
     Our references are in our own words, so lines rarely match a tree's; the names they call do."""

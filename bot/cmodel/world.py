@@ -16,6 +16,8 @@ from bot.sim.semantics import INITIAL, Rcu, is_reader
 # Bases of the address space. A page's struct page and its 4K data frame are one object.
 STRUCT_PAGE_BASE = 0x10_0000_0000
 STRUCT_PAGE_SIZE = 64
+PAGE_SHIFT = 12  # a page's data frame in the model's address space is 4K
+PAGE_FRAME = 1 << PAGE_SHIFT
 DATA_BASE = 0x40_0000_0000
 MM_BASE = 0x20_0000_0000
 MM_SIZE = 0x1000
@@ -55,6 +57,8 @@ class FrozenThread(NamedTuple):
     ssec: int
     wait_sgp: int
     seen: tuple[tuple[int, int], ...]
+    origin: tuple[str, int]
+    barrier: frozenset[int]
 
     @property
     def reader(self) -> bool:
@@ -97,16 +101,18 @@ class Thread:
     ssec: int = 0  # SRCU read-side section counter, as rsec is for RCU
     wait_sgp: int = 0  # synchronize_srcu: blocked until this many SRCU GPs are done; -1: srcu_barrier
     seen: tuple[tuple[int, int], ...] = ()  # slab objects this reader found: (object, its generation then)
+    origin: tuple[str, int] = ()  # a callback: its domain ("rcu" | "srcu") and the rcu_head it was queued on
+    barrier: frozenset[int] = frozenset()  # rcu_barrier / srcu_barrier (wait_gp or wait_sgp -1): the heads it waits for
 
     def freeze(self) -> FrozenThread:
         return FrozenThread(self.name, self.ctx, self.cpu, tuple(f.freeze() for f in self.frames), self.bh,
                             self.rcu, self.rsec, self.wait_gp, self.locks, self.final, self.preempt, self.srcu,
-                            self.ssec, self.wait_sgp, self.seen)
+                            self.ssec, self.wait_sgp, self.seen, self.origin, self.barrier)
 
     @staticmethod
     def thaw(t: tuple) -> Thread:
         return Thread(t[0], t[1], t[2], [Frame.thaw(f) for f in t[3]], t[4], t[5], t[6], t[7], t[8], t[9],
-                      t[10], t[11], t[12], t[13], t[14])
+                      t[10], t[11], t[12], t[13], t[14], t[15], t[16])
 
     @property
     def reader(self) -> bool:
@@ -179,6 +185,10 @@ class World:
                 return sp, o
         return None
 
+    def running_callbacks(self, domain: str) -> frozenset[int]:
+        """The rcu_heads of the callbacks of a domain ("rcu" | "srcu") being invoked now."""
+        return frozenset(t.origin[1] for t in self.threads if t.origin and t.origin[0] == domain)
+
     def list_of(self, node: int) -> int | None:
         for head, members in self.lists.items():
             if node in members:
@@ -188,12 +198,12 @@ class World:
 
 def page_of_addr(addr: int) -> int:
     """virt_to_page() of the model's address space."""
-    return STRUCT_PAGE_BASE + ((addr - DATA_BASE) >> 12) * STRUCT_PAGE_SIZE
+    return STRUCT_PAGE_BASE + ((addr - DATA_BASE) >> PAGE_SHIFT) * STRUCT_PAGE_SIZE
 
 
 def addr_of_page(page: int) -> int:
     """page_to_virt() of the model's address space."""
-    return DATA_BASE + ((page - STRUCT_PAGE_BASE) // STRUCT_PAGE_SIZE << 12)
+    return DATA_BASE + ((page - STRUCT_PAGE_BASE) // STRUCT_PAGE_SIZE << PAGE_SHIFT)
 
 
 def page_index(page: int) -> int:

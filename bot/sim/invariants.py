@@ -42,11 +42,11 @@ INVARIANTS: tuple[Invariant, ...] = (
     Invariant("list_del_unlinked", "list_del() only unlinks a linked (or initialised) node", "Litmus list_del",
               "effects list_del, list_move (both: semantics.list_del_breaks)"),
     Invariant("sleep_in_atomic", "a call that may sleep never runs with a spinlock held, softirqs disabled, "
-              "inside rcu_read_lock() or in softirq", "Litmus might_sleep/synchronize_rcu",
+              "inside rcu_read_lock() or in softirq", "Litmus, before every op whose rule has may_sleep = true",
               "effects check_may_sleep (primitives with may_sleep = true; allocations by their GFP flags); "
               "both: semantics.atomic_reason"),
     Invariant("final_mmdrop_in_softirq", "the final mmdrop() (and so __mmdrop()) never runs in softirq context",
-              "Litmus mmdrop", "effects mm_free (forbid_ctx)"),
+              "Litmus mm_put (its release rule's forbid_ctx)", "effects mm_free (forbid_ctx); both: semantics.forbidden_in"),
     Invariant("deadlock", "every context can always make progress: no lock is taken twice, no softirq spins "
               "on a lock its CPU's interrupted thread holds, no ABBA cycle",
               "Litmus locks, at quiescence", "Machine.actions (both: semantics.lock_outcome)"),

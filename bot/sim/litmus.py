@@ -6,14 +6,21 @@ on some CPU). Violations carry the kind names the rules/ classifier maps to haza
 
 The kernel's rules (contexts, readers, callbacks on the CPU that queued them, locks, lists,
 lifetimes) are decided by bot.sim.semantics, the module the C interpreter decides through too; this
-file maps litmus ops onto them over abstract objects, slots and locks.
+file maps litmus ops onto them over abstract objects, slots and locks. A litmus op that is a kernel
+primitive (spin_lock_bh, rcu_barrier, mmdrop, ...) runs as its rule in rules/primitives.toml says,
+the rule the C interpreter runs the call by: the op is dispatched on the rule's effect kind, and the
+effect's parameters (`bh`, `flavour`, `may_sleep`, `release` and its `forbid_ctx`) decide what it
+does. Only the ops with no kernel spelling (free, alloc, deref, use, publish, flags, if) are the
+litmus language's own.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Hashable, Iterable, NamedTuple
+from typing import Any, Callable, Hashable, Iterable, NamedTuple
 
+from bot.cmodel.effect_api import Primitive
+from bot.cmodel.primitives import primitives
 from bot.sim import semantics as sem
 from bot.sim.core import Event, Step, Violation
 from bot.sim.scenario import Instr, Scenario, ScenarioError
@@ -27,14 +34,16 @@ class Ctx(NamedTuple):
     kind: str  # process | softirq | workqueue
     cpu: int  # -1 for kworkers
     frames: tuple[tuple[int, int], ...]  # (code, pc) call stack; () = finished
-    status: Any  # RUN | PENDING | ("sync", need) | ("barrier", heads)
+    status: Any  # RUN | PENDING | (WAITS kind, need or heads): synchronize_rcu/srcu, rcu/srcu_barrier
     rcu: int = 0  # rcu_read_lock nesting
     bh: int = 0  # BH-disabled count (local_bh_disable, spin_lock_bh)
-    preempt: int = 0  # preemption-disabled count (spin locks, preempt_disable)
-    held: tuple[int, ...] = ()  # locks held, in order
+    preempt: int = 0  # preemption-disabled count (preempt_disable; spinlocks held count as well)
+    held: tuple[tuple[int, bool], ...] = ()  # locks held, in order, and whether each disabled softirqs
     derefs: tuple[tuple[int, int], ...] = ()  # (object, generation) seen by rcu_dereference
     label: str = ""  # thread or callback name
     origin: int = -1  # the rcu_head slot this callback was queued on
+    srcu: int = 0  # srcu_read_lock() nesting: an SRCU reader, neither an RCU reader nor atomic
+    domain: str = ""  # a callback's grace-period domain: "rcu" | "srcu"
 
     @property
     def started(self) -> bool:
@@ -42,7 +51,20 @@ class Ctx(NamedTuple):
 
     @property
     def reader(self) -> bool:
-        return self.started and sem.is_reader(self.rcu, self.bh, self.preempt, self.kind == "softirq")
+        return self.started and sem.is_reader(self.rcu, self.bh, len(self.held) + self.preempt,
+                                              self.kind == "softirq")
+
+    @property
+    def srcu_reader(self) -> bool:
+        return self.started and self.srcu > 0
+
+    @property
+    def locks(self) -> tuple[int, ...]:
+        return tuple(lk for lk, _ in self.held)
+
+    @property
+    def counters(self) -> sem.Section:
+        return sem.Section(self.rcu, self.bh, self.preempt)
 
 
 class ObjS(NamedTuple):
@@ -60,6 +82,13 @@ class State(NamedTuple):
     slots: tuple[Any, ...]  # None | ("list", list) | ("rcu", fn)
     locks: tuple[str | None, ...]  # holder name
     rcu: sem.Rcu
+    srcu: sem.Rcu = sem.INITIAL  # SRCU: a grace-period domain of its own, with RCU's rules
+
+
+# A sleeping context's status: (kind, need) until a GP of the domain ends, (kind, heads) until the
+# callbacks queued before the barrier have run; the domain and the call each kind stands for.
+WAITS = {"sync": ("rcu", "synchronize_rcu"), "ssync": ("srcu", "synchronize_srcu"),
+         "barrier": ("rcu", "rcu_barrier"), "sbarrier": ("srcu", "srcu_barrier")}
 
 
 class _Viol(Exception):
@@ -74,6 +103,7 @@ class ScenarioModel:
         self.sc = sc
         self.name = sc.name
         self._fp = _Footprints(sc)
+        self.rules = op_rules(sc)
 
     # ---------------------------------------------------------------- protocol
 
@@ -115,33 +145,34 @@ class ScenarioModel:
                 continue  # interrupted by a softirq on its CPU
             if self._enabled(s, c):
                 acts.append(("run", i))
-        sync_needs = [c.status[1] for c in s.ctxs if isinstance(c.status, tuple) and c.status[0] == "sync"]
-        if sem.gp_wanted(s.rcu, sync_needs):
-            acts.append(("gp_start",))
-        if sem.gp_can_end(s.rcu):
-            acts.append(("gp_end",))
+        for prefix, dom in (("", s.rcu), ("s", s.srcu)):
+            needs = [c.status[1] for c in s.ctxs if isinstance(c.status, tuple) and c.status[0] == prefix + "sync"]
+            if sem.gp_wanted(dom, needs):
+                acts.append((prefix + "gp_start",))
+            if sem.gp_can_end(dom):
+                acts.append((prefix + "gp_end",))
         for cb in sem.invocable(s.rcu, busy, bh_off):  # on the CPU that queued it
             acts.append(("cb", cb.head, cb.cpu))
+        if not any(c.domain == "srcu" for c in s.ctxs):  # SRCU callbacks: one at a time, from a workqueue
+            acts += [("scb", cb.head, cb.cpu) for cb in sem.ready(s.srcu)]
         return acts
 
     def step(self, s: State, a: Hashable) -> Step:
         kind = a[0]  # type: ignore[index]
-        if kind == "gp_start":
-            readers = [c.name for c in s.ctxs if c.reader]
-            r = sem.start_gp(s.rcu, readers)
-            wait = f" (waits for {', '.join(sorted(readers))})" if readers else ""
-            return Step(s._replace(rcu=r), (Event("RCU", f"grace period {r.current} starts{wait}"),))
-        if kind == "gp_end":
-            n = s.rcu.current
-            return Step(s._replace(rcu=sem.end_gp(s.rcu)), (Event("RCU", f"grace period {n} ends"),))
-        if kind == "cb":
+        if kind in ("gp_start", "gp_end", "sgp_start", "sgp_end"):
+            return self._gp(s, kind)
+        if kind in ("cb", "scb"):
             _, head, cpu = a  # type: ignore[misc]
-            cb = next(c for c in s.rcu.cbs if c.head == head)
+            srcu = kind == "scb"
+            dom = s.srcu if srcu else s.rcu
+            cb = next(c for c in dom.cbs if c.head == head)
             assert cb.cpu == cpu
-            name = f"softirq@CPU{cpu}"
-            ctx = Ctx(name, "softirq", cpu, ((self.sc.functions[cb.fn], 0),), RUN, label=cb.fn, origin=head)
-            slots = _set(s.slots, head, None)
-            st = s._replace(ctxs=_add_ctx(s.ctxs, ctx), slots=slots, rcu=sem.take(s.rcu, cb))
+            # an SRCU callback runs from a workqueue with softirqs off: atomic, interrupting nobody
+            name, on = (f"srcu-cb@CPU{cpu}", -1) if srcu else (f"softirq@CPU{cpu}", cpu)
+            ctx = Ctx(name, "softirq", on, ((self.sc.functions[cb.fn], 0),), RUN, label=cb.fn, origin=head,
+                      domain="srcu" if srcu else "rcu")
+            st = s._replace(ctxs=_add_ctx(s.ctxs, ctx), slots=_set(s.slots, head, None))
+            st = st._replace(srcu=sem.take(dom, cb)) if srcu else st._replace(rcu=sem.take(dom, cb))
             ev = Event(name, f"{cb.fn}() invoked (callback on {self.sc.slots[head]})")
             return Step(st, (ev,))
         i = a[1]  # type: ignore[index]
@@ -153,6 +184,20 @@ class ScenarioModel:
             return Step(s, (Event(c.name, self._text(c, code, pc)),), (e.v,))
         return Step(st, events)
 
+    def _gp(self, s: State, kind: str) -> Step:
+        """A grace period of RCU (gp_*) or SRCU (sgp_*) starts, waiting for that domain's readers, or ends."""
+        srcu = kind.startswith("s")
+        dom, who = (s.srcu, "SRCU") if srcu else (s.rcu, "RCU")
+        if kind.endswith("start"):
+            readers = [c.name for c in s.ctxs if (c.srcu_reader if srcu else c.reader)]
+            r = sem.start_gp(dom, readers)
+            wait = f" (waits for {', '.join(sorted(readers))})" if readers else ""
+            ev = Event(who, f"{'SRCU ' if srcu else ''}grace period {r.current} starts{wait}")
+        else:
+            r = sem.end_gp(dom)
+            ev = Event(who, f"{'SRCU ' if srcu else ''}grace period {r.completed} ends")
+        return Step(s._replace(srcu=r) if srcu else s._replace(rcu=r), (ev,))
+
     def at_quiescence(self, s: State) -> Iterable[Violation]:
         stuck = [c for c in s.ctxs if c.frames]
         if stuck:
@@ -162,7 +207,7 @@ class ScenarioModel:
                 if c.status != RUN or pc >= len(self.sc.codes[code]):
                     continue
                 ins = self.sc.codes[code][pc]
-                if ins.op in ("spin_lock", "spin_lock_bh"):
+                if self._effect(ins) == "lock":
                     waits[c.name] = (s.locks[ins.args[0]], self.sc.locks[ins.args[0]])
             cause, lock = "self", ""
             for name, (holder, lk) in waits.items():
@@ -203,13 +248,14 @@ class ScenarioModel:
                 f |= fp.suffix_all[code][pc]
             futures.append(frozenset(f))
         queued = set()
-        for cb in s.rcu.cbs:
+        for cb in s.rcu.cbs + s.srcu.cbs:
             queued |= fp.total_all[self.sc.functions[cb.fn]]
         gp_live = (
             sem.gp_possible(s.rcu)
+            or sem.gp_possible(s.srcu)
             or any(c.frames and isinstance(c.status, tuple) for c in s.ctxs)
             or any("rcu!" in f for f in futures)
-            or any("rcu!" in fp.total_all[self.sc.functions[cb.fn]] for cb in s.rcu.cbs)
+            or any("rcu!" in fp.total_all[self.sc.functions[cb.fn]] for cb in s.rcu.cbs + s.srcu.cbs)
         )
         softirq_live = gp_live or any(c.status == PENDING for c in s.ctxs)
         in_futures = Counter(t for f in futures for t in f)
@@ -248,12 +294,13 @@ class ScenarioModel:
     def _enabled(self, s: State, c: Ctx) -> bool:
         st = c.status
         if isinstance(st, tuple):
-            if st[0] == "sync":
-                return sem.sync_done(s.rcu, st[1])
-            busy = {cb.head for cb in s.rcu.cbs} | {x.origin for x in s.ctxs if x.origin >= 0}
-            return not (st[1] & busy)
+            domain = WAITS[st[0]][0]
+            dom = s.srcu if domain == "srcu" else s.rcu
+            if st[0].endswith("sync"):
+                return sem.sync_done(dom, st[1])
+            return sem.barrier_done(dom, st[1], _running(s, domain))
         ins = self._instr(c)
-        if ins.op in ("spin_lock", "spin_lock_bh"):
+        if self._effect(ins) == "lock":
             # a deadlock (on itself, or a softirq on the thread it interrupted) is reported, not blocked
             return self._lock_outcome(s, c, ins.args[0]) != sem.WAIT
         return True
@@ -271,7 +318,7 @@ class ScenarioModel:
     def _run(self, s: State, i: int) -> tuple[State, tuple[Event, ...]]:
         c = s.ctxs[i]
         if isinstance(c.status, tuple):  # a sleep ends: the GP or the barrier is over
-            op = "synchronize_rcu" if c.status[0] == "sync" else "rcu_barrier"
+            op = WAITS[c.status[0]][1]
             return self._finish(s, i, c._replace(status=RUN), (Event(c.name, f"{op}() returns"),))
         if c.status == PENDING:
             c = c._replace(status=RUN)
@@ -279,7 +326,13 @@ class ScenarioModel:
         ins = self.sc.codes[code][pc]
         ev = (Event(c.name, self._text(c, code, pc)),)
         c = c._replace(frames=c.frames[:-1] + ((code, pc + 1),))  # calls push above this
-        res = getattr(self, "_op_" + ins.op)(s, c, ins)
+        rule = self.rules.get(ins.op)
+        if rule is None:
+            res = getattr(self, "_op_" + ins.op)(s, c, ins)
+        else:
+            if sem.may_sleep(rule.may_sleep, rule.gfp_arg, None):
+                self._sleep(c, ins.op)
+            res = _EFFECTS[rule.effect](self, s, c, ins, rule)
         if len(res) == 3:  # a jump (-1: fall through)
             s, c, target = res
             if target >= 0:
@@ -293,22 +346,29 @@ class ScenarioModel:
         while frames and c.status == RUN and frames[-1][1] >= len(self.sc.codes[frames[-1][0]]):
             frames = frames[:-1]
         c = c._replace(frames=frames)
-        r = s.rcu
+        r, sr = s.rcu, s.srcu
         if not c.reader:
             r = sem.reader_left(r, c.name)
-            if c.derefs:
-                c = c._replace(derefs=())
+        if not c.srcu_reader:
+            sr = sem.reader_left(sr, c.name)
+        if c.derefs and not c.reader and not c.srcu_reader:
+            c = c._replace(derefs=())
         ctxs = list(s.ctxs)
         i = next(k for k, x in enumerate(ctxs) if x.name == c.name)  # a spawn may have re-sorted them
         if not frames and c.held:
-            raise ScenarioError(f"{c.label} ends holding {[self.sc.locks[h] for h in c.held]}")
+            raise ScenarioError(f"{c.label} ends holding {[self.sc.locks[h] for h in c.locks]}")
         if not frames and _dynamic(c):
             del ctxs[i]
         else:
             ctxs[i] = c
-        return s._replace(ctxs=tuple(ctxs), rcu=r), ev
+        return s._replace(ctxs=tuple(ctxs), rcu=r, srcu=sr), ev
 
-    # each _op_X returns (state, ctx) or (state, ctx, next_pc); it may raise _Viol
+    def _effect(self, ins: Instr) -> str:
+        rule = self.rules.get(ins.op)
+        return rule.effect if rule else ""
+
+    # each _op_X returns (state, ctx) or (state, ctx, next_pc); it may raise _Viol; each _eff_X (the
+    # ops that are kernel primitives, by their rule's effect kind) is given the rule too
 
     def _check_obj(self, s: State, c: Ctx, o: int, what: str, **attrs: str) -> None:
         """The object's memory must be live for ctx (typesafe memory is always type-valid)."""
@@ -379,50 +439,58 @@ class ScenarioModel:
     def _op_jump(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx, int]:
         return s, c, ins.args[0]
 
-    def _op_rcu_read_lock(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return s, c._replace(rcu=c.rcu + 1)
-
-    def _op_rcu_read_unlock(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        if not c.rcu:
-            raise ScenarioError(f"{c.label}: rcu_read_unlock() without rcu_read_lock()")
-        return s, c._replace(rcu=c.rcu - 1)
+    def _eff_section(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
+        """rcu_read_lock/unlock (and _bh), local_bh_disable/enable, preempt_disable/enable."""
+        change, sign = sem.section(rule.effect, rule.params)
+        if sign < 0 and any(have < need for have, need in zip(c.counters, change)):
+            raise ScenarioError(f"{c.label}: {ins.text} without its matching enter")
+        return s, c._replace(**sem.moved(c.counters, change, sign)._asdict())
 
     def _sleep(self, c: Ctx, call: str) -> None:
-        why = sem.atomic_reason(c.kind, len(c.held), c.bh, c.preempt, c.rcu)
+        why = sem.atomic_reason(c.kind, len(c.held), c.bh, len(c.held) + c.preempt, c.rcu)
         if why:
-            held = f": {self.sc.locks[c.held[-1]]}" if c.held else ""
+            held = f": {self.sc.locks[c.held[-1][0]]}" if c.held else ""
             raise self._viol("sleep_in_atomic", f"{call}() may sleep but runs in atomic context ({why}{held})",
                              c, call=call, atomic=why)
 
-    def _op_might_sleep(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        self._sleep(c, "might_sleep")
-        return s, c
+    def _eff_nop(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
+        return s, c  # might_sleep(): its rule's may_sleep is checked before every op
 
-    def _op_synchronize_rcu(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        self._sleep(c, "synchronize_rcu")
+    def _eff_srcu_read_lock(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
+        return s, c._replace(srcu=c.srcu + 1)
+
+    def _eff_srcu_read_unlock(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
+        if not c.srcu:
+            raise ScenarioError(f"{c.label}: {ins.text} without srcu_read_lock()")
+        return s, c._replace(srcu=c.srcu - 1)
+
+    def _eff_synchronize_rcu(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
+        if rule["srcu"]:
+            return s, c._replace(status=("ssync", sem.need_for_new_request(s.srcu)))
         return s, c._replace(status=("sync", sem.need_for_new_request(s.rcu)))
 
-    def _op_rcu_barrier(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        self._sleep(c, "rcu_barrier")
-        heads = frozenset(cb.head for cb in s.rcu.cbs) | frozenset(x.origin for x in s.ctxs if x.origin >= 0)
-        return s, c._replace(status=("barrier", heads))
+    def _eff_rcu_barrier(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
+        if rule["srcu"]:
+            return s, c._replace(status=("sbarrier", sem.barrier_waits_for(s.srcu, _running(s, "srcu"))))
+        return s, c._replace(status=("barrier", sem.barrier_waits_for(s.rcu, _running(s, "rcu"))))
 
-    def _op_call_rcu(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+    def _eff_rcu_queue(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
         slot, fn = ins.args
         name = self.sc.slots[slot]
         o = self.sc.slot_obj[slot]
-        self._check_obj(s, c, o, f"call_rcu({name})", call="call_rcu")
+        self._check_obj(s, c, o, f"{ins.op}({name})", call=ins.op)
         st = s.slots[slot]
         broken = sem.call_rcu_breaks(_linked(st), _queued(st))
         if broken:
             what = f"already queued for {st[1]}()" if _queued(st) else f"while it is linked on {self.sc.lists[st[1]]}"
-            raise self._viol(broken, f"call_rcu on {name}, {what}", c, object=self.sc.objects[o].type, head=name)
+            raise self._viol(broken, f"{ins.op} on {name}, {what}", c, object=self.sc.objects[o].type, head=name)
         fname = self.sc.code_names[fn]
-        return s._replace(
-            slots=_set(s.slots, slot, ("rcu", fname)), rcu=sem.call_rcu(s.rcu, slot, fname, c.cpu)
-        ), c
+        s = s._replace(slots=_set(s.slots, slot, ("rcu", fname)))
+        if rule["srcu"]:
+            return s._replace(srcu=sem.call_rcu(s.srcu, slot, fname, c.cpu)), c
+        return s._replace(rcu=sem.call_rcu(s.rcu, slot, fname, c.cpu)), c
 
-    def _lock_common(self, s: State, c: Ctx, ins: Instr, bh: bool) -> tuple[State, Ctx]:
+    def _eff_lock(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
         lk = ins.args[0]
         lname = self.sc.locks[lk]
         self._check_obj(s, c, self.sc.lock_obj[lk], f"spin_lock({lname})", lock=lname, mode="lock")
@@ -437,13 +505,14 @@ class ScenarioModel:
                 lock=lname,
                 cause="softirq_reentry",
             )
-        c = c._replace(held=c.held + (lk,), preempt=c.preempt + 1, bh=c.bh + (1 if bh else 0))
+        change, sign = sem.section(rule.effect, rule.params)
+        c = c._replace(held=c.held + ((lk, bool(change.bh)),), **sem.moved(c.counters, change, sign)._asdict())
         return s._replace(locks=_set(s.locks, lk, c.name)), c
 
-    def _unlock_common(self, s: State, c: Ctx, ins: Instr, bh: bool) -> tuple[State, Ctx]:
+    def _eff_unlock(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
         lk = ins.args[0]
         lname = self.sc.locks[lk]
-        if lk not in c.held:
+        if lk not in c.locks:
             raise ScenarioError(f"{c.label}: {ins.text} without holding {lname}")
         o = self.sc.lock_obj[lk]
         if not s.objs[o].alive and not self.sc.objects[o].typesafe:
@@ -455,36 +524,12 @@ class ScenarioModel:
                 object=self.sc.objects[o].type,
                 freed_by=s.objs[o].freed_by,
             )
-        held = list(c.held)
-        held.remove(lk)
-        c = c._replace(held=tuple(held), preempt=c.preempt - 1, bh=c.bh - (1 if bh else 0))
+        k = c.locks.index(lk)
+        change, sign = sem.section(rule.effect, rule.params, taken_bh=c.held[k][1])
+        c = c._replace(held=c.held[:k] + c.held[k + 1:], **sem.moved(c.counters, change, sign)._asdict())
         return s._replace(locks=_set(s.locks, lk, None)), c
 
-    def _op_spin_lock(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return self._lock_common(s, c, ins, False)
-
-    def _op_spin_lock_bh(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return self._lock_common(s, c, ins, True)
-
-    def _op_spin_unlock(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return self._unlock_common(s, c, ins, False)
-
-    def _op_spin_unlock_bh(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return self._unlock_common(s, c, ins, True)
-
-    def _op_local_bh_disable(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return s, c._replace(bh=c.bh + 1)
-
-    def _op_local_bh_enable(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return s, c._replace(bh=c.bh - 1)
-
-    def _op_preempt_disable(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return s, c._replace(preempt=c.preempt + 1)
-
-    def _op_preempt_enable(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return s, c._replace(preempt=c.preempt - 1)
-
-    def _op_mmgrab(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+    def _eff_mm_get(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
         o = ins.args[0]
         self._check_obj(s, c, o, "mmgrab", call="mmgrab")
         return s._replace(objs=_set(s.objs, o, s.objs[o]._replace(refs=s.objs[o].refs + 1))), c
@@ -502,25 +547,30 @@ class ScenarioModel:
             )
         return s._replace(objs=_set(s.objs, o, os_._replace(refs=os_.refs - 1))), os_.refs == 1
 
-    def _op_mmdrop(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+    def _eff_mm_put(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
         o = ins.args[0]
-        s, final = self._drop(s, c, o, "mmdrop")
+        s, final = self._drop(s, c, o, ins.op)
         if final:
-            if c.kind == "softirq":
+            release = self.release_rule(rule)
+            if sem.forbidden_in(c.kind, release["forbid_ctx"]):
                 raise self._viol(
                     "final_mmdrop_in_softirq",
-                    f"the last mmdrop({self.sc.objects[o].name}) runs "
-                    "__mmdrop() in softirq (RCU callback) context",
+                    f"the last {ins.op}({self.sc.objects[o].name}) runs "
+                    f"{release.name}() in {c.kind} context",
                     c,
                     object=self.sc.objects[o].type,
-                    call="mmdrop",
+                    call=ins.op,
                 )
             c = c._replace(frames=c.frames + ((self.sc.mmdrop_code[o], 0),))
         return s, c
 
-    def _op_mmdrop_async(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+    def release_rule(self, rule: Primitive) -> Primitive:
+        """The rule of what the final drop runs (mmdrop's `release`: __mmdrop)."""
+        return primitives()[rule["release"]]
+
+    def _eff_mm_put_async(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
         o = ins.args[0]
-        s, final = self._drop(s, c, o, "mmdrop_async")
+        s, final = self._drop(s, c, o, ins.op)
         if final:  # queue mm->async_put_work: __mmdrop() later, from a kworker
             code = self.sc.mmdrop_code[o]
             used = {x.name for x in s.ctxs}
@@ -606,14 +656,14 @@ class ScenarioModel:
     def _op_free(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
         return self._free(s, c, ins.args[0], "free"), c
 
-    def _op_kmem_cache_free(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return self._free(s, c, ins.args[0], "kmem_cache_free"), c
+    def _eff_kmem_free(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
+        return self._free(s, c, ins.args[0], ins.op), c
 
     def _op_alloc(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
         return self._alloc(s, c, ins.args[0], "alloc"), c
 
-    def _op_kmem_cache_alloc(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
-        return self._alloc(s, c, ins.args[0], "kmem_cache_alloc"), c
+    def _eff_kmem_alloc(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
+        return self._alloc(s, c, ins.args[0], ins.op), c
 
     def _op_deref(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
         o = ins.args[0]
@@ -636,7 +686,7 @@ class ScenarioModel:
         self._check_obj(s, c, ins.args[0], ins.text, mode=ins.args[1])
         return s, c
 
-    def _op_list_add(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+    def _eff_list_add(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
         slot, lst = ins.args
         name = self.sc.slots[slot]
         o = self.sc.slot_obj[slot]
@@ -650,7 +700,7 @@ class ScenarioModel:
             raise self._viol(broken, f"list_add({name}) while {what}", c, object=self.sc.objects[o].type, node=name)
         return s._replace(slots=_set(s.slots, slot, ("list", lst))), c
 
-    def _op_list_del(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
+    def _eff_list_del(self, s: State, c: Ctx, ins: Instr, rule: Primitive) -> tuple[State, Ctx]:
         slot = ins.args[0]
         name = self.sc.slots[slot]
         o = self.sc.slot_obj[slot]
@@ -681,6 +731,53 @@ class ScenarioModel:
 
     def _op_call(self, s: State, c: Ctx, ins: Instr) -> tuple[State, Ctx]:
         return s, c._replace(frames=c.frames + ((ins.args[0], 0),))
+
+
+# The litmus machine's implementation of each effect kind its primitive ops have (rules/primitives.toml).
+_EFFECTS: dict[str, Callable[..., Any]] = {
+    "rcu_read_lock": ScenarioModel._eff_section,
+    "rcu_read_unlock": ScenarioModel._eff_section,
+    "bh_disable": ScenarioModel._eff_section,
+    "bh_enable": ScenarioModel._eff_section,
+    "preempt": ScenarioModel._eff_section,
+    "lock": ScenarioModel._eff_lock,
+    "unlock": ScenarioModel._eff_unlock,
+    "synchronize_rcu": ScenarioModel._eff_synchronize_rcu,
+    "rcu_barrier": ScenarioModel._eff_rcu_barrier,
+    "rcu_queue": ScenarioModel._eff_rcu_queue,
+    "srcu_read_lock": ScenarioModel._eff_srcu_read_lock,
+    "srcu_read_unlock": ScenarioModel._eff_srcu_read_unlock,
+    "nop": ScenarioModel._eff_nop,
+    "mm_get": ScenarioModel._eff_mm_get,
+    "mm_put": ScenarioModel._eff_mm_put,
+    "mm_put_async": ScenarioModel._eff_mm_put_async,
+    "kmem_alloc": ScenarioModel._eff_kmem_alloc,
+    "kmem_free": ScenarioModel._eff_kmem_free,
+    "list_add": ScenarioModel._eff_list_add,
+    "list_del": ScenarioModel._eff_list_del,
+}
+
+
+def op_rules(sc: Scenario) -> dict[str, Primitive]:
+    """The rules/primitives.toml rule of each op of the scenario that is a kernel primitive; an op
+    whose rule has an effect this machine does not run is an error naming both."""
+    prims = primitives()
+    out: dict[str, Primitive] = {}
+    for code in sc.codes:
+        for ins in code:
+            rule = prims.get(ins.op)
+            if rule is None or ins.op in out:
+                continue
+            if rule.effect not in _EFFECTS:
+                raise ScenarioError(f"{sc.path or sc.name}: op {ins.op}() has effect {rule.effect!r} in "
+                                    "rules/primitives.toml, which litmus scenarios do not run")
+            out[ins.op] = rule
+    return out
+
+
+def _running(s: State, domain: str) -> frozenset[int]:
+    """The rcu_heads of the callbacks of a domain ("rcu" | "srcu") being invoked now."""
+    return frozenset(x.origin for x in s.ctxs if x.origin >= 0 and x.domain == domain)
 
 
 def _linked(slot: Any) -> bool:
@@ -721,6 +818,11 @@ _READER_OPS = {
     "preempt_enable",
     "synchronize_rcu",
     "rcu_barrier",
+    "srcu_read_lock",
+    "srcu_read_unlock",
+    "synchronize_srcu",
+    "srcu_barrier",
+    "call_srcu",
     "call_rcu",
     "might_sleep",
 }
@@ -795,9 +897,9 @@ class _Footprints:
             f |= {"rcu", "cpu"}
         elif op in _READER_OPS:
             f.add("rcu")
-            if op in ("call_rcu", "synchronize_rcu", "rcu_barrier"):
+            if op in ("call_rcu", "synchronize_rcu", "rcu_barrier", "call_srcu", "synchronize_srcu", "srcu_barrier"):
                 f.add("rcu!")
-            if op == "call_rcu":
+            if op in ("call_rcu", "call_srcu"):
                 f.add(self._obj(sc.slot_obj[a[0]]))
         elif op == "jump_unless":
             for _, test, x in a[0]:
@@ -847,7 +949,7 @@ class _Footprints:
         )
 
     def _spawned(self, ins: Instr) -> set[int]:
-        if ins.op == "call_rcu":
+        if ins.op in ("call_rcu", "call_srcu"):
             return {ins.args[1]}
         if ins.op == "mmdrop_async":
             return {self.sc.mmdrop_code[ins.args[0]]}

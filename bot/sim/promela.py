@@ -4,7 +4,10 @@ One proctype per declared thread; one softirq proctype per CPU that invokes the 
 queued on that CPU (chosen nondeterministically among them, so callbacks are unordered) when that
 CPU's process thread has BH enabled; a GP proctype (start: snapshot the readers as a bitmask; end: when the mask
 is empty); a kworker proctype per mm for mmdrop_async(); and a monitor that fires on `timeout`
-(quiescence) to assert that every context finished (deadlock) and nothing leaked. Every op is one
+(quiescence) to assert that every context finished (deadlock) and nothing leaked. A scenario that
+uses SRCU gets the same machinery once more for that domain: an SRCU GP proctype over the SRCU
+readers and one worker that invokes the ready SRCU callbacks one at a time (atomic, on no CPU, as
+srcu's workqueue runs them with softirqs off). Every op is one
 atomic step guarded by "no softirq on my CPU", like the Python model; each invariant is an assert
 whose comment names the violation kind.
 """
@@ -25,6 +28,9 @@ class _Gen:
         self.mms = sorted(sc.mmdrop_code)
         self.uid = 0
         self.deref_objs = sorted({ins.args[0] for code in sc.codes for ins in code if ins.op == "deref"})
+        ops = {ins.op for code in sc.codes for ins in code}
+        self.srcu = bool(ops & {"srcu_read_lock", "synchronize_srcu", "srcu_barrier", "call_srcu"})
+        self.scallbacks = bool(sc.slots) and "call_srcu" in ops
 
     # context ids: threads, then one softirq per CPU, then one kworker per mm
     def sid(self, cpu: int) -> int:
@@ -34,10 +40,20 @@ class _Gen:
         return self.nthreads + self.sc.ncpus + self.mms.index(o)
 
     @property
-    def nctx(self) -> int:
+    def wid(self) -> int:
+        """The SRCU callback worker's context id (after the kworkers)."""
         return self.nthreads + self.sc.ncpus + len(self.mms)
 
+    @property
+    def nctx(self) -> int:
+        return self.wid + int(self.scallbacks)
+
+    def sreader(self, cid: int) -> str:
+        return f"(running[{cid}] && srcu_n[{cid}] > 0)"
+
     def reader(self, cid: int) -> str:
+        if self.scallbacks and cid == self.wid:
+            return f"running[{cid}]"  # an SRCU callback runs with softirqs off
         base = f"(rcu_n[{cid}] + bh[{cid}] + pre[{cid}] > 0)"
         if self.nthreads <= cid < self.nthreads + self.sc.ncpus:
             return f"(softirq_on[{cid - self.nthreads}] == 1 || {base})"
@@ -71,6 +87,9 @@ class _Gen:
             f"byte softirq_on[{sc.ncpus}];",
             "byte completed; byte current; int waiting; int queued; int inflight;",
         ]
+        if self.srcu:
+            out += [f"byte srcu_n[{self.nctx}];  /* srcu_read_lock nesting */",
+                    "byte scompleted; byte scurrent; int swaiting; int squeued; int sinflight; byte ssyncwant;"]
         out.append("init {")
         out.append("  int k;")
         out.append("  atomic {")
@@ -88,10 +107,16 @@ class _Gen:
         self.callbacks = bool(sc.slots) and any(i.op == "call_rcu" for code in sc.codes for i in code)
         for c in range(sc.ncpus if self.callbacks else 0):
             out.append(f"    run softirq{c}();")
-        out.append("    run gp(); run monitor()")
+        if self.scallbacks:
+            out.append("    run srcucb();")
+        out.append("    run gp(); run monitor()" + ("; run sgp()" if self.srcu else ""))
         out.append("  }")
         out.append("}")
         out += self.gp()
+        if self.srcu:
+            out += self.gp("s")
+        if self.scallbacks:
+            out += self.srcucb()
         out += self.monitor()
         for i, _t in enumerate(sc.threads):
             out += self.thread(i)
@@ -101,17 +126,46 @@ class _Gen:
             out += self.kworker(o)
         return "\n".join(out) + "\n"
 
-    def gp(self) -> list[str]:
-        snap = " | ".join(f"({self.reader(c)} -> {1 << c} : 0)" for c in range(self.nctx))
+    def gp(self, x: str = "") -> list[str]:
+        """The GP proctype of RCU, or of SRCU (x = "s": its variables are s-prefixed, its readers SRCU's)."""
+        reader = self.sreader if x else self.reader
+        snap = " | ".join(f"({reader(c)} -> {1 << c} : 0)" for c in range(self.nctx))
         demand = " || ".join(
-            f"((queued >> {s}) & 1 && cbneed[{s}] > completed)" for s in range(len(self.sc.slots))
+            f"(({x}queued >> {s}) & 1 && cbneed[{s}] > {x}completed)" for s in range(len(self.sc.slots))
         )
         return [
-            "proctype gp() {",
+            f"proctype {x}gp() {{",
             "  do",
-            f"  :: atomic {{ current == 0 && ({demand or 'false'} || syncwant > completed) -> "
-            f"current = completed + 1; waiting = {snap} }}",
-            "  :: atomic { current != 0 && waiting == 0 -> completed = current; current = 0 }",
+            f"  :: atomic {{ {x}current == 0 && ({demand or 'false'} || {x}syncwant > {x}completed) -> "
+            f"{x}current = {x}completed + 1; {x}waiting = {snap} }}",
+            f"  :: atomic {{ {x}current != 0 && {x}waiting == 0 -> {x}completed = {x}current; {x}current = 0 }}",
+            "  od",
+            "}",
+        ]
+
+    def srcucb(self) -> list[str]:
+        me = self.wid
+        picks = [f"    :: (squeued >> {s}) & 1 && cbneed[{s}] <= scompleted -> h = {s}" for s in range(len(self.sc.slots))]
+        disp = []
+        for _name, code in self.sc.functions.items():
+            disp.append(f"    :: fn == {code} ->")
+            disp += ["  " + ln for ln in self.code(code, me, "softirq", "true", 1)]
+        ready = " || ".join(f"((squeued >> {s}) & 1 && cbneed[{s}] <= scompleted)" for s in range(len(self.sc.slots)))
+        return [
+            "proctype srcucb() {",
+            "  byte h; byte fn;",
+            LOCALS,
+            "  do",
+            f"  :: atomic {{ {ready} ->",
+            "    if",
+            *picks,
+            "    fi;",
+            "    fn = slot[h] - 100; slot[h] = 0; squeued = squeued & ~(1 << h);",
+            f"    sinflight = sinflight | (1 << h); running[{me}] = 1 }};",
+            "    if",
+            *disp,
+            "    fi;",
+            f"    atomic {{ sinflight = sinflight & ~(1 << h); running[{me}] = 0; waiting = waiting & ~{1 << me} }}",
             "  od",
             "}",
         ]
@@ -127,9 +181,14 @@ class _Gen:
         ]
 
     def leave(self, cid: int) -> str:
-        """After each step: a context that is no longer a reader leaves the GP's wait set."""
+        """After each step: a context that is no longer a reader leaves the GP's wait set; one that
+        is a reader of neither domain forgets what it found."""
         clear = "".join(f"; dgen[{cid * len(self.sc.objects) + o}] = NONE" for o in self.deref_objs)
-        return f"if :: !{self.reader(cid)} -> waiting = waiting & ~{1 << cid}{clear} :: else -> skip fi"
+        if not self.srcu:
+            return f"if :: !{self.reader(cid)} -> waiting = waiting & ~{1 << cid}{clear} :: else -> skip fi"
+        return (f"if :: !{self.reader(cid)} -> waiting = waiting & ~{1 << cid} :: else -> skip fi; "
+                f"if :: !{self.sreader(cid)} -> swaiting = swaiting & ~{1 << cid} :: else -> skip fi; "
+                f"if :: !{self.reader(cid)} && !{self.sreader(cid)} -> skip{clear} :: else -> skip fi")
 
     def thread(self, i: int) -> list[str]:
         t = self.sc.threads[i]
@@ -262,26 +321,31 @@ class _Gen:
             eff.append(f"pre[{me}]{'++' if op.endswith('disable') else '--'}")
         elif op == "might_sleep":
             eff.append(f"assert(!{at}) /* sleep_in_atomic */")
-        elif op == "synchronize_rcu":
+        elif op in ("synchronize_rcu", "synchronize_srcu"):
+            x = "s" if op == "synchronize_srcu" else ""  # the SRCU domain's variables are s-prefixed
             eff += [
                 f"assert(!{at}) /* sleep_in_atomic */",
-                "need = (current != 0 -> current : completed) + 1",
-                "syncwant = (need > syncwant -> need : syncwant)",
+                f"need = ({x}current != 0 -> {x}current : {x}completed) + 1",
+                f"{x}syncwant = (need > {x}syncwant -> need : {x}syncwant)",
             ]
-            after.append("completed >= need;")
-        elif op == "rcu_barrier":
-            eff += [f"assert(!{at}) /* sleep_in_atomic */", "bmask = queued | inflight"]
-            after.append("((queued | inflight) & bmask) == 0;")
-        elif op == "call_rcu":
+            after.append(f"{x}completed >= need;")
+        elif op in ("rcu_barrier", "srcu_barrier"):
+            x = "s" if op == "srcu_barrier" else ""
+            eff += [f"assert(!{at}) /* sleep_in_atomic */", f"bmask = {x}queued | {x}inflight"]
+            after.append(f"(({x}queued | {x}inflight) & bmask) == 0;")
+        elif op in ("call_rcu", "call_srcu"):
             s, fn = a
+            x = "s" if op == "call_srcu" else ""
             eff += [
                 f"assert({self.alive_check(sc.slot_obj[s], me)}) /* use_after_free */",
                 f"assert(slot[{s}] == 0) /* rcu_head_requeued / rcu_head_overlays_list */",
                 f"slot[{s}] = {100 + fn}",
-                f"cbneed[{s}] = (current != 0 -> current : completed) + 1",
+                f"cbneed[{s}] = ({x}current != 0 -> {x}current : {x}completed) + 1",
                 f"cbcpu[{s}] = {self.cpu_of(me)}",
-                f"queued = queued | {1 << s}",
+                f"{x}queued = {x}queued | {1 << s}",
             ]
+        elif op in ("srcu_read_lock", "srcu_read_unlock"):
+            eff.append(f"srcu_n[{me}]{'--' if op.endswith('unlock') else '++'}")
         elif op in ("spin_lock", "spin_lock_bh"):
             lk = a[0]
             p = (

@@ -24,6 +24,10 @@ table: `{ if = "live(half1)", then = [...], else = [...] }`; conditions are live
 since: the re-check under the object's lock), listed(X.f), flag(X.f), test_and_clear(X.f), joined
 with && and negated with !.
 
+SRCU is a second grace-period domain with RCU's rules: srcu_read_lock()/srcu_read_unlock() (a
+reader that holds up only SRCU grace periods, and may sleep), synchronize_srcu(), call_srcu(X.f, fn)
+and srcu_barrier().
+
 Readers reach RCU-protected objects through a pointer: deref(X) is rcu_dereference() and finds X
 only while it is published; unpublish(X) is the pmd_clear()/rcu_assign_pointer(p, NULL) that a
 freer does before deferring the free.
@@ -50,6 +54,11 @@ OPS: dict[str, tuple[str, ...]] = {
     "synchronize_rcu": (),
     "rcu_barrier": (),
     "call_rcu": ("s", "f"),
+    "srcu_read_lock": (),
+    "srcu_read_unlock": (),
+    "synchronize_srcu": (),
+    "srcu_barrier": (),
+    "call_srcu": ("s", "f"),
     "spin_lock": ("l",),
     "spin_unlock": ("l",),
     "spin_lock_bh": ("l",),
@@ -308,6 +317,8 @@ class _Compiler:
             flags=od.strs("flags"),
         )
         overlay = od.get("overlay", list, [])
+        if not all(isinstance(g, list) and g and all(isinstance(f, str) for f in g) for g in overlay):
+            raise self.err(f"[objects.{oname}] key 'overlay' must be an array of arrays of field names")
         od.close()
         self.obj_index[oname] = len(self.objects)
         self.objects.append(o)

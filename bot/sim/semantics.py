@@ -21,7 +21,15 @@ Contexts (primer §1):
   spinlock holder is one on every configuration: spin_lock() disables preemption, and on
   PREEMPT_RT (where it does not) it takes rcu_read_lock().
 * Sleeping (might_sleep, synchronize_rcu, rcu_barrier) is forbidden in softirq, with a spinlock
-  held, with BH or preemption disabled and inside rcu_read_lock().
+  held, with BH or preemption disabled and inside rcu_read_lock(). Which calls may sleep is data
+  (rules/primitives.toml `may_sleep`); an allocation may sleep only when its GFP flags allow direct
+  reclaim, and an allocation that states no flags (a litmus op) is taken not to.
+* What a primitive does to its context's counters (rcu_read_lock() nesting, softirqs off,
+  preemption off) is decided by `section()` from the primitive's effect and parameters, for both
+  machines: rcu_read_lock_bh() disables softirqs, rcu_read_lock_sched() preemption; a spinlock is
+  counted by the locks its context holds, plus softirqs off when taken with _bh/_irq; an exclusive
+  unlock restores softirqs iff the lock was taken with them off.
+* Where a primitive must never run (`forbid_ctx`, e.g. __mmdrop() never in softirq) is data too.
 
 RCU (primer §5):
 
@@ -29,6 +37,10 @@ RCU (primer §5):
   when the GP *started* has left it. Readers that start later do not hold it up.
 * call_rcu() and synchronize_rcu() need a full GP that *starts after* the call: if a GP is in
   progress at the call, it is not enough, the next one is.
+* rcu_barrier() waits for the callbacks queued before it was called (still queued, or running
+  now), not for those queued after the call: `barrier_waits_for`.
+  Callbacks are known by their rcu_head; a head queued again after its callback started is waited
+  for too (the barrier cannot tell the two apart), which only makes the barrier wait longer.
 * Queued callbacks whose GP has ended are runnable in ANY order relative to each other: the caller
   chooses (nondeterminism), so "queued earlier" never means "runs earlier". The queue is kept
   sorted, its canonical form, so equal states hash equal.
@@ -47,7 +59,7 @@ rcu_head is queued; how it was freed is named by the context that freed it.
 
 from __future__ import annotations
 
-from typing import Hashable, Iterable, NamedTuple
+from typing import Any, Hashable, Iterable, Mapping, NamedTuple
 
 # ---- contexts ------------------------------------------------------------------------------
 
@@ -76,6 +88,57 @@ def atomic_reason(kind: str, locks: int, bh: int, preempt: int, rcu: int) -> str
     if rcu:
         return "inside rcu_read_lock()"
     return ""
+
+
+def may_sleep(rule_may_sleep: bool, gfp_arg: int, reclaims: bool | None) -> bool:
+    """Whether a call may sleep: its rule says so and, for an allocation (gfp_arg >= 0), its flags
+    allow direct reclaim (`reclaims`; None: the call states no flags, as a litmus op does)."""
+    if not rule_may_sleep:
+        return False
+    if gfp_arg >= 0:
+        return bool(reclaims)
+    return True
+
+
+def forbidden_in(kind: str, forbid_ctx: Iterable[str]) -> bool:
+    """A primitive whose rule forbids this context kind runs in it (the final mmdrop in softirq)."""
+    return kind in tuple(forbid_ctx)
+
+
+class Section(NamedTuple):
+    """A context's atomicity counters, or a change to them."""
+
+    rcu: int = 0  # rcu_read_lock() nesting
+    bh: int = 0  # softirqs-disabled depth
+    preempt: int = 0  # preemption-disabled depth (spinlocks held are counted apart, as locks)
+
+
+NO_CHANGE = Section()
+
+
+def section(effect: str, params: Mapping[str, Any], taken_bh: bool = False) -> tuple[Section, int]:
+    """What a primitive of this effect does to its context's counters: (the counters, +1 to enter
+    or -1 to leave); (NO_CHANGE, 0) for any other effect. `taken_bh` is, for an unlock, whether the
+    lock was taken with softirqs off."""
+    if effect in ("rcu_read_lock", "rcu_read_unlock"):
+        flavour = params.get("flavour", "")
+        d = Section(bh=1) if flavour == "bh" else Section(preempt=1) if flavour == "sched" else Section(rcu=1)
+        return d, 1 if effect == "rcu_read_lock" else -1
+    if effect in ("bh_disable", "bh_enable"):
+        return Section(bh=1), 1 if effect == "bh_disable" else -1
+    if effect == "preempt":
+        return Section(preempt=1), 1 if params.get("op") == "disable" else -1
+    if effect == "lock":
+        return Section(bh=int(bool(params.get("bh")))), 1
+    if effect == "unlock":
+        restores = params.get("bh") if params.get("shared") else taken_bh
+        return Section(bh=int(bool(restores))), -1
+    return NO_CHANGE, 0
+
+
+def moved(counters: Section, change: Section, sign: int) -> Section:
+    """The counters after entering (+1) or leaving (-1) a section; never below zero."""
+    return Section(*(max(0, a + sign * b) for a, b in zip(counters, change)))
 
 
 def freed_by(kind: str) -> str:
@@ -237,6 +300,17 @@ def reader_left(r: Rcu, ctx: Hashable) -> Rcu:
     if ctx in r.waiting:
         return r._replace(waiting=r.waiting - {ctx})
     return r
+
+
+def barrier_waits_for(r: Rcu, running: Iterable[Hashable]) -> frozenset[Hashable]:
+    """rcu_barrier() called now waits for these callbacks (by rcu_head): the queued ones and the
+    ones running now (`running`: the heads of the callbacks being invoked)."""
+    return frozenset(cb.head for cb in r.cbs) | frozenset(running)
+
+
+def barrier_done(r: Rcu, waits: frozenset[Hashable], running: Iterable[Hashable]) -> bool:
+    """Every callback the barrier waits for has been invoked and has returned."""
+    return waits.isdisjoint(cb.head for cb in r.cbs) and waits.isdisjoint(running)
 
 
 def sync_done(r: Rcu, need: int) -> bool:

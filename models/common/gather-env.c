@@ -33,8 +33,20 @@ void smp_call_function(smp_call_func_t func, void *info, int wait)
 	func(info);
 }
 
+/* the mask of the online CPUs (its identity only: the IPIs here reach every CPU) */
+struct cpumask *cpu_online_mask;
+
 /* an IPI to the CPUs of a mask: the model's mm runs on every CPU, so that is all of them */
 void on_each_cpu_mask(const struct cpumask *mask, smp_call_func_t func, void *info, bool wait)
+{
+	ipi_all_cpus();
+	func(info);
+}
+
+/* an IPI to the CPUs of a mask for which cond_func() holds (every one of them without it): the
+ * predicates in use skip CPUs that run user code, and the model's walkers all run in the kernel */
+void on_each_cpu_cond_mask(smp_cond_func_t cond_func, smp_call_func_t func, void *info, bool wait,
+			   const struct cpumask *mask)
 {
 	ipi_all_cpus();
 	func(info);

@@ -216,3 +216,23 @@ void __tlb_remove_table(void *_table)
 	pgtable_pte_page_dtor(page);
 	__free_page(page);
 }
+
+/*
+ * The kernel's own "base" address-space tables (base_asce_alloc(): identity mappings for I/O
+ * translation, on no mm): CRST tables allocated and freed as whole pages, never shared, never
+ * walked by the mm's lockless walkers.
+ */
+static unsigned long *base_crst_alloc(unsigned long val)
+{
+	unsigned long *table;
+
+	table =	(unsigned long *)__get_free_pages(GFP_KERNEL, CRST_ALLOC_ORDER);
+	if (table)
+		crst_table_init(table, val);
+	return table;
+}
+
+static void base_crst_free(unsigned long *table)
+{
+	free_pages((unsigned long)table, CRST_ALLOC_ORDER);
+}
