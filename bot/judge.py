@@ -41,6 +41,7 @@ from bot.tree import base_revision, resolve, tree_reader
 from bot.verdict import ModelOutcome, ScenarioFailure, decide
 
 log = logging.getLogger(__name__)
+MAX_RUNS = 32  # model runs a judge keeps (each holds its program and its scenarios' machines)
 
 
 @dataclass
@@ -68,7 +69,7 @@ class Judge:
         self.context = context
         self.by_id = {p.msgid: p for p in context}
         self._revisions: dict[tuple[str, int], list[Posting]] | None = None
-        self._runs: dict[tuple, ModelRun] = {}
+        self._runs: dict[tuple, ModelRun] = {}  # the last MAX_RUNS runs, least recently used first
         self._code_bases: dict[str, tuple[Posting, int] | None] = {}
         self._proposals: dict[str, Posting] = {}  # a reply's msgid → the patch its pasted code is on top of
         self.cache = cache.for_options(options)
@@ -187,8 +188,9 @@ class Judge:
         """The model's scenarios on its code with `layers` applied. only_if_changed: when the last
         layer changes none of the model's functions, bind only (nothing of it would run)."""
         key = (spec.name, rev, tuple(q.msgid if q else "" for q in layers))
-        hit = self._runs.get(key)
+        hit = self._runs.pop(key, None)
         if hit is not None:
+            self._runs[key] = hit  # most recently used
             log.debug("%s: same code as an earlier run, results reused", spec.name)
             return hit
         try:
@@ -196,7 +198,7 @@ class Judge:
         except RecursionError:
             bound = self.bind(spec, layers[:-1], rev)  # too deep to read: model the base
             mr = ModelRun(bound, problems=["the patch's code is nested too deeply to model"])
-            self._runs[key] = mr
+            self._remember(key, mr)
             return mr
         mr = ModelRun(bound, problems=list(bound.report.failed[:3]))
         _log_bind(spec, bound, sum(q is not None for q in layers))
@@ -232,7 +234,7 @@ class Judge:
             mr.unknown |= m.obs.unknown
             mr.choices |= m.obs.choices
             mr.notes |= m.obs.notes
-        self._runs[key] = mr
+        self._remember(key, mr)
         return mr
 
     def explore(self, spec: ModelSpec, bound: Bound, sc: Scenario) -> tuple[CheckResult | None, Any,
@@ -258,6 +260,14 @@ class Judge:
         if res.verdict == "inconclusive":
             return res, m, ScenarioFailure(f"inconclusive ({res.reason})", None)
         return res, m, None
+
+    def _remember(self, key: tuple, mr: ModelRun) -> None:
+        """Keep a run for the postings that build on it (a series' next patch runs on this one's code,
+        every lone patch on the reference): the most recent ones, so memory stays bounded however
+        long the input."""
+        self._runs[key] = mr
+        while len(self._runs) > MAX_RUNS:
+            del self._runs[next(iter(self._runs))]
 
     # ---- the stages of one posting (bot.pipeline.review_posting composes them) ---------------
     def start(self, p: Posting) -> Review:
