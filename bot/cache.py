@@ -394,53 +394,133 @@ def _fresh_machine(spec: Any, bound: Any, sc: Any) -> Any:
 
 def scenario_key(spec: Any, bound: Any, sc: Any, budget_states: int, budget_seconds: float) -> str:
     prog = bound.program
-    fps, names = _fingerprints(prog)
+    facts = _facts(prog)
     reach = reached(spec, prog, sc)
-    program_data = [(f.name, getattr(prog, f.name)) for f in fields(prog) if f.name not in ("functions", "origin")]
     h = hashlib.sha256()
     # Every function's name counts: a function pointer's value is its place among them.
-    for part in (spec.name, repr(sc), f"{budget_states}\0{budget_seconds!r}", repr(program_data),
-                 "\0".join(sorted(names))):
+    for part in (spec.name, _text_of(sc), f"{budget_states}\0{budget_seconds!r}", facts.data, facts.names_text):
         h.update(part.encode("utf-8", "surrogatepass") + b"\0")
     for n in sorted(reach):
-        h.update(f"{n}\0{fps[n]}\0".encode("utf-8", "surrogatepass"))
+        h.update(f"{n}\0{facts.fingerprint(n)}\0".encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
 
 def reached(spec: Any, prog: Any, sc: Any) -> set[str]:
     """The functions of prog a scenario can run: those its code, the rules, the model's files or
     the program's defines name, and every function those name, as a call or as a pointer."""
-    names = frozenset(prog.functions)
-    roots = {n for n in _IDENT.findall(" ".join([sc.setup] + [t[2] for t in sc.threads])) if n in names}
+    facts = _facts(prog)
+    names = facts.names
+    roots = {n for n in _identifiers(" ".join([sc.setup] + [t[2] for t in sc.threads])) if n in names}
     roots |= {n for n in sc.needs if n in names} | (_named_outside_code(spec.directory) & names)
-    for text in prog.defines.values():
-        roots |= {n for n in _IDENT.findall(str(text)) if n in names}
-    return _reachable(prog, roots, names)
+    return facts.reachable(roots | facts.define_roots)
 
 
-_FP: dict[int, tuple[Any, tuple[dict[str, str], frozenset[str]]]] = {}
+class _Facts:
+    """What every scenario's key reads of one program, worked out once for it: its data besides
+    the functions, its functions' names, what its defines name, and per function (when first
+    asked) the functions its code names and its fingerprint."""
+
+    def __init__(self, prog: Any) -> None:
+        self.prog = prog
+        self.shape = _shape(prog)
+        self.names = frozenset(prog.functions)
+        self.names_text = "\0".join(sorted(self.names))
+        self.data = repr([(f.name, getattr(prog, f.name)) for f in fields(prog) if f.name not in ("functions", "origin")])
+        self.define_roots = {n for text in prog.defines.values() for n in _identifiers(str(text)) if n in self.names}
+        self._edges: dict[str, frozenset[str]] = {}
+        self._fps: dict[str, str] = {}
+
+    def reachable(self, roots: set[str]) -> set[str]:
+        """Every function a name in the code can lead to, as a call or as a function pointer."""
+        seen: set[str] = set()
+        todo = list(roots)
+        while todo:
+            n = todo.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            edges = self._edges.get(n)
+            if edges is None:
+                edges = self._edges[n] = _strings_of(self.prog.functions[n]) & self.names
+            todo += [m for m in edges if m not in seen]
+        return seen
+
+    def fingerprint(self, name: str) -> str:
+        """A hash of the function's compiled code and of the source lines that code maps to (a trace
+        quotes them)."""
+        fp = self._fps.get(name)
+        if fp is None:
+            fn = self.prog.functions[name]
+            origin = self.prog.origin.get(name) or []
+            lines = [_line_of(ins) for ins in fn.code]
+            if all(isinstance(n, int) for n in lines):  # else keep every line: a trace may quote any
+                lines.append(getattr(fn, "line", 1))
+                lo, hi = max(1, min(lines)), max(lines)
+                origin = origin[lo - 1:hi]
+            quoted = pickle.dumps(list(map(_all_fields(type(origin[0])), origin)) if origin else [], protocol=5)
+            fp = self._fps[name] = hashlib.sha256(_code_hash(fn).encode() + b"\0" + quoted).hexdigest()
+        return fp
+
+
+def _shape(prog: Any) -> tuple:
+    """What can grow on a program after it is built (a scenario's machine adds its own code)."""
+    return (len(prog.defines), len(prog.static_locks), len(prog.notes))
+
+
+_FACTS: dict[int, _Facts] = {}
+MEMO_PROGRAMS = 64
+
+
+def _facts(prog: Any) -> _Facts:
+    hit = _FACTS.get(id(prog))
+    if hit is not None and hit.prog is prog and hit.shape == _shape(prog):
+        return hit
+    if len(_FACTS) >= MEMO_PROGRAMS:
+        _FACTS.clear()
+    out = _FACTS[id(prog)] = _Facts(prog)
+    return out
 
 
 def _fingerprints(prog: Any) -> tuple[dict[str, str], frozenset[str]]:
-    """Per function, a hash of its compiled code and of the source lines that code maps to (a trace
-    quotes them)."""
-    hit = _FP.get(id(prog))
-    if hit is not None and hit[0] is prog:
+    """Per function of prog its fingerprint (as in its scenarios' keys), and the functions' names."""
+    facts = _facts(prog)
+    return {n: facts.fingerprint(n) for n in facts.names}, facts.names
+
+
+_CODE: dict[int, tuple[Any, str]] = {}  # id(compiled function) → (it, a hash of its repr)
+
+
+def _code_hash(fn: Any) -> str:
+    """A hash of a compiled function's code, once per function (the reference's functions are the
+    same objects in every program built from it)."""
+    hit = _CODE.get(id(fn))
+    if hit is not None and hit[0] is fn:
         return hit[1]
-    fps = {}
-    for name, fn in prog.functions.items():
-        origin = prog.origin.get(name) or []
-        lines = [_line_of(ins) for ins in fn.code]
-        if all(isinstance(n, int) for n in lines):  # else keep every line: a trace may quote any
-            lines.append(getattr(fn, "line", 1))
-            lo, hi = max(1, min(lines)), max(lines)
-            origin = origin[lo - 1:hi]
-        fps[name] = hashlib.sha256(repr((fn, origin)).encode("utf-8", "surrogatepass")).hexdigest()
-    if len(_FP) > 64:
-        _FP.clear()
-    out = (fps, frozenset(prog.functions))
-    _FP[id(prog)] = (prog, out)
+    out = hashlib.sha256(repr(fn).encode("utf-8", "surrogatepass")).hexdigest()
+    if len(getattr(fn, "code", ())) <= MEMO_CODE:
+        if len(_CODE) >= MEMO_FUNCTIONS:
+            _CODE.clear()
+        _CODE[id(fn)] = (fn, out)
     return out
+
+
+_SCENARIOS: dict[int, tuple[Any, str]] = {}  # id(scenario) → (it, its repr)
+
+
+def _text_of(sc: Any) -> str:
+    """A scenario's repr, once per scenario (the models' scenarios are loaded once per process)."""
+    hit = _SCENARIOS.get(id(sc))
+    if hit is not None and hit[0] is sc:
+        return hit[1]
+    if len(_SCENARIOS) >= MEMO_FUNCTIONS:
+        _SCENARIOS.clear()
+    _SCENARIOS[id(sc)] = (sc, repr(sc))
+    return _SCENARIOS[id(sc)][1]
+
+
+@lru_cache(maxsize=1024)
+def _identifiers(text: str) -> tuple[str, ...]:
+    return tuple(_IDENT.findall(text))
 
 
 def _line_of(ins: Any) -> int | None:
@@ -462,19 +542,6 @@ def _strings(x: Any, out: set[str]) -> None:
     elif is_dataclass(x) and not isinstance(x, type):
         for f in fields(x):
             _strings(getattr(x, f.name), out)
-
-
-def _reachable(prog: Any, roots: set[str], names: frozenset[str]) -> set[str]:
-    """Every function a name in the code can lead to, as a call or as a function pointer."""
-    seen: set[str] = set()
-    todo = list(roots)
-    while todo:
-        n = todo.pop()
-        if n in seen:
-            continue
-        seen.add(n)
-        todo += [m for m in _strings_of(prog.functions[n]) & names if m not in seen]
-    return seen
 
 
 _STRS: dict[int, tuple[Any, frozenset[str]]] = {}  # id(compiled function) → (it, its strings)

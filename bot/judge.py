@@ -42,6 +42,7 @@ from bot.tree import base_revision, resolve, tree_reader
 from bot.verdict import ModelOutcome, ScenarioFailure, decide
 
 log = logging.getLogger(__name__)
+MAX_RUNS = 32  # model runs a judge keeps (each holds its program and its scenarios' machines)
 
 
 @dataclass
@@ -70,7 +71,7 @@ class Judge:
         self.context = context
         self.by_id = {p.msgid: p for p in context}
         self._revisions: dict[tuple[str, int], list[Posting]] | None = None
-        self._runs: dict[tuple, ModelRun] = {}
+        self._runs: dict[tuple, ModelRun] = {}  # the last MAX_RUNS runs, least recently used first
         self._code_bases: dict[str, tuple[Posting, int] | None] = {}
         self._proposals: dict[str, Posting] = {}  # a reply's msgid → the patch its pasted code is on top of
         self.cache = cache.for_options(options)
@@ -190,8 +191,9 @@ class Judge:
         layer changes none of the model's functions, bind only (nothing of it would run). `context`:
         the lifetime pairs to run besides (None: those the last layer's change asks for)."""
         key = (spec.name, rev, tuple(q.msgid if q else "" for q in layers))
-        hit = self._runs.get(key)
+        hit = self._runs.pop(key, None)
         if hit is not None:
+            self._runs[key] = hit  # most recently used
             log.debug("%s: same code as an earlier run, results reused", spec.name)
             more = [sc for sc in context or [] if sc.name not in {c.name for c in hit.context}]
             if more:  # the run of an earlier patch, as the base of a later one: its pairs too
@@ -203,7 +205,7 @@ class Judge:
         except RecursionError:
             bound = self.bind(spec, layers[:-1], rev)  # too deep to read: model the base
             mr = ModelRun(bound, problems=["the patch's code is nested too deeply to model"])
-            self._runs[key] = mr
+            self._remember(key, mr)
             return mr
         mr = ModelRun(bound, problems=list(bound.report.failed[:3]))
         _log_bind(spec, bound, sum(q is not None for q in layers))
@@ -214,7 +216,7 @@ class Judge:
             log.info("%s: the change meets the unchanged paths in %s", spec.name,
                      ", ".join(sc.name for sc in mr.context))
         self._run_scenarios(spec, mr, spec.scenarios + mr.context)
-        self._runs[key] = mr
+        self._remember(key, mr)
         return mr
 
     def _run_scenarios(self, spec: ModelSpec, mr: ModelRun, scenarios: list[Scenario]) -> None:  # noqa: C901
@@ -273,6 +275,14 @@ class Judge:
         if res.verdict == "inconclusive":
             return res, m, ScenarioFailure(f"inconclusive ({res.reason})", None)
         return res, m, None
+
+    def _remember(self, key: tuple, mr: ModelRun) -> None:
+        """Keep a run for the postings that build on it (a series' next patch runs on this one's code,
+        every lone patch on the reference): the most recent ones, so memory stays bounded however
+        long the input."""
+        self._runs[key] = mr
+        while len(self._runs) > MAX_RUNS:
+            del self._runs[next(iter(self._runs))]
 
     # ---- the stages of one posting (bot.pipeline.review_posting composes them) ---------------
     def start(self, p: Posting) -> Review:

@@ -51,3 +51,24 @@ def test_a_report_is_counted_once_per_build(monkeypatch: pytest.MonkeyPatch) -> 
     # every earlier layer is accounted for: placed, or outside what a partial reference states
     assert all(r.applied + r.outside + r.appended + len(r.failed) >= len(layers) - 1
                for r, (_m, _s, layers) in zip(first, builds))
+
+
+def test_a_judge_keeps_few_runs_and_judges_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A judge remembers only its latest model runs (memory stays bounded over a year); what it
+    forgets is run again, to the same reviews."""
+    from bot import judge
+    from tests.throughput import review_json
+
+    path = corpus.thread(1)
+    want = review_json(path, cache=False, jobs=1)
+    kept: list[int] = []
+    remember = judge.Judge._remember
+
+    def counting(self: judge.Judge, key: tuple, mr: judge.ModelRun) -> None:
+        remember(self, key, mr)
+        kept.append(len(self._runs))
+
+    monkeypatch.setattr(judge, "MAX_RUNS", 2)
+    monkeypatch.setattr(judge.Judge, "_remember", counting)
+    assert review_json(path, cache=False, jobs=1) == want
+    assert kept and max(kept) == 2
