@@ -115,10 +115,16 @@ def proposal(reply: Posting, answered: Posting, reference_of: dict[str, list[str
     return replace(reply, files=list(files.values()))
 
 
+# What pasted_functions() needs, on the raw bytes: an unquoted line ending in `{` (its own line or
+# the header's) and a line that is only `}`, both at any indentation.
+_OPENS = re.compile(rb"^[^>\r\n]*\{[ \t]*\r?$", re.M)
+_CLOSES = re.compile(rb"^[ \t]*\}[ \t]*\r?$", re.M)
+
+
 def looks_pasted(raw: bytes) -> bool:
-    """Cheap test on a message's bytes before its body is decoded: a line that is only `{` and one
-    that is only `}` (a function's body in column 0)."""
-    return re.search(rb"^\{[ \t]*\r?$", raw, re.M) is not None and re.search(rb"^\}[ \t]*\r?$", raw, re.M) is not None
+    """Cheap test on a message's bytes before its body is decoded: true whenever
+    pasted_functions() could find a function (a superset, so no shape it takes is lost)."""
+    return _CLOSES.search(raw) is not None and _OPENS.search(raw) is not None
 
 
 def proposal_note(q: Posting, answered: Posting) -> str:

@@ -11,7 +11,7 @@ from bot.mail import load
 from bot.mail.parse import parse_message
 from bot.patch import Posting
 from bot.pipeline import Options, review_postings
-from bot.proposal import pasted_functions
+from bot.proposal import looks_pasted, pasted_functions
 from bot.report.verdict import verdict_line
 from tests.corpus import thread
 from tests.test_judgement_edits import V3_07
@@ -96,3 +96,12 @@ def test_pasted_function_shapes() -> None:
     assert got["indented"] == ["void indented(int a)", "{", "\tb(a);", "}"]
     assert got["foo"][:2] == ["static void", "foo(struct x *y,"] and got["foo"][-1] == "}"
     assert got["baz"] == ["int baz(void) {", "\treturn 1;", "}"]
+
+
+def test_the_byte_prefilter_keeps_every_shape_pasted_functions_takes() -> None:
+    shapes = ["void f(void)\n{\n}\n", "int baz(void) {\n\treturn 1;\n}\n",
+              "\tvoid indented(int a)\n\t{\n\t\tb(a);\n\t}\n", "  int two(void) {\r\n  }\r\n"]
+    for body in shapes:
+        assert pasted_functions(body.replace("\r", "")), body
+        assert looks_pasted(body.encode()), body
+    assert not looks_pasted(b"> void q(void)\n> {\n> }\nprose only\n")
