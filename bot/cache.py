@@ -425,7 +425,8 @@ class _Facts:
         self.shape = _shape(prog)
         self.names = frozenset(prog.functions)
         self.names_text = "\0".join(sorted(self.names))
-        self.data = repr([(f.name, getattr(prog, f.name)) for f in fields(prog) if f.name not in ("functions", "origin")])
+        self.data = repr(_canonical([(f.name, getattr(prog, f.name)) for f in fields(prog)
+                                     if f.name not in ("functions", "origin")]))
         self.define_roots = {n for text in prog.defines.values() for n in _identifiers(str(text)) if n in self.names}
         self._edges: dict[str, frozenset[str]] = {}
         self._fps: dict[str, str] = {}
@@ -460,6 +461,20 @@ class _Facts:
             quoted = pickle.dumps(list(map(_all_fields(type(origin[0])), origin)) if origin else [], protocol=5)
             fp = self._fps[name] = hashlib.sha256(_code_hash(fn).encode() + b"\0" + quoted).hexdigest()
         return fp
+
+
+def _canonical(x: Any) -> Any:
+    """x with every set in sorted order, so that its repr is the same in every process (a set's
+    order follows the strings' hashes, which each process seeds differently)."""
+    if isinstance(x, (set, frozenset)):
+        return ("set", sorted((_canonical(y) for y in x), key=repr))
+    if isinstance(x, dict):
+        return ("dict", [(_canonical(k), _canonical(v)) for k, v in x.items()])
+    if isinstance(x, (list, tuple)):
+        return (type(x).__name__, [_canonical(y) for y in x])
+    if is_dataclass(x) and not isinstance(x, type):
+        return (type(x).__qualname__, [(f.name, _canonical(getattr(x, f.name))) for f in fields(x)])
+    return x
 
 
 def _shape(prog: Any) -> tuple:

@@ -253,3 +253,36 @@ def test_every_field_of_a_posting_is_in_its_digest() -> None:
 
 class OtherLine(HunkLine):
     """A hunk line of another type (a subclass), for the digest test."""
+
+
+_KEYS_SCRIPT = """
+import sys
+from bot import cache
+from bot.cmodel import models
+from bot.mail import load
+p = next(p for p in load(sys.argv[1]).postings if p.subject.startswith("[PATCH 07/12]"))
+programs = [(spec, models.build_program(spec, [])) for spec in models.load_models()]
+programs += [(spec, models.build_program(spec, [p.files])) for spec in models.load_models()
+             if {fd.path for fd in p.files} & set(spec.files)]
+for spec, bound in programs:
+    for sc in spec.scenarios:
+        print(spec.name, sc.name, cache.scenario_key(spec, bound, sc, 1000, 5.0))
+"""
+
+
+def test_scenario_keys_are_the_same_in_every_process() -> None:
+    """A key is a lookup in a later process (the next `check`, the restarted list bot): it may not
+    depend on the order a process happens to keep a set in (string hashes are seeded per process)."""
+    import os
+    import subprocess
+    import sys
+
+    def keys(seed: str) -> list[str]:
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        out = subprocess.run([sys.executable, "-c", _KEYS_SCRIPT, str(corpus.thread(1))], env=env,
+                             capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent.parent)
+        return out.stdout.splitlines()
+
+    first = keys("1")
+    assert len(first) >= 20, first
+    assert first == keys("2") == keys("3")
