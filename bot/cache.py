@@ -38,6 +38,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from bot.safepickle import DataUnpickler
+
 log = logging.getLogger(__name__)
 
 SCHEMA = 1
@@ -155,24 +157,10 @@ def options_digest(options: Any) -> str:
 
 # ---- reading entries back safely -------------------------------------------------------------
 
-class _Unpickler(pickle.Unpickler):
-    """Builds bot's own dataclasses and builtin containers only: a hostile blob cannot name a callable."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if module == "builtins" and name in ("set", "frozenset"):
-            return getattr(__import__("builtins"), name)
-        if module == "bot" or module.startswith("bot."):
-            mod = sys.modules.get(module) or __import__(module, fromlist=["_"])
-            obj = getattr(mod, name, None)
-            if isinstance(obj, type) and is_dataclass(obj):
-                return obj
-        raise pickle.UnpicklingError(f"{module}.{name} is not a bot dataclass")
-
-
 def _load(blob: bytes) -> Any:
     if len(blob) > MAX_BLOB:
         raise pickle.UnpicklingError("entry too large")
-    return _Unpickler(io.BytesIO(blob)).load()
+    return DataUnpickler(io.BytesIO(blob)).load()
 
 
 # ---- the store ---------------------------------------------------------------------------------

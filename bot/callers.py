@@ -7,17 +7,17 @@ calls in one function, and stay silent whenever the hunks do not show enough of 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from bot.classify import hazard_class, known_hazard
+from bot.compiled import loader
 from bot.datafile import Fields, display, read_toml
 from bot.findings import Finding, hazard_finding
 from bot.paths import rules_dir
 
 
-@lru_cache(maxsize=1)
+@loader
 def rules() -> list[dict[str, Any]]:
     return load(rules_dir() / "callers.toml")
 

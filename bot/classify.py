@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from bot.compiled import loader
 from bot.datafile import Fields, display, read_toml, suggest
 from bot.paths import rules_dir
 from bot.sim.core import Violation
@@ -46,7 +46,7 @@ class ClassifyRule:
     match: tuple[tuple[str, str], ...]  # attribute → value, all must equal the violation's
 
 
-@lru_cache(maxsize=1)
+@loader
 def catalog() -> dict[str, Hazard]:
     return load_catalog(rules_dir() / "hazards.toml")
 
@@ -77,7 +77,7 @@ def known_hazard(f: Fields, hazard: str, scope: str, what: str = "hazard") -> No
         raise f.error(f"{what} {hazard!r} has scope {hz.scope!r} in rules/hazards.toml, not {scope!r}")
 
 
-@lru_cache(maxsize=1)
+@loader
 def _rules() -> tuple[ClassifyRule, ...]:
     return load_rules(rules_dir() / "classify.toml")
 

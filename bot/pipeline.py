@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot import cache, pool
+from bot import cache, compiled, pool
 from bot.findings import Review
 from bot.options import Options
 from bot.patch import Posting
@@ -36,6 +36,8 @@ def review_postings(postings: list[Posting], options: Options | None = None,
     options = options or Options()
     context = context if context is not None else postings
     store = cache.for_options(options)
+    if store is not None:  # what rules/ and models/ load into is kept beside the verdicts
+        compiled.use(store.path.with_suffix(".compiled"), store.env)
     keys: list[str | None] = [None] * len(postings)
     reviews: list[Review | None] = [None] * len(postings)
     # A verbose run shows the judge's decisions, so it judges (each scenario may still be a lookup).
@@ -79,6 +81,8 @@ def _judge(postings: list[Posting], context: list[Posting], options: Options,
     The postings of one series (every revision, and diffs in replies to it) are judged in one
     process: they share their bases' programs and runs (Judge.share_group)."""
     from bot.judge import Judge  # imported here once, before the workers fork (and not at all on a hit)
+
+    compiled.load_all()  # rules/ and models/, loaded once for every worker
 
     jobs = pool.jobs_for(options, len(postings))
     weights = [1 + sum(len(h.lines) for fd in p.files for h in fd.hunks) for p in postings]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
+from bot.compiled import loader
 from bot.datafile import Fields, display, read_toml
 from bot.paths import rules_dir
 
@@ -16,6 +16,6 @@ def load(path: Path) -> dict[str, int]:
     return out
 
 
-@lru_cache(maxsize=1)
+@loader
 def kernel_constants() -> dict[str, int]:
     return load(rules_dir() / "constants.toml")

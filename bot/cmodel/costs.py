@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from bot.classify import hazard_class, known_hazard
+from bot.compiled import loader
 from bot.datafile import Fields, display, read_toml
 from bot.paths import rules_dir
 
@@ -42,7 +42,7 @@ def load(path: Path) -> tuple[CostRule, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=1)
+@loader
 def cost_rules() -> tuple[CostRule, ...]:
     return load(rules_dir() / "costs.toml")
 

@@ -49,6 +49,7 @@ from bot.cmodel.world import (
     addr_of_page,
     page_index,
 )
+from bot.compiled import loader
 from bot.datafile import Fields, display, read_toml
 from bot.patch import FileDiff
 from bot.paths import models_dir
@@ -158,7 +159,7 @@ def _part_lines(rel: str, path: Path) -> tuple[SourceLine, ...]:
     return tuple(reference_lines(rel, path.read_text()))
 
 
-@lru_cache(maxsize=1)
+@loader
 def load_models() -> tuple[ModelSpec, ...]:
     specs = []
     for path in sorted(models_dir().glob("*/model.toml")):

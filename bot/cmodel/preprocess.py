@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from bot.cmodel.cparse import CUnit, parse_unit
@@ -30,13 +29,14 @@ from bot.cmodel.cpp import (
     tokenize,
 )
 from bot.cmodel.program import SourceLine
+from bot.compiled import loader
 from bot.datafile import DataError, Fields, display, read_toml
 from bot.paths import rules_dir
 
 _MACRO_KEY = re.compile(r"[A-Za-z_]\w*(\(\s*(?:[A-Za-z_]\w*\s*,\s*)*(?:[A-Za-z_]\w*|\.\.\.)?\s*(?:\.\.\.)?\))?")
 
 
-@lru_cache(maxsize=1)
+@loader
 def _macro_rules() -> tuple[dict[str, str], frozenset[str]]:
     return load_macros(rules_dir() / "macros.toml")
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable
@@ -22,6 +21,7 @@ import bot.cmodel.effects_atomic  # noqa: F401
 import bot.cmodel.effects_slab  # noqa: F401
 import bot.cmodel.effects_sync  # noqa: F401
 from bot.cmodel.effect_api import EFFECTS, Param, Primitive
+from bot.compiled import loader
 from bot.datafile import DataError, Fields, display, read_toml, suggest
 from bot.paths import rules_dir
 
@@ -152,7 +152,7 @@ def load(path: Path) -> dict[str, Primitive]:
     return parse(read_toml(path), display(path))
 
 
-@lru_cache(maxsize=1)
+@loader
 def primitives() -> dict[str, Primitive]:
     return load_all(rules_dir())
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
+from bot.compiled import loader
 from bot.datafile import Fields, display, read_toml
 from bot.paths import rules_dir
 
@@ -113,6 +113,6 @@ def parse(data: dict, file: str = "rules/callsites.toml") -> CallsiteRules:
     return out
 
 
-@lru_cache(maxsize=4)
+@loader
 def load(path: Path = DEFAULT_PATH) -> CallsiteRules:
     return parse(read_toml(path), display(path))
