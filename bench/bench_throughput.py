@@ -9,16 +9,20 @@
                  with tests/kernel_tree.py), cold and warm
   check --stdin  of the real v1 07/12 as a whole process (the b4 per-patch protocol), against
                  checkpatch.pl --no-tree (from the same linux-source-6.1) on the same file,
-                 interleaved, best of N each (target: <= checkpatch.pl's time): cold (an empty cache),
-                 first sight (the cache holds what the v2 and v3 07/12 ran, as a hook's cache holds
-                 earlier patches' runs, but nothing of this patch's review) and warm (this patch again)
+                 interleaved, best of N each (target: <= checkpatch.pl's time): cold (an empty cache
+                 directory: the first run ever), compiled (the verdict cache empty, the compiled
+                 cache of rules/ and models/ left by the v2 and v3 07/12 runs), first sight (the cache
+                 holds what the v2 and v3 07/12 ran, as a hook's cache holds earlier patches' runs,
+                 but nothing of this patch's review) and warm (this patch again). One patch's
+                 scenarios run on the cores the machine leaves idle (bot.pool.idle_jobs), so the
+                 load average at the start of the part is reported with it
   peak RSS       of every process tree (wait4: a pool's workers count), target < 300 MB
 
 Every review-bot run is a subprocess with its own cache directory (XDG_CACHE_HOME): cold means an
 empty one, warm the same one again. The kernel parts need the .deb ($LINUX_SOURCE_DEB, .ci/cache/,
 or /work/cache/) and perl; without them they are reported as skipped. Writes
 bench/results/throughput.json. Run from the repo root:
-    .venv/bin/python bench/bench_throughput.py [--quick] [--repeat N]
+    .venv/bin/python bench/bench_throughput.py [--quick] [--repeat N] [--stdin-only]
 """
 
 from __future__ import annotations
@@ -160,12 +164,24 @@ def kernel_parts(tmp: Path, repeat: int) -> dict[str, Any]:
     rng = f"{tree.base}..HEAD"
     git_cold = run(bot("check", "--git", rng, "--repo", str(work), "--format", "json"), home)
     git_warm = run(bot("check", "--git", rng, "--repo", str(work), "--format", "json"), home)
-    # check --stdin of v1 07/12 against checkpatch.pl, interleaved
+    return {"deb": deb.name, "tree_build_seconds": round(built, 1), "v1_patches_applied": applied,
+            "check_git": {"cold_seconds": round(git_cold["seconds"], 3), "warm_seconds": round(git_warm["seconds"], 3),
+                          "peak_rss_mb": round(max(git_cold["rss_mb"], git_warm["rss_mb"]), 1)},
+            "stdin": stdin_part(tmp, repo, repeat)}
+
+
+def stdin_part(tmp: Path, repo: Path, repeat: int) -> dict[str, Any]:
+    """check --stdin of v1 07/12 against checkpatch.pl on the same file, interleaved."""
     patch = kernel_tree.patch_07(1)
     eml = tmp / "v1-07.eml"
     eml.write_bytes(patch)
     checkpatch = repo / "scripts" / "checkpatch.pl"
-    cp, cold, fresh, warm = [], [], [], []
+    load_before = os.getloadavg()[0]
+    cp: list[float] = []
+    cold: list[float] = []
+    compiled: list[float] = []
+    fresh: list[float] = []
+    warm: list[float] = []
     warm_home = tmp / "stdin-warm"
     run(bot("check", "--stdin", "--format", "checkpatch"), warm_home, stdin=patch)  # fills it
     # As a b4 hook runs, one process per patch: the cache holds what earlier patches ran (here the
@@ -176,28 +192,58 @@ def kernel_parts(tmp: Path, repeat: int) -> dict[str, Any]:
     for k in range(repeat):
         cp.append(run(["perl", str(checkpatch), "--no-tree", str(eml)], cwd=repo)["seconds"])
         cold.append(run(bot("check", "--stdin", "--format", "checkpatch"), tmp / f"stdin-cold-{k}", stdin=patch)["seconds"])
+        home = tmp / f"stdin-compiled-{k}"
+        shutil.copytree(others_home, home)
+        for f in (home / "review-bot").glob("verdicts.sqlite*"):
+            f.unlink()
+        compiled.append(run(bot("check", "--stdin", "--format", "checkpatch"), home, stdin=patch)["seconds"])
         home = tmp / f"stdin-fresh-{k}"
         shutil.copytree(others_home, home)
         fresh.append(run(bot("check", "--stdin", "--format", "checkpatch"), home, stdin=patch)["seconds"])
         warm.append(run(bot("check", "--stdin", "--format", "checkpatch"), warm_home, stdin=patch)["seconds"])
     best = min(cp)
-    return {"deb": deb.name, "tree_build_seconds": round(built, 1), "v1_patches_applied": applied,
-            "check_git": {"cold_seconds": round(git_cold["seconds"], 3), "warm_seconds": round(git_warm["seconds"], 3),
-                          "peak_rss_mb": round(max(git_cold["rss_mb"], git_warm["rss_mb"]), 1)},
-            "stdin": {"checkpatch_seconds": round(best, 3), "cold_seconds": round(min(cold), 3),
-                      "first_sight_seconds": round(min(fresh), 3), "warm_seconds": round(min(warm), 3),
-                      "cold_ratio": round(min(cold) / best, 3), "first_sight_ratio": round(min(fresh) / best, 3),
-                      "warm_ratio": round(min(warm) / best, 3), "repeat": repeat,
-                      "all_runs": {"checkpatch": [round(x, 3) for x in cp], "cold": [round(x, 3) for x in cold],
-                                   "first_sight": [round(x, 3) for x in fresh],
-                                   "warm": [round(x, 3) for x in warm]}}}
+    runs = {"checkpatch": cp, "cold": cold, "compiled": compiled, "first_sight": fresh, "warm": warm}
+    out: dict[str, Any] = {"checkpatch_seconds": round(best, 3)}
+    for name, times in runs.items():
+        if name != "checkpatch":
+            out[f"{name}_seconds"] = round(min(times), 3)
+            out[f"{name}_ratio"] = round(min(times) / best, 3)
+    out.update(repeat=repeat, load_average_before=round(load_before, 2),
+               load_average_after=round(os.getloadavg()[0], 2),
+               all_runs={name: [round(x, 3) for x in times] for name, times in runs.items()})
+    return out
+
+
+def stdin_only(repeat: int) -> int:
+    """The check --stdin part alone, on the tree the whole bench builds: printed, not saved."""
+    deb = kernel_tree.find_deb() or next(iter(sorted(Path("/work/cache").glob("linux-source-6.1_*_all.deb"))), None)
+    if deb is None or shutil.which("perl") is None:
+        print("linux-source-6.1 .deb or perl absent", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmpdir:
+        tmp = Path(tmpdir)
+        run([sys.executable, "-m", "compileall", "-q", str(REPO / "bot")])
+        repo = kernel_tree.build(deb, tmp / "kernel", extra=CHECKPATCH)
+        _print_stdin(stdin_part(tmp, repo, repeat))
+    return 0
+
+
+def _print_stdin(s: dict[str, Any]) -> None:
+    print(f"check --stdin v1 07/12 (load average {s['load_average_before']:.2f} before, "
+          f"{s['load_average_after']:.2f} after): cold {s['cold_seconds']:.3f} s ({s['cold_ratio']:.2f}x), "
+          f"compiled cache only {s['compiled_seconds']:.3f} s ({s['compiled_ratio']:.2f}x), first sight "
+          f"{s['first_sight_seconds']:.3f} s ({s['first_sight_ratio']:.2f}x), warm {s['warm_seconds']:.3f} s "
+          f"({s['warm_ratio']:.2f}x); checkpatch.pl {s['checkpatch_seconds']:.3f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="without the serial, uncached year scan")
     ap.add_argument("--repeat", type=int, default=5, help="runs of each per-patch check (best is kept)")
+    ap.add_argument("--stdin-only", action="store_true", help="only check --stdin against checkpatch.pl (not saved)")
     a = ap.parse_args(argv)
+    if a.stdin_only:
+        return stdin_only(a.repeat)
     if not YEAR.exists():
         print(f"corpus file {YEAR} is absent", file=sys.stderr)
         return 2
@@ -229,9 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         g, s = k["check_git"], k["stdin"]
         print(f"check --git of the v1 series ({k['v1_patches_applied']} of 12 apply to 6.1): "
               f"cold {g['cold_seconds']:.2f} s, warm {g['warm_seconds']:.2f} s")
-        print(f"check --stdin v1 07/12: cold {s['cold_seconds']:.3f} s ({s['cold_ratio']:.2f}x), first sight "
-              f"{s['first_sight_seconds']:.3f} s ({s['first_sight_ratio']:.2f}x), warm {s['warm_seconds']:.3f} s "
-              f"({s['warm_ratio']:.2f}x); checkpatch.pl {s['checkpatch_seconds']:.3f} s")
+        _print_stdin(s)
     print(f"peak RSS of any process tree: {out['peak_rss_mb']:.0f} MB (target < 300 MB)")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "throughput.json").write_text(json.dumps(out, indent=1) + "\n")

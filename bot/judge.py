@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import cache
+from bot import cache, pool
 from bot.callers import caller_findings, coverage
 from bot.classify import class_of, hazard_class, hazard_of
 from bot.cmodel.decide import Decision, deciding_branch
@@ -27,6 +27,7 @@ from bot.cmodel.models import (
     context_scenarios,
     cost_counterexample,
     models_for,
+    scenario_machine,
     scenario_runnable,
 )
 from bot.cmodel.select import choose
@@ -75,6 +76,9 @@ class Judge:
         self._code_bases: dict[str, tuple[Posting, int] | None] = {}
         self._proposals: dict[str, Posting] = {}  # a reply's msgid → the patch its pasted code is on top of
         self.cache = cache.for_options(options)
+        # processes that may explore one model run's scenarios side by side: 1 unless the whole
+        # input is one posting on an otherwise idle machine (bot.pipeline decides)
+        self.scenario_jobs = 1
 
     # ---- series structure -------------------------------------------------------------------
     def base_of(self, p: Posting) -> list[Posting]:
@@ -222,15 +226,17 @@ class Judge:
     def _run_scenarios(self, spec: ModelSpec, mr: ModelRun, scenarios: list[Scenario]) -> None:  # noqa: C901
         bound = mr.bound
         deadline = time.monotonic() + self.opts.review_seconds
-        for sc in scenarios:
+        ahead = self._explore_ahead(spec, bound, scenarios, deadline)
+        for i, sc in enumerate(scenarios):
             if not scenario_runnable(sc, bound.program):
                 log.debug("%s/%s: not run, it needs %s", spec.name, sc.name, ", ".join(sc.needs))
                 continue
-            if time.monotonic() > deadline:
+            early = ahead.get(i)
+            if early == _LATE or (early is None and time.monotonic() > deadline):
                 mr.failed[sc.name] = ScenarioFailure(
                     f"not run: the review's time budget ({self.opts.review_seconds:g} s) is spent", None)
                 continue
-            res, m, failure = self.explore(spec, bound, sc)
+            res, m, failure = self.explore(spec, bound, sc, early)
             if res is None or m is None:
                 mr.failed[sc.name] = failure  # type: ignore[assignment]
                 continue
@@ -252,13 +258,35 @@ class Judge:
             mr.choices |= m.obs.choices
             mr.notes |= m.obs.notes
 
-    def explore(self, spec: ModelSpec, bound: Bound, sc: Scenario) -> tuple[CheckResult | None, Any,
-                                                                             ScenarioFailure | None]:
+    def _explore_ahead(self, spec: ModelSpec, bound: Bound, scenarios: list[Scenario],
+                       deadline: float) -> dict[int, Any]:
+        """The runnable scenarios explored on scenario_jobs processes at once, before the review
+        reads their results in order: index → what cache.run_scenario gave (its result and
+        observations, or the exception it raised), or _LATE when the review's time was spent
+        before it started. {} when they run one after another (one core, a verbose log, a pool
+        worker, fewer than two to run)."""
+        todo = [i for i, sc in enumerate(scenarios) if scenario_runnable(sc, bound.program)]
+        if self.scenario_jobs < 2 or len(todo) < 2 or log.isEnabledFor(logging.INFO):
+            return {}
+        found = pool.run(_explore_part, (self.opts, spec, bound, [scenarios[i] for i in todo], deadline),
+                         [[k] for k in range(len(todo))], self.scenario_jobs)
+        return dict(zip(todo, found))
+
+    def explore(self, spec: ModelSpec, bound: Bound, sc: Scenario, early: Any = None,
+                ) -> tuple[CheckResult | None, Any, ScenarioFailure | None]:
         """One scenario on bound code, as the review runs it (and `explore` replays it): its result,
-        its machine, and why what it found proves nothing (None: the result stands)."""
+        its machine, and why what it found proves nothing (None: the result stands). early: what
+        _explore_ahead() found for it in another process (its machine is then set up again only
+        if a replay asks for it, as for a cached result)."""
         try:
-            res, m = cache.run_scenario(spec, bound, sc, self.opts.budget_states, self.opts.budget_seconds,
-                                        self.cache)
+            if early is not None:
+                res, obs, error = early
+                if error is not None:
+                    raise error
+                m = cache.Replayed(obs, lambda: scenario_machine(spec, bound, sc))
+            else:
+                res, m = cache.run_scenario(spec, bound, sc, self.opts.budget_states, self.opts.budget_seconds,
+                                            self.cache)
         except RecursionError:
             return None, None, ScenarioFailure("the code is too deeply nested to model", None)
         except SetupError as e:
@@ -593,6 +621,27 @@ def _log_bind(spec: ModelSpec, bound: Bound, layers: int) -> None:
               spec.name, layers, bound.base, r.applied, r.appended)
     for why in r.failed:
         log.info("%s: %s", spec.name, why)
+
+
+_LATE = "late"  # _explore_ahead(): the review's time budget was spent before the scenario started
+
+
+def _explore_part(data: tuple[Options, ModelSpec, Bound, list[Scenario], float], part: list[int]) -> list[Any]:
+    """In a forked process: the scenarios of `part`, each through the verdict cache (this process's
+    own connection) as the review would run it, with the exception it raised if any."""
+    opts, spec, bound, scenarios, deadline = data
+    store = cache.for_options(opts)
+    out: list[Any] = []
+    for i in part:
+        if time.monotonic() > deadline:
+            out.append(_LATE)
+            continue
+        try:
+            res, m = cache.run_scenario(spec, bound, scenarios[i], opts.budget_states, opts.budget_seconds, store)
+            out.append((res, m.obs, None))
+        except Exception as e:  # noqa: BLE001 - raised again where the review reads this scenario
+            out.append((None, None, e))
+    return out
 
 
 def _log_scenario(spec: ModelSpec, name: str, res: CheckResult, opts: Options) -> None:

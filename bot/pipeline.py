@@ -91,8 +91,11 @@ def _judge(postings: list[Posting], context: list[Posting], options: Options,
     grouping = Judge(options, context) if jobs > 1 else None
     groups = [grouping.share_group(p) if grouping else str(i) for i, p in enumerate(postings)]
     parts = pool.chunks(weights, groups, jobs)
+    # One posting (a b4 hook's, a CI job's) on a machine with cores to spare: its scenarios are
+    # what runs side by side instead
+    scenario_jobs = pool.idle_jobs(options) if jobs == 1 and len(postings) == 1 else 1
     try:
-        return pool.run(_review_part, (postings, context, options), parts, jobs, on_review)
+        return pool.run(_review_part, (postings, context, options, scenario_jobs), parts, jobs, on_review)
     finally:
         _JUDGE.clear()  # the serial path ran in this process: drop what its judge holds
 
@@ -100,12 +103,13 @@ def _judge(postings: list[Posting], context: list[Posting], options: Options,
 _JUDGE: dict[int, Judge] = {}  # one judge per process and input: its model runs serve every part
 
 
-def _review_part(data: tuple[list[Posting], list[Posting], Options], part: list[int]) -> list[Review]:
+def _review_part(data: tuple[list[Posting], list[Posting], Options, int], part: list[int]) -> list[Review]:
     from bot.judge import Judge
 
-    postings, context, options = data
+    postings, context, options, scenario_jobs = data
     judge = _JUDGE.get(id(data))
     if judge is None or judge.context is not context:
         _JUDGE.clear()
         judge = _JUDGE[id(data)] = Judge(options, context)
+        judge.scenario_jobs = scenario_jobs
     return [cache.detach(review_posting(judge, postings[i])) for i in part]

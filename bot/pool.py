@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,6 +40,21 @@ def jobs_for(options: Any, n: int) -> int:
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
     return max(1, min(jobs, n))
+
+
+def idle_jobs(options: Any) -> int:
+    """How many processes one posting's scenarios may use: -j N as given; by default one per core
+    that others leave idle (the load average counts this process, or the one-patch-at-a-time
+    hook that started it, as one), so a busy machine (a kernel build, a test suite) is not made
+    busier and a review there runs in one process."""
+    jobs = jobs_for(options, sys.maxsize)
+    if jobs <= 1 or getattr(options, "jobs", 0):
+        return jobs
+    try:
+        others = max(0.0, os.getloadavg()[0] - 1.0)
+    except OSError:
+        return 1
+    return max(1, min(jobs, int(default_jobs() - others + 0.5)))
 
 
 def chunks(weights: Sequence[int], groups: Sequence[str], jobs: int) -> list[list[int]]:

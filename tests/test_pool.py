@@ -96,3 +96,47 @@ def test_a_series_and_the_diffs_in_replies_to_it_share_a_worker() -> None:
         base = judge.base_of(p)
         if base:  # it answers a patch of the series: it runs on that patch's base
             assert judge.share_group(p) == judge.share_group(base[-1]), p.msgid
+
+
+def test_one_postings_scenarios_side_by_side_give_the_serial_review(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lone patch (b4's check --stdin) has its scenarios explored on two processes: the review is
+    the one-process review, with the verdict cache and without it, and the cache then holds what
+    the workers explored (a second review explores nothing)."""
+    import json
+
+    from bot import judge
+    from bot.cmodel import models
+    from tests import corpus
+
+    def review(**opts: object) -> str:
+        res = load(str(corpus.thread(1)))
+        p = next(p for p in res.postings if p.subject.startswith("[PATCH 07/12]"))
+        return json.dumps([r.to_json() for r in review_postings([p], Options(**opts), context=[p])], sort_keys=True)
+
+    serial = review(cache=False, jobs=1)
+    side_by_side: list[int] = []
+    run = pool.run
+
+    def spy(task: object, data: object, parts: list[list[int]], jobs: int, *a: object) -> list[object]:
+        if task is judge._explore_part:
+            side_by_side.append(jobs)
+        return run(task, data, parts, jobs, *a)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pool, "run", spy)
+    assert review(cache=False, jobs=2) == serial
+    assert side_by_side and set(side_by_side) == {2}, side_by_side
+    db = str(tmp_path / "verdicts.sqlite")
+    assert review(cache_path=db, jobs=2) == serial
+    monkeypatch.setattr(models, "run_scenario", lambda *a, **k: pytest.fail("explored again"))
+    side_by_side.clear()
+    monkeypatch.setattr(judge.cache, "review_keys", lambda postings, *a, **k: [None] * len(postings))
+    assert review(cache_path=db, jobs=2) == serial
+
+
+def test_one_posting_uses_the_cores_the_machine_leaves_idle(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool, "default_jobs", lambda: 2)
+    for load_avg, jobs, want in ((0.2, 0, 2), (1.4, 0, 2), (1.7, 0, 1), (2.6, 0, 1), (0.2, 1, 1), (3.0, 2, 2),
+                                 (0.0, 3, 3)):
+        monkeypatch.setattr(os, "getloadavg", lambda load_avg=load_avg: (load_avg, load_avg, load_avg))
+        assert pool.idle_jobs(Options(jobs=jobs)) == want, (load_avg, jobs)
