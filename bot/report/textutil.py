@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 import textwrap
 import unicodedata
+
+from bot.report import jsonindent
 
 WIDTH = 72  # mail etiquette: prose wrapped at 72 columns
 
@@ -53,7 +54,7 @@ def _json_escape(m: re.Match[str]) -> str:
 def json_text(data: object) -> str:
     """JSON for a file or a terminal: the same values, with every invisible character (which JSON
     may carry raw outside ASCII) written as a \\u escape, so viewing the file shows it."""
-    return _MAYBE_INVISIBLE.sub(_json_escape, json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
+    return _MAYBE_INVISIBLE.sub(_json_escape, jsonindent.dumps(data)) + "\n"
 
 
 def _wrap_lines(text: str, width: int, first: str, rest: str) -> list[str]:
