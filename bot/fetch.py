@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import re
-import socket
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -26,7 +25,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from bot import __version__
 
-if TYPE_CHECKING:  # requests, ssl, mailbox are imported where used: most commands use none of them
+if TYPE_CHECKING:  # requests, ssl, socket, mailbox are imported where used: most commands use none of them
     import requests
 
 DEFAULT_LORE = "https://lore.kernel.org/all"
@@ -329,6 +328,8 @@ def _watched_adapter() -> Any:
             return pool
 
         def cut(self) -> None:
+            import socket
+
             with self.lock:
                 socks = [getattr(conn, "sock", None) for conn in self.busy]
             for sock in socks:
@@ -426,6 +427,7 @@ def _first_line(s: str) -> str:
 
 def network_error(e: BaseException, url: str) -> str:
     """A failed request in the user's terms: which host, and what went wrong (never urllib3's chain)."""
+    import socket
     import ssl
 
     import requests

@@ -14,11 +14,9 @@ import hashlib
 import quopri
 import re
 from dataclasses import dataclass, field
-from email import policy
 from email.header import decode_header, make_header
-from email.message import EmailMessage, Message
-from email.parser import BytesParser
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from bot.mail.addr import msgids, parse_addresses
 from bot.mail.diff import parse_diff, too_large
@@ -26,6 +24,9 @@ from bot.mail.read import Skip, msgid_of
 from bot.mail.series import Cover, cover_from, parse_subject, parse_trailers
 from bot.patch import Posting
 from bot.proposal import looks_pasted, pasted_functions
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage, Message
 
 _HEADER = re.compile(rb"(?m)^([!-9;-~]+)[ \t]*:[ \t]*(.*(?:\r?\n[ \t].*)*)")
 _WANTED = {b"subject", b"message-id", b"in-reply-to", b"references", b"from", b"to", b"cc", b"date",
@@ -50,7 +51,12 @@ class _TooManyParts(Exception):
 
 def _mime_tree(raw: bytes) -> EmailMessage:
     """The stdlib's parse of a MIME message, stopped past MAX_MIME_PARTS parts (each part, nested
-    or not, is one message object the parser asks for)."""
+    or not, is one message object the parser asks for). The stdlib's message classes are imported
+    here: a plain-text patch mail, which most are, never needs them."""
+    from email import policy
+    from email.message import EmailMessage
+    from email.parser import BytesParser
+
     made = 0
 
     def part(policy: policy.Policy = policy.default) -> EmailMessage:
@@ -337,6 +343,8 @@ def body_text(msg: Message) -> str:
 
 
 def _part_text(part: Message) -> str:
+    from email.message import EmailMessage  # loaded already: part comes from _mime_tree()
+
     if part.get_content_maintype() not in ("text", "application") or part.is_multipart():
         return ""
     try:
