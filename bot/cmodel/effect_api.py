@@ -51,6 +51,7 @@ class Primitive:
     may_sleep: bool = False  # the call may sleep: running it in atomic context is a violation
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     gfp_arg: int = -1  # may_sleep only when this argument's GFP flags allow direct reclaim
+    may_fail: bool = False  # an allocation that may fail: it then returns 0 (NULL, false) and does nothing
 
     def __getitem__(self, key: str) -> Any:
         return self.params[key]

@@ -458,13 +458,17 @@ def tlb_remove_table(c: Call) -> None:
 
 # ---- slab objects a page-table page owns (the objects themselves: bot.cmodel.effects_slab) -----
 def slab_owner(m: MachineAPI, w: World, obj: int, field: str) -> int | None:
-    """The page whose `field` ("struct ptdesc.ptl") points at obj: the page-table page owning it."""
+    """The page whose `field` ("struct ptdesc.ptl") points at obj: the page-table page owning it (a
+    live one before a freed page whose stale field still points at the object, handed out again)."""
     struct, _, member = field.rpartition(".")
     off = m.field_offset(struct, member)
+    stale = None
     for base, o in w.objects.items():
         if o[0] == "page" and w.mem.get(base + off) == obj:
-            return base
-    return None
+            if o[2]:
+                return base
+            stale = base if stale is None else stale
+    return stale
 
 
 def check_owner_in_grace(c: Call, obj: int, name: str, field: str) -> None:
@@ -652,3 +656,11 @@ def const(c: Call) -> int:
 @effect("nop", pure=True)
 def nop(c: Call) -> int:
     return 0
+
+
+@effect("faults")
+def faults(c: Call) -> None:
+    """Scenario: from here on, up to N calls that may fail (rules/primitives.toml `may_fail`) fail on
+    some path: each such call is explored failing and succeeding while the budget lasts."""
+    c.w.faults = max(0, c.arg(0))
+    c.note(f"up to {c.w.faults} allocation(s) may fail from here on")

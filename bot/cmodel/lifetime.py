@@ -35,6 +35,8 @@ class Lifetime:
     setup: str  # allocates the tables (two of one page where the model has fragments)
     tables: tuple[str, str]
     paths: tuple[LifePath, ...]
+    allocs: tuple[LifePath, ...] = ()  # allocation paths, their error paths explored (code: `$T = ...;`)
+    file: str = "model.toml"  # where it is stated, relative to the model's directory
 
 
 def load_lifetime(f: Fields, raw: list[str]) -> Lifetime | None:
@@ -47,24 +49,37 @@ def load_lifetime(f: Fields, raw: list[str]) -> Lifetime | None:
     if len(tables) != 2:
         raise lf.error("tables: name the two tables the setup allocates")
     setup = lf.get("setup", str)
-    paths = []
+    paths: list[LifePath] = []
     for p in lf.tables("path"):
-        name = p.get("name", str)
-        if not re.fullmatch(r"[a-z][a-z0-9-]*", name) or any(q.name == name for q in paths):
-            raise p.error(f"name {name!r}: lower-case words joined by '-', one per path")
-        code = p.get("code", str)
-        if TABLE not in code:
-            raise p.error(f"code: must name the table as {TABLE}")
-        functions = p.strs("functions", None)
-        if not functions or functions[0] not in _CALL.findall(code):
-            raise p.error("functions: the path's own functions, the one its code calls first")
-        line = next((i + 1 for i, ln in enumerate(raw) if f'"{name}"' in ln), 0)
-        paths.append(LifePath(name, p.get("about", str), functions, code, line))
-        p.close()
+        paths.append(_path(p, paths, raw))
+    allocs: list[LifePath] = []
+    for p in lf.tables("alloc"):
+        allocs.append(_path(p, paths + allocs, raw))
+        if not _ASSIGNS.match(allocs[-1].code):
+            raise p.error(f"code: an allocation path assigns the new table to {TABLE} ({TABLE} = ...;)")
     lf.close()
     if len(paths) < 2:
         raise f.error("lifetime: state at least two paths")
-    return Lifetime(what, setup, (tables[0], tables[1]), tuple(paths))
+    return Lifetime(what, setup, (tables[0], tables[1]), tuple(paths), tuple(allocs))
+
+
+_ASSIGNS = re.compile(re.escape(TABLE) + r"\s*=[^=]")
+
+
+def _path(p: Fields, before: list[LifePath], raw: list[str]) -> LifePath:
+    name = p.get("name", str)
+    if not re.fullmatch(r"[a-z][a-z0-9-]*", name) or any(q.name == name for q in before):
+        raise p.error(f"name {name!r}: lower-case words joined by '-', one per path")
+    code = p.get("code", str)
+    if TABLE not in code:
+        raise p.error(f"code: must name the table as {TABLE}")
+    functions = p.strs("functions", None)
+    if not functions or functions[0] not in _CALL.findall(code):
+        raise p.error("functions: the path's own functions, the one its code calls first")
+    line = next((i + 1 for i, ln in enumerate(raw) if f'"{name}"' in ln), 0)
+    out = LifePath(name, p.get("about", str), functions, code, line)
+    p.close()
+    return out
 
 
 @dataclass(frozen=True)
@@ -79,6 +94,34 @@ class Pair:
     @property
     def name(self) -> str:
         return f"lifetime:{self.first.name}-{'then' if self.sequence else 'while'}-{self.second.name}"
+
+
+@dataclass(frozen=True)
+class ErrorPath:
+    """An allocation path run with its allocations failing: alone, or while `other` runs on the
+    second table."""
+
+    alloc: LifePath
+    other: LifePath | None
+
+    @property
+    def name(self) -> str:
+        return f"errpath:{self.alloc.name}" + (f"-while-{self.other.name}" if self.other else "")
+
+
+def error_paths(life: Lifetime) -> list[ErrorPath]:
+    return [ErrorPath(a, o) for a in life.allocs for o in (None, *life.paths)]
+
+
+def error_path_relevant(ep: ErrorPath, changed: set[str], defined: set[str], error_path_changed: bool) -> bool:
+    """Worth running for a patch (whose code defines the entries): alone, when it changes a function
+    of the allocation path (a reference taken or a lock held before the allocation must be undone
+    on the error path the patch left alone); beside another path, when it changes the error path's
+    own code (what it frees or releases, the allocation itself)."""
+    entries = ep.alloc.functions[:1] + (ep.other.functions[:1] if ep.other else ())
+    if not all(f in defined for f in entries):
+        return False
+    return error_path_changed if ep.other else any(f in changed for f in ep.alloc.functions)
 
 
 def pairs(life: Lifetime) -> list[Pair]:
@@ -103,6 +146,8 @@ def relevant(pair: Pair, changed: set[str], defined: set[str]) -> bool:
         return any(f in defined and f not in changed for f in p.functions)
     if not all(f in defined for f in pair.first.functions[:1] + pair.second.functions[:1]):
         return False
+    if set(pair.first.functions) == set(pair.second.functions):
+        return False  # the same code on both sides: nothing unchanged meets the change that each alone does not run
     if pair.sequence:
         return touched(pair.first) and untouched(pair.second)
     if pair.first.functions[0] == pair.second.functions[0]:

@@ -85,6 +85,11 @@ class Machine:
         self._globals = frozenset(self.global_addrs)
         self._choice_cache: dict[tuple[str, int], bool] = {}
         self._choice: int | None = None  # the value the next unknown call returns (a branch of the search)
+        # Error paths: with faults on (the scenario calls allocations_may_fail()), a call whose rule
+        # may fail is explored failing and succeeding while the world's fault budget lasts, when it
+        # runs inside one of fault_scope's functions (empty: anywhere).
+        self.faults = False
+        self.fault_scope: frozenset[str] = frozenset()
 
     def initial_globals(self, w: World) -> None:
         """File-scope variables with an initial value."""
@@ -132,7 +137,7 @@ class Machine:
                 else:
                     acts.append(("deadlock", i, outcome))
                 continue
-            if self._at_choice(t):
+            if self._at_choice(t) and self._branches(w, t):
                 acts += [("run", i, 0), ("run", i, 1)]
                 continue
             acts.append(("run", i))
@@ -308,7 +313,8 @@ class Machine:
 
     def _choice_point(self, fn: str, pc: int) -> bool:
         """An unknown or opaque call whose result a branch of its function (or its caller, through
-        the return value) depends on: both a zero and a non-zero result are explored."""
+        the return value) depends on: both a zero and a non-zero result are explored. With faults
+        on, so is a call that may fail whose result the code checks (its error path)."""
         key = (fn, pc)
         hit = self._choice_cache.get(key)
         if hit is None:
@@ -317,10 +323,19 @@ class Machine:
             hit = False
             if isinstance(ins, CallIns) and ins.dst is not None and ins.name and ins.name not in self.program.functions:
                 rule = self.prims.get(ins.name)
-                if rule is None or rule.effect == "opaque":
+                if rule is None or rule.effect == "opaque" or (self.faults and rule.may_fail):
                     hit = _branch_depends(code, pc, ins.dst)
             self._choice_cache[key] = hit
         return hit
+
+    def _branches(self, w: World, t: Thread | FrozenThread) -> bool:
+        """At a choice point: whether both outcomes are explored here. An unknown call's always are;
+        a call that may fail only while the fault budget lasts and inside the fault scope."""
+        f = t.frames[-1]
+        rule = self.prims.get(self.program.functions[f.fn].code[f.pc].name)
+        if rule is None or rule.effect == "opaque":
+            return True
+        return w.faults > 0 and (not self.fault_scope or any(fr.fn in self.fault_scope for fr in t.frames))
 
     # One branch per instruction kind, in the interpreter's hottest loop: a dispatch table would add
     # a call per instruction.
@@ -364,6 +379,16 @@ class Machine:
                                             self.where_at(f.fn, line)))
                     self.store(w, t, dst, value)
                 return
+            if rule.may_fail and self._choice is not None:
+                failed = not self._choice
+                self._choice = None
+                if failed:  # this path takes the error path of the call
+                    w.faults -= 1
+                    events.append(Event(t.name, f"{self.source(f.fn, line) or name + '()'}  [{name}() fails on "
+                                        "this path: it returns 0]", self.where_at(f.fn, line)))
+                    if dst is not None:
+                        self.store(w, t, dst, 0)
+                    return
             call = Call(self, w, t, rule, name, args, line, events, violations)
             if rule.may_sleep:
                 check_may_sleep(call)

@@ -28,10 +28,24 @@ from bot.cmodel.cparse import CFunction, CUnit
 from bot.cmodel.cpp import Config, Reader
 from bot.cmodel.effect_api import Abort
 from bot.cmodel.effects import slab_owner
+from bot.cmodel.errpaths import error_path_lines, failing_functions
 from bot.cmodel.headers import add_headers
 from bot.cmodel.kconfig import load_config
 from bot.cmodel.layout import load_layout
-from bot.cmodel.lifetime import Lifetime, Pair, calls_in, covered, load_lifetime, pairs, relevant, thread_code
+from bot.cmodel.lifetime import (
+    TABLE,
+    ErrorPath,
+    Lifetime,
+    Pair,
+    calls_in,
+    covered,
+    error_path_relevant,
+    error_paths,
+    load_lifetime,
+    pairs,
+    relevant,
+    thread_code,
+)
 from bot.cmodel.machine import Machine
 from bot.cmodel.macros import expand_call_macros
 from bot.cmodel.patch_layout import patch_layout
@@ -74,6 +88,8 @@ class Scenario:
     params: dict[str, int] = field(default_factory=dict)  # model parameters this scenario sets
     file: str = "scenarios.toml"  # the scenario file, relative to the model directory
     pair: Pair | None = None  # the two lifetime paths (model.toml [lifetime]) a generated scenario runs
+    error_path: ErrorPath | None = None  # or the allocation path (and the other path) it runs failing
+    fail_in: tuple[str, ...] = ()  # allocations_may_fail(): only calls inside these functions fail (none: any)
 
 
 VERDICTS = ("safe", "unsafe", "not_run")
@@ -230,6 +246,22 @@ def instance(spec: ModelSpec, fill: str) -> ModelSpec:
     return _INSTANCES[key]
 
 
+def _lifetime(f: Fields, path: Path) -> Lifetime | None:
+    """model.toml's [lifetime], or (`lifetime = "../other/model.toml"`) the one of a model of the same
+    code in another state, shared."""
+    if f.has("lifetime") and isinstance(f.data["lifetime"], str):
+        other = path.parent / f.get("lifetime", str)
+        if other.name != "model.toml" or not other.is_file():
+            raise f.error(f"lifetime: {f.data['lifetime']!r} is not another model's model.toml")
+        of = Fields(read_toml(other), display(other))
+        of.asked |= set(of.data)  # only its [lifetime] is read here; the rest is checked where it is loaded
+        life = load_lifetime(of, other.read_text().splitlines())
+        if life is None:
+            raise f.error(f"lifetime: {display(other)} has no [lifetime]")
+        return replace(life, file=os.path.relpath(other, path.parent))
+    return load_lifetime(f, path.read_text().splitlines())
+
+
 def load_model(path: Path) -> ModelSpec:
     f = Fields(read_toml(path), display(path))
     spec = ModelSpec(
@@ -245,7 +277,7 @@ def load_model(path: Path) -> ModelSpec:
     if twice:
         raise f.error(f"consts.{twice[0]}: already in rules/constants.toml (say it in one place)")
     scenario_files = f.strs("scenarios", ("scenarios.toml",))
-    spec.lifetime = load_lifetime(f, path.read_text().splitlines())
+    spec.lifetime = _lifetime(f, path)
     # what shared scenarios give on this model's own reference, where it differs from their file's
     expect_here = f.mapping("expect", str)
     if f.has("known_bad"):
@@ -325,7 +357,7 @@ def load_scenarios(path: Path, known_bad: bool = False, rel: str = "scenarios.to
         out.append(Scenario(name, s.get("about", str, ""), list(s.strs("needs")), s.get("setup", str, ""),
                             threads, list(s.strs("live")), line, s.choice("expect", VERDICTS),
                             s.choice("expect_known_bad", VERDICTS) if known_bad else "",
-                            s.mapping("params", int), rel))
+                            s.mapping("params", int), rel, fail_in=s.strs("fail_in")))
         s.close()
     top.close()
     return out
@@ -630,20 +662,48 @@ def lifetime_scenarios(spec: ModelSpec) -> list[Scenario]:
             threads = [("CPU0", 0, one), ("CPU1", 1, two)]
             about = f"{pair.first.about}, while {pair.second.about}"
         needs = sorted({pair.first.functions[0], pair.second.functions[0]})
-        out.append(Scenario(pair.name, about, needs, life.setup, threads, [], pair.first.line, file="model.toml",
+        out.append(Scenario(pair.name, about, needs, life.setup, threads, [], pair.first.line, file=life.file,
                             pair=pair))
-    return out
+    return out + [_error_path_scenario(life, ep) for ep in error_paths(life)]
+
+
+NEW_TABLE = "NEW_TABLE"  # what an error-path scenario calls the table its allocation path makes
+
+
+def _error_path_scenario(life: Lifetime, ep: ErrorPath) -> Scenario:
+    """The allocation path with one of its allocations failing (any one: each is explored), alone or
+    while another path ends the second table; the tables still held are the live ones."""
+    alloc = f"allocations_may_fail(1); {ep.alloc.code.replace(TABLE, NEW_TABLE)}"
+    about = f"{ep.alloc.about}, with an allocation inside it failing"
+    threads = [("CPU0", 0, alloc)]
+    live = [life.tables[0], life.tables[1], NEW_TABLE]
+    if ep.other is not None:
+        threads.append(("CPU1", 1, thread_code(ep.other, life.tables[1])))
+        about += f", while {ep.other.about}"
+        live.remove(life.tables[1])
+    needs = sorted(set(ep.alloc.functions[:1] + (ep.other.functions[:1] if ep.other else ())))
+    return Scenario(ep.name, about, needs, life.setup, threads, live, ep.alloc.line, file=life.file,
+                    fail_in=ep.alloc.functions, error_path=ep)
 
 
 def context_scenarios(spec: ModelSpec, bound: Bound) -> list[Scenario]:
     """The lifetime pairs a patch's change asks for: a path it changes against one running a function
-    it leaves as it was, unless a scenario of the model already runs the two that way."""
+    it leaves as it was, unless a scenario of the model already runs the two that way; and the error
+    paths of an allocation path it changes."""
     changed, defined = set(bound.changed), set(bound.program.functions)
     if not changed:
         return []
     written = [[calls_in(code) for _n, _c, code in sc.threads] for sc in spec.scenarios]
     out = []
+    error_changed: dict[str, bool] = {}
     for sc in lifetime_scenarios(spec):
+        ep = sc.error_path
+        if ep is not None:
+            if ep.alloc.name not in error_changed:
+                error_changed[ep.alloc.name] = changes_error_path(bound, ep.alloc.functions)
+            if error_path_relevant(ep, changed, defined, error_changed[ep.alloc.name]):
+                out.append(sc)
+            continue
         pair = sc.pair
         assert pair is not None
         if not relevant(pair, changed, defined):
@@ -652,6 +712,19 @@ def context_scenarios(spec: ModelSpec, bound: Bound) -> list[Scenario]:
             continue
         out.append(sc)
     return out
+
+
+def changes_error_path(bound: Bound, functions: tuple[str, ...]) -> bool:
+    """Whether the last layer adds or removes lines on an error path of these functions."""
+    prog = bound.program
+    fails = failing_functions(prog, primitives())
+    for fn in functions:
+        if fn in bound.changed and fn in prog.functions:
+            for line in error_path_lines(prog, fn, fails):
+                sl = prog.where(fn, line)
+                if sl is not None and (sl.added or sl.after_removal):
+                    return True
+    return False
 
 
 def scenario_runnable(sc: Scenario, prog: Program) -> bool:
@@ -673,6 +746,8 @@ def make_machine(spec: ModelSpec, prog: Program, sc: Scenario, cost_as_violation
         prog.add_unit(unit, lines)
     m = Machine(prog, f"{spec.name}/{sc.name}", World(), [], cost_rules())
     m.table_size = spec.fragment_size
+    m.faults = any(m.prims[n].effect == "faults" for n in calls_in(" ".join(c for _t, _c, c in texts)) if n in m.prims)
+    m.fault_scope = frozenset(sc.fail_in)
     for i, lock in enumerate(prog.static_locks):
         m.lock_addrs[lock] = GLOBAL_BASE + i * GLOBAL_SIZE
     w = World()
@@ -723,7 +798,7 @@ def _quiescence_check(spec: ModelSpec, live_names: list[str], setup_vars: dict[s
                 continue
             data = addr_of_page(base)
             slots = [data + i * spec.fragment_size for i in range(spec.fragments_per_page)]
-            held = [s for s in slots if s in live]
+            held = slots if base in live else [s for s in slots if s in live]  # a table named by its page, or its address
             listed = w.list_of(base + link) is not None
             if not held and not listed:
                 refcount = w.mem.get(base + refcount_at, 0) & 0xFFFFFFFF
@@ -738,8 +813,21 @@ def _quiescence_check(spec: ModelSpec, live_names: list[str], setup_vars: dict[s
                         out.append(Violation("cost", f"{name} has a free half that no list finds again",
                                              (("object", "page"), ("owner", name), ("cost", waste))))
         out += _slab_leaks(m, w)
+        out += _locks_left_held(m, w)
         return out
     return checkq
+
+
+def _locks_left_held(m: Machine, w: World) -> list[Violation]:
+    """A lock still held once every context has finished: a path (an error path, typically) returned
+    without releasing it, and the next context that takes it waits forever."""
+    out = []
+    for lock, (holder, _bh) in sorted(w.locks.items()):
+        name = m.lock_name(lock)
+        who = holder.removeprefix("shared:")
+        out.append(Violation("deadlock", f"{who} finished with {name} still held: the next context that takes "
+                                         "it waits forever", (("cause", "lock_left_held"), ("lock", name))))
+    return out
 
 
 def cost_counterexample(spec: ModelSpec, bound: Bound, sc: Scenario, cost: str, budget_states: int,

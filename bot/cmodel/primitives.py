@@ -26,7 +26,7 @@ from bot.datafile import DataError, Fields, display, read_toml, suggest
 from bot.paths import rules_dir
 
 _SLOT = re.compile(r"\{(\w+)(?:\.(\w+))?\}")
-PRIMITIVE_KEYS = ("effect", "why", "may_sleep", "gfp_arg")
+PRIMITIVE_KEYS = ("effect", "why", "may_sleep", "gfp_arg", "may_fail")
 
 
 def _param(f: Fields, key: str, p: Param) -> Any:
@@ -45,7 +45,7 @@ def _primitive(name: str, f: Fields) -> Primitive:
         raise f.error(f"unknown effect {effect!r}{suggest(effect, EFFECTS)}")
     params = {key: _param(f, key, p) for key, p in kind.params.items()}
     prim = Primitive(name, effect, f.get("why", str), f.get("may_sleep", bool, False),
-                     MappingProxyType(params), f.get("gfp_arg", int, -1))
+                     MappingProxyType(params), f.get("gfp_arg", int, -1), f.get("may_fail", bool, False))
     f.close()
     return prim
 

@@ -144,6 +144,7 @@ class World:
     srcu: Rcu = INITIAL
     # slab object → (its cache, generation, when it was freed: 0 while allocated, else a rising count)
     slabs: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    faults: int = 0  # allocations that may still be made to fail on this path (allocations_may_fail())
 
     def freeze(self) -> tuple:
         return (
@@ -156,13 +157,13 @@ class World:
             tuple(sorted(self.locks.items())),
             tuple(sorted(self.grace.items())),
             tuple(t.freeze() if isinstance(t, Thread) else t for t in self.threads),
-            self.next_page, self.next_mm, self.srcu, tuple(sorted(self.slabs.items())),
+            self.next_page, self.next_mm, self.srcu, tuple(sorted(self.slabs.items())), self.faults,
         )
 
     @staticmethod
     def thaw(t: tuple) -> World:
         return World(dict(t[0]), dict(t[1]), dict(t[2]), dict(t[3]), dict(t[4]), t[5], t[6],
-                     dict(t[7]), dict(t[8]), list(t[9]), t[10], t[11], t[12], dict(t[13]))
+                     dict(t[7]), dict(t[8]), list(t[9]), t[10], t[11], t[12], dict(t[13]), t[14])
 
     def running(self, i: int) -> Thread:
         """Thread i, thawed for mutation."""
