@@ -67,8 +67,7 @@ class Machine:
         self.obs = Observations()
         self.prims = primitives()
         self.layout = program.layout
-        self.fn_names = sorted(set(program.functions) | set(self.prims))
-        self.fn_index = {n: i for i, n in enumerate(self.fn_names)}
+        self.fn_names, self.fn_index = _function_numbers(tuple(program.functions), self.prims)
         self.lock_addrs: dict[str, int] = {}
         self._shared_cache: dict[tuple[str, int], bool] = {}
         self._cost_calls = {c for r in self.cost_rules for c in r.calls}
@@ -416,7 +415,7 @@ class Machine:
             for key, slot in f.locals.items():
                 if key.startswith("&") and key != "&":
                     w.mem.pop(slot, None)  # the frame's stack slots go with it
-            t.frames.pop()
+            t.pop_frame()
             if not t.frames and f.fn.startswith("scenario:"):
                 t.final = tuple(sorted(f.locals.items()))
             if f.dst is not None and t.frames:
@@ -802,6 +801,22 @@ class Machine:
             if rule.in_functions and not (stack & set(rule.in_functions)):
                 continue
             self.obs.costs.setdefault(rule.id, self.where(t))
+
+
+_NUMBERS: dict[tuple[str, ...], tuple[dict, list[str], dict[str, int]]] = {}
+MEMO_PROGRAMS = 64
+
+
+def _function_numbers(names: tuple[str, ...], prims: dict[str, Primitive]) -> tuple[list[str], dict[str, int]]:
+    """Every function and primitive in name order, and each one's place (a function pointer's value):
+    the same for every scenario of a program, so worked out once for each set of names. Never edited."""
+    hit = _NUMBERS.get(names)
+    if hit is None or hit[0] is not prims:
+        if len(_NUMBERS) >= MEMO_PROGRAMS:
+            _NUMBERS.clear()
+        order = sorted(set(names) | set(prims))
+        hit = _NUMBERS[names] = (prims, order, {n: i for i, n in enumerate(order)})
+    return hit[1], hit[2]
 
 
 def _readers(w: World) -> frozenset[tuple[str, int]]:

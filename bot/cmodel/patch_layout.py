@@ -15,6 +15,7 @@ is left alone (a member the layout then lacks is an unresolved name, and the rev
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bot.cmodel.layout import Layout
 from bot.patch import FileDiff, HunkLine
@@ -25,18 +26,36 @@ _STRUCT_OPEN = re.compile(r"^\s*(typedef\s+)?struct\s*([A-Za-z_]\w*)?\s*\{\s*$")
 _CLOSE = re.compile(r"^\s*\}\s*([A-Za-z_]\w*)?\s*;")
 
 
+# Every build of a series' n-th patch reads the lines of the n-1 before it again: each line of a
+# usual length is read once per process.
+LINE_MEMO = 1 << 15
+MEMO_LINE = 400  # characters
+
+
 def _strip(text: str) -> str:
-    return re.sub(r"/\*.*?\*/|//.*", "", text)
+    return _strip_memo(text) if len(text) <= MEMO_LINE else _uncommented(text)
 
 
 def _member(text: str) -> tuple[str, str] | None:
     """(type, name) of a member declaration line."""
+    return _member_memo(text) if len(text) <= MEMO_LINE else _member_of(text)
+
+
+def _uncommented(text: str) -> str:
+    return re.sub(r"/\*.*?\*/|//.*", "", text)
+
+
+def _member_of(text: str) -> tuple[str, str] | None:
     m = _MEMBER.match(_strip(text))
     if m is None or m.group(1).split()[0] in ("return", "goto", "typedef"):
         return None
     ty = " ".join(m.group(1).split())
     stars = m.group(2).count("*")
     return (ty + (" " + "*" * stars if stars else "")).strip(), m.group(3)
+
+
+_strip_memo = lru_cache(maxsize=LINE_MEMO)(_uncommented)
+_member_memo = lru_cache(maxsize=LINE_MEMO)(_member_of)
 
 
 def _size(layout_sizes: dict[str, int], ty: str) -> int:

@@ -81,7 +81,9 @@ class Frame:
 
     @staticmethod
     def thaw(t: tuple) -> Frame:
-        return Frame(t[0], t[1], dict(t[2]), t[3])
+        f = object.__new__(Frame)  # the fields set directly: thawing is on the checker's hottest path
+        f.__dict__.update(fn=t[0], pc=t[1], locals=dict(t[2]), dst=t[3])
+        return f
 
 
 @dataclass
@@ -89,7 +91,7 @@ class Thread:
     name: str  # "CPU0", "softirq@CPU0", "kworker/u0"
     ctx: str  # "process" | "softirq" | "workqueue"
     cpu: int  # -1 for a kworker, which interrupts nobody
-    frames: list[Frame]
+    frames: list[Frame]  # the innermost one thawed; a caller's frame may stay a FrozenFrame until it runs again
     bh: int = 0  # softirq-disable depth (spin_lock_bh, local_bh_disable)
     rcu: int = 0  # rcu_read_lock depth
     rsec: int = 0  # read-side section counter, so a GP waits only for sections that began before it
@@ -105,14 +107,26 @@ class Thread:
     barrier: frozenset[int] = frozenset()  # rcu_barrier / srcu_barrier (wait_gp or wait_sgp -1): the heads it waits for
 
     def freeze(self) -> FrozenThread:
-        return FrozenThread(self.name, self.ctx, self.cpu, tuple(f.freeze() for f in self.frames), self.bh,
+        return FrozenThread(self.name, self.ctx, self.cpu,
+                            tuple(f.freeze() if type(f) is Frame else f for f in self.frames), self.bh,
                             self.rcu, self.rsec, self.wait_gp, self.locks, self.final, self.preempt, self.srcu,
                             self.ssec, self.wait_sgp, self.seen, self.origin, self.barrier)
 
     @staticmethod
     def thaw(t: tuple) -> Thread:
-        return Thread(t[0], t[1], t[2], [Frame.thaw(f) for f in t[3]], t[4], t[5], t[6], t[7], t[8], t[9],
-                      t[10], t[11], t[12], t[13], t[14], t[15], t[16])
+        """The thread, its innermost frame thawed: only that one runs until it returns (pop_frame())."""
+        th = object.__new__(Thread)
+        th.__dict__.update(zip(FrozenThread._fields, t))
+        frames = t[3]
+        th.frames = [*frames[:-1], Frame.thaw(frames[-1])] if frames else []
+        return th
+
+    def pop_frame(self) -> Frame:
+        """Return from the innermost frame; its caller's frame is thawed to run on."""
+        f = self.frames.pop()
+        if self.frames and type(self.frames[-1]) is not Frame:
+            self.frames[-1] = Frame.thaw(self.frames[-1])
+        return f  # type: ignore[return-value]
 
     @property
     def reader(self) -> bool:
@@ -146,24 +160,45 @@ class World:
     slabs: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     faults: int = 0  # allocations that may still be made to fail on this path (allocations_may_fail())
 
+    # A thawed World reads its frozen tuple's parts on first use (World.__getattr__), and freezing
+    # takes the parts nobody used as they were: a step touches a few of its dicts, and sorting every
+    # dict of every state was the largest cost of exploring. The frozen form is the same either way.
     def freeze(self) -> tuple:
+        d = self.__dict__
+        src = d.get("_src")
+        if src is None:
+            return _freeze(self.mem, self.objects, self.lists, self.nodes, self.flags, self.rcu, self.work, self.locks,
+                           self.grace, self.threads, self.next_page, self.next_mm, self.srcu, self.slabs, self.faults)
         return (
-            tuple(sorted(self.mem.items())),
-            tuple(sorted(self.objects.items())),
-            tuple(sorted(self.lists.items())),
-            tuple(sorted(self.nodes.items())),
-            tuple(sorted((k, v) for k, v in self.flags.items() if v)),
+            tuple(sorted(d["mem"].items())) if "mem" in d else src[0],
+            tuple(sorted(d["objects"].items())) if "objects" in d else src[1],
+            tuple(sorted(d["lists"].items())) if "lists" in d else src[2],
+            tuple(sorted(d["nodes"].items())) if "nodes" in d else src[3],
+            tuple(sorted((k, v) for k, v in d["flags"].items() if v)) if "flags" in d else src[4],
             self.rcu, self.work,
-            tuple(sorted(self.locks.items())),
-            tuple(sorted(self.grace.items())),
+            tuple(sorted(d["locks"].items())) if "locks" in d else src[7],
+            tuple(sorted(d["grace"].items())) if "grace" in d else src[8],
             tuple(t.freeze() if isinstance(t, Thread) else t for t in self.threads),
-            self.next_page, self.next_mm, self.srcu, tuple(sorted(self.slabs.items())), self.faults,
+            self.next_page, self.next_mm, self.srcu,
+            tuple(sorted(d["slabs"].items())) if "slabs" in d else src[13], self.faults,
         )
 
     @staticmethod
     def thaw(t: tuple) -> World:
-        return World(dict(t[0]), dict(t[1]), dict(t[2]), dict(t[3]), dict(t[4]), t[5], t[6],
-                     dict(t[7]), dict(t[8]), list(t[9]), t[10], t[11], t[12], dict(t[13]), t[14])
+        w = object.__new__(World)
+        w.__dict__.update(_src=t, rcu=t[5], work=t[6], threads=list(t[9]), next_page=t[10], next_mm=t[11], srcu=t[12],
+                          faults=t[14])
+        return w
+
+    def __getattr__(self, name: str) -> object:
+        """A part of a thawed World, on first use (only called for an attribute not yet set)."""
+        at = _LAZY.get(name)
+        src = self.__dict__.get("_src")
+        if at is None or src is None:
+            raise AttributeError(name)
+        value = dict(src[at])
+        self.__dict__[name] = value
+        return value
 
     def running(self, i: int) -> Thread:
         """Thread i, thawed for mutation."""
@@ -195,6 +230,21 @@ class World:
             if node in members:
                 return head
         return None
+
+
+_LAZY = {"mem": 0, "objects": 1, "lists": 2, "nodes": 3, "flags": 4, "locks": 7, "grace": 8,
+         "slabs": 13}  # a World's dicts thawed on first use, and where each sits in its frozen tuple
+
+
+def _freeze(mem: dict, objects: dict, lists: dict, nodes: dict, flags: dict, rcu: Rcu, work: tuple, locks: dict,
+            grace: dict, threads: list, next_page: int, next_mm: int, srcu: Rcu, slabs: dict, faults: int) -> tuple:
+    return (
+        tuple(sorted(mem.items())), tuple(sorted(objects.items())), tuple(sorted(lists.items())),
+        tuple(sorted(nodes.items())), tuple(sorted((k, v) for k, v in flags.items() if v)), rcu, work,
+        tuple(sorted(locks.items())), tuple(sorted(grace.items())),
+        tuple(t.freeze() if isinstance(t, Thread) else t for t in threads), next_page, next_mm, srcu,
+        tuple(sorted(slabs.items())), faults,
+    )
 
 
 def page_of_addr(addr: int) -> int:

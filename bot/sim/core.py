@@ -214,8 +214,9 @@ def check(  # noqa: C901
                 # exploring on finds what else goes wrong on the same path.
                 if not all(v.attr("soft") == "1" for v in st.violations):
                     continue
-            if st.state not in parents:
-                parents[st.state] = (state, st.events, a)
+            known = len(parents)
+            parents.setdefault(st.state, (state, st.events, a))  # hashes the state once
+            if len(parents) > known:
                 queue.append(st.state)
     verdict = "unsafe" if found else "safe"
     return CheckResult(
