@@ -30,6 +30,7 @@ from bot.cmodel.models import (
     scenario_machine,
     scenario_runnable,
 )
+from bot.cmodel.program import SourceLine
 from bot.cmodel.select import choose
 from bot.code_base import applies_on, norm_line
 from bot.commands import replay_commands
@@ -561,22 +562,43 @@ def unchanged_on_path(bound: Bound, cx: Counterexample) -> list[tuple[str, str]]
     """The functions of the code under review (and the model's code around it) that the
     counterexample runs and the patch does not change, each with where its code came from (the
     kernel tree, the reference model, the patch's context lines): what a change of one path was
-    checked against. The function of the breaking step comes first."""
+    checked against. The function of the breaking step comes first. A function the patch changes
+    whose lines on the path the patch does not show is named too, as run in part from elsewhere."""
+    out: list[tuple[str, str]] = []
+    parts: dict[str, list[SourceLine]] = {}
+    for fn, sl in _steps_on_path(bound, cx):
+        if fn not in bound.changed:
+            if all(fn != f for f, _w in out):
+                out.append((fn, _source_of(bound, fn)))
+        elif not sl.from_patch:
+            parts.setdefault(fn, []).append(sl)
+    for fn, lines in parts.items():
+        out.append((fn, _lines_from(bound, lines) + ", the part of it the patch does not show"))
+    return out
+
+
+def _steps_on_path(bound: Bound, cx: Counterexample) -> list[tuple[str, SourceLine]]:
+    """The function and source line of each step of cx that runs the code under review (the
+    breaking step first)."""
     prog = bound.program
-    at_fn: dict[str, str] = {}
+    at_fn: dict[str, tuple[str, SourceLine]] = {}
     for fn, comp in prog.functions.items():
         if fn.startswith(("scenario:", "$")):
             continue
         for ins in comp.code:
             sl = prog.where(fn, ins.line)
             if sl is not None:
-                at_fn.setdefault(f"{sl.file}:{sl.line}", fn)
-    order: list[str] = []
-    for at in [cx.violation.attr("at") or ""] + [e.at for e in cx.trace]:
-        fn = at_fn.get(at)
-        if fn is not None and fn not in order and fn not in bound.changed:
-            order.append(fn)
-    return [(fn, _source_of(bound, fn)) for fn in order]
+                at_fn.setdefault(f"{sl.file}:{sl.line}", (fn, sl))
+    return [hit for at in [cx.violation.attr("at") or ""] + [e.at for e in cx.trace] if (hit := at_fn.get(at))]
+
+
+def _lines_from(bound: Bound, lines: list[SourceLine]) -> str:
+    """Where lines of one function came from, with their numbers."""
+    nums = ", ".join(str(n) for n in sorted({sl.line for sl in lines}))
+    file = lines[0].file
+    if file.startswith("models/"):
+        return f"the reference model ({file}:{nums})"
+    return f"{bound.base} ({file}:{nums})"
 
 
 def _source_of(bound: Bound, fn: str) -> str:

@@ -144,14 +144,16 @@ def _conversion() -> tuple[Posting, list[Posting]]:
 
 
 def edited_in(p: Posting, ctx: list[Posting], section: str, *subs: tuple[str, str]) -> tuple[Posting, list[Posting]]:
-    """p with the substitutions of tests.test_judgement_today.edited() made in the hunks whose
-    section names `section` only (the same line recurs in the other functions the patch converts)."""
+    """p with the substitutions of tests.test_judgement_today.edited() made in the hunks of one
+    function only (their section or their lines name `section`): the same line recurs in the other
+    functions the patch converts."""
     q = copy.deepcopy(p)
     hits = 0
     for fd in q.files:
         for i, h in enumerate(fd.hunks):
             texts = [ln.text + "\n" for ln in h.lines if ln.tag != "-"]
-            if section in h.section and any(o.removeprefix("^") in t for o, _n in subs for t in texts):
+            ours = section in h.section or any(section in t for t in texts)  # the hunk of that function
+            if ours and any(o.removeprefix("^") in t for o, _n in subs for t in texts):
                 one = copy.copy(q)
                 one.files = [copy.copy(fd)]
                 one.files[0].hunks = [h]
@@ -249,3 +251,61 @@ def test_error_path_lines_follow_gotos_and_both_spellings_of_the_test() -> None:
         prog, "table_pair", failing_functions(prog, primitives()))}
     assert {"__free_page(a);", "return err;", "goto free_a;", "goto out;"} <= lines
     assert not {"return 0;", "hd->h_obj = (struct obj *) b;"} & lines  # the success path is not an error path
+
+
+# powerpc's conversion rewrites __alloc_for_ptecache(), its constructor's error path included.
+PPC_CONVERSION = "powerpc: Convert various functions to use ptdescs"
+
+
+@pytest.mark.parametrize("undo,leaks", [("", True), ("\t\t\t__free_page(ptdesc_page(ptdesc));\n", False)])
+def test_powerpc_a_constructor_failure_must_free_the_fragment_page(undo: str, leaks: bool) -> None:
+    posts = real(2023, PPC_CONVERSION)[1]
+    p = [q for q in posts if not q.is_reply and PPC_CONVERSION in q.subject][-1]
+    q, ctx = edited_in(p, posts, "__alloc_for_ptecache(", ("^\t\t\tpagetable_free(ptdesc);\n", undo))
+    r = review(q, ctx)
+    assert r.judged
+    assert introduced(r) == ({"PAGETABLE_LEAK"} if leaks else set())
+    if leaks:
+        assert {f.function for f in r.correctness if f.introduced} == {"__alloc_for_ptecache"}
+
+
+SHARED = """
+struct holder h;
+
+void holder_init(struct holder *hd)
+{
+	hd->h_obj = kmalloc(128, GFP_KERNEL);
+	spin_lock_init(&hd->h_lock);
+}
+
+unsigned long *table_for(struct holder *hd)
+{
+	struct page *page = alloc_page(GFP_KERNEL);
+
+	if (!page) {
+		{undo}
+		return NULL;
+	}
+	return (unsigned long *) page_to_virt(page);
+}
+
+int holder_read(struct holder *hd)
+{
+	int v;
+
+	spin_lock(&hd->h_lock);
+	v = hd->h_obj->o_val;
+	spin_unlock(&hd->h_lock);
+	return v;
+}
+"""
+
+
+@pytest.mark.parametrize("undo,verdict", [("", "safe"), ("kfree(hd->h_obj);", "unsafe")])
+def test_an_error_path_that_frees_what_another_context_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            undo: str, verdict: str) -> None:
+    r = _ran(tmp_path, monkeypatch, SHARED.replace("{undo}", undo),
+             ("allocations_may_fail(1); P = table_for(&h);", "Q = holder_read(&h);"), setup="holder_init(&h);")
+    assert r.verdict("e") == verdict
+    if verdict == "unsafe":
+        assert r.hazards("e") == {"USE_AFTER_FREE"}

@@ -87,6 +87,10 @@ def test_an_unchanged_gather_free_frees_the_page_the_patch_defers() -> None:
     assert f.function in {"page_table_free", "pte_free_defer", "page_table_free_rcu"}  # a line of the patch
     assert "PTLOCK_FREED_BEFORE_GP" in found  # and the destructor it still runs there
     assert r.judged
+    # the changed functions on the path run in part from the reference too: the finding says which
+    part = re.search(r"(\w+)\(\) from the reference model \(models/s390/pgalloc\.c:[\d, ]+\), the part of it the "
+                     r"patch does not show", f.explanation)
+    assert part and part.group(1) in {"page_table_free", "page_table_free_rcu", "pte_free_defer"}, f.explanation
 
 
 def test_the_pairs_follow_what_the_patch_changes() -> None:
@@ -152,6 +156,9 @@ def test_with_a_tree_the_unchanged_path_is_the_trees_own(kernel_tree: KernelTree
     assert path == S390 and line <= int(n) <= line + 30
     breaking = next(s for s in f["trace"] if s["violation"])
     assert breaking["at"].startswith(f"{S390}:") and int(breaking["at"].rpartition(":")[2]) > line
+    # a changed function on the path runs the tree's lines the patch does not show: named as such
+    assert re.search(r"\w+\(\) from the kernel tree at \S+ \(arch/s390/mm/pgalloc\.c:[\d, ]+\), the part of it the "
+                     r"patch does not show", f["explanation"]), f["explanation"]
 
 
 def _pair_verdicts(spec, known_bad: bool) -> tuple[dict[str, str], set[str]]:
