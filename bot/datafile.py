@@ -8,8 +8,6 @@ by something. Errors are one line naming the file and the key; the CLI prints th
 
 from __future__ import annotations
 
-import difflib
-import tomllib
 from pathlib import Path
 from typing import Any, Iterable, TypeVar
 
@@ -33,6 +31,8 @@ def display(path: Path | str) -> str:
 
 
 def read_toml(path: Path | str) -> dict[str, Any]:
+    import tomllib  # here: a process that finds rules/ and models/ in the compiled cache reads no TOML
+
     p = Path(path)
     try:
         with open(p, "rb") as f:
@@ -44,6 +44,8 @@ def read_toml(path: Path | str) -> dict[str, Any]:
 
 
 def suggest(key: str, known: Iterable[str]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(key, sorted(set(known)), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -81,6 +83,8 @@ class Fields:
         self.asked.add(key)
         if key not in self.data:
             if default is _MISSING:
+                import difflib
+
                 typo = difflib.get_close_matches(key, [k for k in self.data if k not in self.asked], n=1, cutoff=0.6)
                 if typo:
                     raise self.error(f"unknown key {typo[0]!r} (did you mean {key!r}?)")

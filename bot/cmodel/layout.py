@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
+from bot.compiled import loader
 from bot.datafile import DataError, Fields, display, read_toml
 from bot.paths import models_dir
 
@@ -85,7 +86,20 @@ def _read(path: Path, into: dict[str, Any]) -> None:
 @lru_cache(maxsize=16)
 def load_layout(model: str = "") -> Layout:
     """The common layout, with the model's own layout.toml (if it has one) merged over it."""
+    known = model_layouts()
+    if model in known:
+        return known[model]
     return read_layouts(models_dir() / "common" / "layout.toml", models_dir() / model / "layout.toml" if model else None)
+
+
+@loader
+def model_layouts() -> dict[str, Layout]:
+    """Every model directory's layout, and the common one (""): read once, then kept in the
+    compiled cache with the models."""
+    common = models_dir() / "common" / "layout.toml"
+    dirs = sorted(d.name for d in models_dir().iterdir() if (d / "model.toml").is_file())
+    return {"": read_layouts(common)} | {name: read_layouts(common, models_dir() / name / "layout.toml")
+                                          for name in dirs}
 
 
 def read_layouts(common: Path, own: Path | None = None) -> Layout:
