@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.findings import Report, Review
-from bot.report.env import render_template
+from bot.report.env import order, render_template
 from bot.report.verdict import verdict_line
-from bot.report.view import order
 
 LEVEL = {"correctness": "ERROR", "cost": "WARNING", "noise": "CHECK"}
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.findings import Finding, Report, Review
 from bot.mail.addr import parse_mailbox
-from bot.report.env import CLASS_ORDER
+from bot.report.env import order
 from bot.report.quote import Quote, hunk_key, quote_for, quote_group
 from bot.report.table import contexts, interleaving_table
 from bot.report.textutil import WIDTH, oneline
@@ -61,11 +61,6 @@ class ReviewView:
     def count(self, cls: str, introduced: bool = True) -> int:
         group = self.introduced if introduced else self.preexisting
         return sum(1 for v in group if v.f.cls == cls)
-
-
-def order(findings: list[Finding]) -> list[Finding]:
-    """Correctness first, then cost, then noise; within a class by place in the patch."""
-    return sorted(findings, key=lambda f: (CLASS_ORDER.get(f.cls, 9), f.file, f.line, f.hazard))
 
 
 def _code_run(f: Finding) -> list[tuple[str, list[int]]]:
