@@ -249,11 +249,13 @@ def main(argv: list[str] | None = None) -> int:
     if not YEAR.exists():
         print(f"corpus file {YEAR} is absent", file=sys.stderr)
         return 2
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmpdir:
         tmp = Path(tmpdir)
         run([sys.executable, "-m", "compileall", "-q", str(REPO / "bot")])  # bytecode before any timing
         out: dict[str, Any] = {"year": year_scan(tmp, a.quick), "series": series(tmp),
                                "kernel": kernel_parts(tmp, a.repeat)}
+    out["load_average"] = {"start": round(load_start, 2), "end": round(os.getloadavg()[0], 2)}
     rss = [out["year"]["peak_rss_mb"]] + [s["peak_rss_mb"] for s in out["series"].values()]
     if "check_git" in out["kernel"]:
         rss.append(out["kernel"]["check_git"]["peak_rss_mb"])
