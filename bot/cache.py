@@ -113,16 +113,36 @@ class _OtherType(Exception):
 
 
 def _posting_data(p: Any) -> tuple:
-    from bot.patch import FileDiff, Hunk, HunkLine, Posting
+    from bot.patch import Posting
+
+    if type(p) is not Posting:
+        raise _OtherType
+    v = list(_all_fields(Posting)(p))
+    v[_names(Posting).index("files")] = _files_data(p.files)
+    return tuple(v)
+
+
+def files_digest(files: list[Any]) -> str:
+    """A content hash of a posting's file diffs alone (every field of theirs counts, as in
+    posting_digest()): postings with equal diffs build equal programs."""
+    try:
+        data = _files_data(files)
+    except _OtherType:
+        return digest(files)
+    return hashlib.sha256(pickle.dumps(data, protocol=5)).hexdigest()
+
+
+def _files_data(files: list[Any]) -> list:
+    from bot.patch import FileDiff, Hunk, HunkLine
 
     line_fields = _all_fields(HunkLine)
     hunk_fields, at_lines = _all_fields(Hunk), _names(Hunk).index("lines")
     file_fields, at_hunks = _all_fields(FileDiff), _names(FileDiff).index("hunks")
     # one type test per list: set(map(type, ...)) runs at C speed
-    if type(p) is not Posting or not set(map(type, p.files)) <= {FileDiff}:
+    if not set(map(type, files)) <= {FileDiff}:
         raise _OtherType
-    files = []
-    for fd in p.files:
+    out = []
+    for fd in files:
         if not set(map(type, fd.hunks)) <= {Hunk}:
             raise _OtherType
         hunks = []
@@ -134,10 +154,8 @@ def _posting_data(p: Any) -> tuple:
             hunks.append(v)
         v = list(file_fields(fd))
         v[at_hunks] = hunks
-        files.append(v)
-    v = list(_all_fields(Posting)(p))
-    v[_names(Posting).index("files")] = files
-    return tuple(v)
+        out.append(v)
+    return out
 
 
 @lru_cache(maxsize=8)
@@ -451,14 +469,21 @@ class _Facts:
         return fp
 
 
+_PLAIN = frozenset({int, str, float, bool, bytes, type(None)})  # what _canonical() gives back as it is
+
+
 def _canonical(x: Any) -> Any:
     """x with every set in sorted order, so that its repr is the same in every process (a set's
     order follows the strings' hashes, which each process seeds differently)."""
     if isinstance(x, (set, frozenset)):
         return ("set", sorted((_canonical(y) for y in x), key=repr))
     if isinstance(x, dict):
+        if set(map(type, x)) <= _PLAIN and set(map(type, x.values())) <= _PLAIN:  # a table of constants
+            return ("dict", list(x.items()))
         return ("dict", [(_canonical(k), _canonical(v)) for k, v in x.items()])
     if isinstance(x, (list, tuple)):
+        if len(x) > 8 and set(map(type, x)) <= _PLAIN:
+            return (type(x).__name__, list(x))
         return (type(x).__name__, [_canonical(y) for y in x])
     if is_dataclass(x) and not isinstance(x, type):
         return (type(x).__qualname__, [(f.name, _canonical(getattr(x, f.name))) for f in fields(x)])

@@ -74,6 +74,8 @@ class Judge:
         self.by_id = {p.msgid: p for p in context}
         self._revisions: dict[tuple[str, int], list[Posting]] | None = None
         self._runs: dict[tuple, ModelRun] = {}  # the last MAX_RUNS runs, least recently used first
+        self._code_keys: dict[int, tuple[Posting, str]] = {}  # id(posting) → (it, its diffs' digest)
+        self._pristine: dict[tuple, ModelRun] = {}  # (model, rev, the layers' digests) → its run as made
         self._code_bases: dict[str, tuple[Posting, int] | None] = {}
         self._proposals: dict[str, Posting] = {}  # a reply's msgid → the patch its pasted code is on top of
         self.cache = cache.for_options(options)
@@ -205,6 +207,14 @@ class Judge:
                 hit.context += more
                 self._run_scenarios(spec, hit, more)
             return hit
+        code = (spec.name, rev, tuple(self._code_key(q) for q in layers))
+        same = self._same_code(spec, code, only_if_changed, context)
+        if same is not None:
+            log.debug("%s: the same code as an earlier posting's run, its results reused", spec.name)
+            mr, ran = same
+            if ran:
+                self._remember(key, mr)
+            return mr
         try:
             bound = self.bind(spec, layers, rev)
         except RecursionError:
@@ -222,7 +232,30 @@ class Judge:
                      ", ".join(sc.name for sc in mr.context))
         self._run_scenarios(spec, mr, spec.scenarios + mr.context)
         self._remember(key, mr)
+        if not any(TIME_SPENT in f.reason for f in mr.failed.values()) and not any(
+                r.verdict == "inconclusive" and r.states <= self.opts.budget_states for r in mr.results.values()):
+            self._pristine[code] = _copy_run(mr)  # what time stopped is not reused, as in the verdict cache
+            while len(self._pristine) > MAX_RUNS:
+                del self._pristine[next(iter(self._pristine))]
         return mr
+
+    def _same_code(self, spec: ModelSpec, code: tuple, only_if_changed: bool,
+                   context: list[Scenario] | None) -> tuple[ModelRun, bool] | None:
+        """The run an earlier posting made of the same code (equal diffs on equal earlier code), as it
+        was when made (later patches add pairs to a run they build on), when what is asked of it is
+        what it ran: a fresh run would be the same. With it, whether its scenarios ran (False: bound
+        only, as run() leaves a layer that changes nothing). None: run it."""
+        made = self._pristine.get(code)
+        if made is None:
+            return None
+        self._pristine[code] = self._pristine.pop(code)  # most recently used
+        bound = made.bound
+        if only_if_changed and not bound.changed and not bound.report.failed:
+            return ModelRun(bound, problems=list(bound.report.failed[:3])), False
+        asked = context_scenarios(spec, bound) if context is None else context
+        if [sc.name for sc in asked] != [sc.name for sc in made.context]:
+            return None
+        return _copy_run(made), True
 
     def _run_scenarios(self, spec: ModelSpec, mr: ModelRun, scenarios: list[Scenario]) -> None:  # noqa: C901
         bound = mr.bound
@@ -235,7 +268,7 @@ class Judge:
             early = ahead.get(i)
             if early == _LATE or (early is None and time.monotonic() > deadline):
                 mr.failed[sc.name] = ScenarioFailure(
-                    f"not run: the review's time budget ({self.opts.review_seconds:g} s) is spent", None)
+                    f"not run: the review's {TIME_SPENT} ({self.opts.review_seconds:g} s) is spent", None)
                 continue
             res, m, failure = self.explore(spec, bound, sc, early)
             if res is None or m is None:
@@ -304,6 +337,16 @@ class Judge:
         if res.verdict == "inconclusive":
             return res, m, ScenarioFailure(f"inconclusive ({res.reason})", None)
         return res, m, None
+
+    def _code_key(self, q: Posting | None) -> str:
+        """What a layer gives a model run: its diffs' content. A repost, or a patch unchanged in a
+        later revision, on the same earlier code is the run already made."""
+        if q is None:
+            return ""
+        hit = self._code_keys.get(id(q))
+        if hit is None or hit[0] is not q:
+            hit = self._code_keys[id(q)] = (q, cache.files_digest(q.files))
+        return hit[1]
 
     def _remember(self, key: tuple, mr: ModelRun) -> None:
         """Keep a run for the postings that build on it (a series' next patch runs on this one's code,
@@ -556,6 +599,17 @@ class Judge:
         f.replay, f.replay_public = local.line, public.line
         f.replay_why_not = public.why_not or local.why_not
         return f
+
+
+TIME_SPENT = "time budget"
+
+
+def _copy_run(mr: ModelRun) -> ModelRun:
+    """A run whose collections are its own (what a later patch adds to one is not in the other)."""
+    return ModelRun(mr.bound, results=dict(mr.results), costs=dict(mr.costs), cost_scenario=dict(mr.cost_scenario),
+                    ran=set(mr.ran), unknown=set(mr.unknown), choices=set(mr.choices), notes=set(mr.notes),
+                    failed=dict(mr.failed), scenario_ran=dict(mr.scenario_ran), problems=list(mr.problems),
+                    machines=dict(mr.machines), context=list(mr.context))
 
 
 def unchanged_on_path(bound: Bound, cx: Counterexample) -> list[tuple[str, str]]:

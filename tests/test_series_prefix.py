@@ -3,8 +3,12 @@ program of every patch must be the one built from scratch, layer by layer."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+from bot import cache
 from bot.cmodel import models
 from bot.cmodel.models import build_program
 from bot.judge import Judge
@@ -72,3 +76,59 @@ def test_a_judge_keeps_few_runs_and_judges_the_same(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(judge.Judge, "_remember", counting)
     assert review_json(path, cache=False, jobs=1) == want
     assert kept and max(kept) == 2
+
+
+def _with_reposts(n: int, dest: Path) -> Path:
+    """Thread n's first patches and, after them, each posted again under a new Message-ID, as a
+    later revision ("v9") of the same diffs, each on the same earlier patches."""
+    data = corpus.thread(n).read_bytes()
+    msgs = [m for m in re.split(rb"(?m)^(?=From \S+ )", data)
+            if re.search(rb"(?m)^Subject: \[PATCH (?:v\d+ )?0[0-7]/1\d\]", m)]  # cover, patches up to s390's
+
+    def resend(raw: bytes) -> bytes:
+        head, sep, body = raw.partition(b"\n\n")
+        head = re.sub(rb"<([^<>@\s]+@[^<>\s]+)>", rb"<resend.\1>", head)
+        head = re.sub(rb"(?m)^Subject: \[PATCH (?:v\d+ )?", b"Subject: [PATCH v9 ", head)
+        return head + sep + body
+
+    out = dest / f"reposted-v{n}.mbox"
+    out.write_bytes(b"".join(msgs + [resend(m) for m in msgs]))
+    return out
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_equal_diffs_on_equal_code_reuse_one_model_run(n: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A repost's model runs are the original's, as they were made (not as later patches grew
+    them): every review is the one judged with each posting's runs made afresh."""
+    from bot import judge
+    from tests.throughput import review_json
+
+    path = _with_reposts(n, tmp_path)
+    built: list[int] = []
+    bind = judge.Judge.bind
+
+    def counting(self: judge.Judge, *a: object, **k: object) -> object:
+        built.append(1)
+        return bind(self, *a, **k)
+
+    monkeypatch.setattr(judge.Judge, "bind", counting)
+    reused = review_json(path, cache=False, jobs=1)
+    n_reused = len(built)
+    built.clear()
+    monkeypatch.setattr(judge.Judge, "_same_code", lambda *a: None)
+    afresh = review_json(path, cache=False, jobs=1)
+    assert reused == afresh
+    assert '"relevant": true' in reused
+    assert 0 < n_reused < len(built)  # the reposts built nothing again
+
+
+def test_a_diff_digest_is_its_content() -> None:
+    import copy
+
+    p = next(q for q in load(str(corpus.thread(1))).postings if q.subject.startswith("[PATCH 07/12]"))
+    q = copy.deepcopy(p)
+    q.msgid, q.subject = "other@example.org", "[PATCH RESEND 07/12] other words"
+    assert cache.files_digest(q.files) == cache.files_digest(p.files)
+    ln = q.files[0].hunks[0].lines[0]
+    q.files[0].hunks[0].lines[0] = type(ln)(ln.tag, ln.text + " ", ln.old_no, ln.new_no)
+    assert cache.files_digest(q.files) != cache.files_digest(p.files)

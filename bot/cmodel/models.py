@@ -502,7 +502,8 @@ def _code_under_review(spec: ModelSpec, kpath: str, tree_text: str | None, layer
         lines = exact if exact is not None else apply_hunks(lines, fd, step, partial) if lines else new_file_lines(fd)
         _merge_report(report, step)
         if i < len(earlier):  # only the last layer's "+" lines are the change under review
-            lines = [SourceLine(sl.file, sl.line, sl.text, sl.from_patch, False) for sl in lines]
+            lines = [SourceLine(sl.file, sl.line, sl.text, sl.from_patch, False) if sl.added or sl.after_removal
+                     else sl for sl in lines]
             acc = _plus(acc, step)
             _PREFIXES.put(spec, kpath, tree_text, earlier[:i + 1], lines, acc)
     return list(lines)
