@@ -52,6 +52,7 @@ REASON_KINDS = (
     ("review time budget spent", ("time budget",)),
     ("setup fails", ("its setup",)),
     ("unknown calls", ("calls the model does not know",)),
+    ("patch would not compile", ("would not compile",)),
     ("unresolved names", ("which nothing", "nothing assigns", "nothing defines")),
     ("unclassified violation", ("no rule classifies",)),
     ("unplaceable hunk", ("hunk @@", "did not match the model")),

@@ -41,6 +41,7 @@ from bot.proposal import proposal
 from bot.sim.core import CheckResult, Counterexample
 from bot.sites import analyze
 from bot.tree import base_revision, resolve, tree_reader
+from bot.undeclared import undeclared_reads
 from bot.verdict import ModelOutcome, ScenarioFailure, decide
 
 log = logging.getLogger(__name__)
@@ -421,6 +422,11 @@ class Judge:
                                set(cur_run.bound.changed), dict(cur_run.scenario_ran),
                                dict(cur_run.failed), list(cur_run.problems),
                                {f"{path}:{fn}" for fn, path in cur_run.bound.removed.items()})
+        broken, explained = undeclared_reads(p, cur_run.bound, cur_run.failed)
+        if broken:  # code C would reject: nothing it "does" is a finding
+            outcome.problems += broken
+            outcome.failed = {sc: fail for sc, fail in outcome.failed.items() if sc not in explained}
+            return outcome
         touched = set(cur_run.bound.changed) & cur_run.ran
         if not touched or cur_run.problems:
             if not touched:
