@@ -24,6 +24,7 @@ from bot.cmodel.models import (
     SetupError,
     Tree,
     build_program,
+    config_variants,
     context_scenarios,
     cost_counterexample,
     models_for,
@@ -384,6 +385,7 @@ class Judge:
         specs = models_for(paths)
         if len(specs) > 1:
             specs = self._choose(p, specs)
+        specs += [v for spec in list(specs) for v in config_variants(spec, p.files)]
         log.debug("<%s> %s: files %s; models: %s", p.msgid, p.subject, ", ".join(sorted(paths)) or "none",
                   ", ".join(s.name for s in specs) or "none covers them")
         if specs and self.opts.tree and base_revision(p)[0] is None:

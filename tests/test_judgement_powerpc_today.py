@@ -73,3 +73,15 @@ def test_todays_fragment_file_is_judged_on_todays_model_and_2023s_on_theirs() ->
 def test_the_book3s64_files_are_this_models_alone() -> None:
     for path in ("arch/powerpc/mm/book3s64/pgtable.c", "arch/powerpc/include/asm/book3s/64/pgalloc.h"):
         assert [s.name for s in models_for({path})] == [MODEL]
+
+
+def test_a_hunk_in_a_function_the_partial_reference_leaves_out_is_outside_it() -> None:
+    # git names the preceding hook in the hunk's section line, but the hunk opens
+    # pmd_populate_kernel() before it changes anything: that change is outside the model
+    from bot.cmodel.models import build_program, find_model
+
+    p, _ctx = real(2024, "[PATCH 3/5] mm: add vaddr param to pmd_populate_kernel")
+    spec = find_model(MODEL)
+    assert spec is not None
+    bound = build_program(spec, [p.files])
+    assert not bound.report.failed and not bound.changed

@@ -245,7 +245,13 @@ _WORD = re.compile(r"[A-Za-z_]\w*")
 
 
 def _names_any(h: Hunk, names: frozenset[str]) -> bool:
-    words = set(_WORD.findall(h.section))
+    """The hunk names a function of names: in git's section line (the definition the hunk begins
+    after), unless the hunk itself opens a definition before its first change (the change is that
+    function's, not the section's), or in its lines."""
+    first_change = next((i for i, ln in enumerate(h.lines) if ln.tag != " "), len(h.lines))
+    opens = any(_DEFINITION.match(ln.text) and not ln.text.rstrip().endswith(";")
+                for ln in h.lines[:first_change])
+    words = set() if opens else set(_WORD.findall(h.section))
     for ln in h.lines:
         words.update(_WORD.findall(ln.text))
     return bool(words & names)

@@ -83,6 +83,13 @@ class Config:
     defines: dict[str, str] = field(default_factory=dict)
     arch: str = ""
     implicit_includes: list[str] = field(default_factory=list)
+    per_arch: dict[str, dict[str, bool | int | str]] = field(default_factory=dict)  # options one arch sets otherwise
+
+    def for_arch(self, arch: str) -> Config:
+        """The configuration of one architecture's instance of a wildcard model: its include
+        directories, and the options it selects otherwise."""
+        return Config({**self.options, **self.per_arch.get(arch, {})}, dict(self.defines), arch,
+                      list(self.implicit_includes))
 
     def macros(self) -> dict[str, str]:
         out: dict[str, str] = {}

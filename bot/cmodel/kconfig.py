@@ -6,6 +6,8 @@
     CONFIG_PGSTE = true                # false, or not listed, means not set
     [defines]                          # predefined macros (the compiler's), name = body text
     __s390x__ = "1"
+    [architectures.loongarch]          # a model of a file every architecture has (arch/*/...):
+    CONFIG_MMU_GATHER_TABLE_FREE = false   # what one architecture selects otherwise
 
 The options decide `#if`/`#ifdef`/`IS_ENABLED()` in the file under review and its headers, with a
 tree and from the mail alone.
@@ -48,17 +50,27 @@ def _parse(f: Fields) -> Config:
     incs = f.strs("implicit_includes")
     if not all(i.endswith(".h") and ".." not in i for i in incs):
         raise f.error("key 'implicit_includes' must be a list of header paths")
-    options: dict[str, bool | int | str] = {}
-    for name, v in f.get("options", dict, {}).items():
-        if not _OPTION.fullmatch(name):
-            raise f.error(f"option {name!r} is not a CONFIG_ name")
-        if not isinstance(v, (bool, int, str)):
-            raise f.error(f"{name} must be true/false, \"m\", an integer or a string")
-        options[name] = v
+    options = _options(f, f.get("options", dict, {}), "")
+    per_arch: dict[str, dict[str, bool | int | str]] = {}
+    for name, table in f.get("architectures", dict, {}).items():
+        if not re.fullmatch(r"[a-z0-9_]+", name) or not isinstance(table, dict):
+            raise f.error(f"architectures.{name}: must be a table of options of a directory name under arch/")
+        per_arch[name] = _options(f, table, f"architectures.{name}.")
     defines: dict[str, str] = {}
     for name, v in f.get("defines", dict, {}).items():
         if not _MACRO.fullmatch(name) or not isinstance(v, str):
             raise f.error(f"define {name!r} must be a macro name with a string body")
         defines[name] = v
     f.close()
-    return Config(options, defines, arch, list(incs))
+    return Config(options, defines, arch, list(incs), per_arch)
+
+
+def _options(f: Fields, table: dict[str, Any], where: str) -> dict[str, bool | int | str]:
+    options: dict[str, bool | int | str] = {}
+    for name, v in table.items():
+        if not _OPTION.fullmatch(name):
+            raise f.error(f"option {where}{name!r} is not a CONFIG_ name")
+        if not isinstance(v, (bool, int, str)):
+            raise f.error(f"{where}{name} must be true/false, \"m\", an integer or a string")
+        options[name] = v
+    return options

@@ -205,6 +205,25 @@ def models_for(paths: set[str]) -> list[ModelSpec]:
     return out
 
 
+def config_variants(spec: ModelSpec, files: list[FileDiff]) -> list[ModelSpec]:
+    """A wildcard model judging a change to one of its shared files under its default
+    configuration: its instances for the architecture configurations it states (one per distinct
+    set of options, `[architectures.NAME]`) whose build of the change changes a function the
+    default build does not, i.e. code under an `#if` of an option they set otherwise."""
+    if spec.config is None or not spec.config.per_arch or "@" in spec.name:
+        return []
+    base = set(build_program(spec, [files]).changed)
+    first: dict[tuple, str] = {}
+    for arch in sorted(spec.config.per_arch):
+        first.setdefault(tuple(sorted(spec.config.per_arch[arch].items())), arch)
+    out = []
+    for arch in first.values():
+        variant = instance(spec, arch)
+        if set(build_program(variant, [files]).changed) - base:
+            out.append(variant)
+    return out
+
+
 def find_model(name: str) -> ModelSpec | None:
     """A model by its name, an architecture's instance (`NAME@arch`) included."""
     base, _, fill = name.partition("@")
@@ -242,7 +261,8 @@ def instance(spec: ModelSpec, fill: str) -> ModelSpec:
             spec, name=f"{spec.name}@{fill}", files=[sub(f) for f in spec.files],
             references={sub(k): v for k, v in spec.references.items()},
             reference_parts={sub(k): v for k, v in spec.reference_parts.items()},
-            partial=frozenset(sub(f) for f in spec.partial), headers={sub(k): v for k, v in spec.headers.items()})
+            partial=frozenset(sub(f) for f in spec.partial), headers={sub(k): v for k, v in spec.headers.items()},
+            config=spec.config.for_arch(fill) if spec.config is not None else None)
     return _INSTANCES[key]
 
 

@@ -127,9 +127,28 @@ def _prologue(text_lines: list[str]) -> int:
     return last
 
 
+_MAIL_ONLY: dict[tuple, Prepared] = {}  # text from the mail alone: what preprocessing made of it
+
+
 def prepare(lines: list[SourceLine], path: str, config: Config, reader: Reader | None,
             opaque: frozenset[str], cache_key: tuple = ()) -> Prepared:
-    """Preprocess the file's lines (reference or tree, hunks applied) for the parser."""
+    """Preprocess the file's lines (reference or tree, hunks applied) for the parser. Without a
+    tree the result depends on the text and the options alone (not on the architecture's include
+    directories): the instances of a wildcard model share it."""
+    if reader is not None:
+        return _prepare(lines, path, config, reader, opaque, cache_key)
+    key = (path, tuple(sorted(config.options.items())), tuple(sorted(config.defines.items())), opaque,
+           "\n".join(sl.text for sl in lines))
+    hit = _MAIL_ONLY.get(key)
+    if hit is None:
+        if len(_MAIL_ONLY) >= 64:
+            _MAIL_ONLY.pop(next(iter(_MAIL_ONLY)))
+        hit = _MAIL_ONLY[key] = _prepare(lines, path, config, None, opaque, cache_key)
+    return Prepared(hit.text, None, list(hit.notes))
+
+
+def _prepare(lines: list[SourceLine], path: str, config: Config, reader: Reader | None,
+             opaque: frozenset[str], cache_key: tuple = ()) -> Prepared:
     raw = [sl.text for sl in lines]
     notes: list[str] = []
     n_pro = _prologue(raw) if reader is not None else 0

@@ -56,19 +56,6 @@ static inline void __pmd_free_tlb(struct mmu_gather *tlb, pmd_t *pmd,
 	return pgtable_free_tlb(tlb, pmd, PMD_INDEX);
 }
 
-/* a PMD entry points at a PTE table by its address and the table bits */
-static inline void pmd_populate_kernel(struct mm_struct *mm, pmd_t *pmd,
-				       pte_t *pte)
-{
-	*pmd = __pmd(__pgtable_ptr_val(pte) | PMD_VAL_BITS);
-}
-
-static inline void pmd_populate(struct mm_struct *mm, pmd_t *pmd,
-				pgtable_t pte_page)
-{
-	*pmd = __pmd(__pgtable_ptr_val(pte_page) | PMD_VAL_BITS);
-}
-
 static inline void __pte_free_tlb(struct mmu_gather *tlb, pgtable_t table,
 				  unsigned long address)
 {

@@ -10,10 +10,11 @@
  * the page (pagetable_dtor_free()). So the destructor, and with it the split lock's return, comes
  * after the gather's grace period, never in the architecture's *_free_tlb().
  *
- * Architectures without MMU_GATHER_TABLE_FREE have page-sized directories and no batch of tables:
- * their tlb_remove_table() runs the destructor itself and hands the page to the ordinary page
- * batch, which frees it after the TLB flush (its IPI is what holds walkers off there), not after a
- * grace period. That variant is not stated here: the model's architecture frees tables by RCU.
+ * Architectures without MMU_GATHER_TABLE_FREE (csky, hexagon, loongarch, m68k, mips, nios2,
+ * openrisc, sh, um) have page-sized directories and no batch of tables: their tlb_remove_table()
+ * runs the destructor itself and hands the page to the ordinary page batch, which frees it after
+ * the TLB flush (its IPI is what holds lockless walkers off there), not after a grace period.
+ * Nothing else runs their destructor: their *_free_tlb() hooks must not.
  */
 
 #define MAX_TABLE_BATCH ((PAGE_SIZE - sizeof(struct mmu_table_batch)) / sizeof(void *))
@@ -32,3 +33,14 @@ static inline void tlb_remove_ptdesc(struct mmu_gather *tlb, struct ptdesc *pt)
 {
 	tlb_remove_table(tlb, pt);
 }
+
+#ifndef CONFIG_MMU_GATHER_TABLE_FREE
+/* a directory is a page: destruct it now, free it with the page batch after the TLB flush */
+static inline void tlb_remove_table(struct mmu_gather *tlb, void *table)
+{
+	struct page *page = (struct page *)table;
+
+	pagetable_dtor(page_ptdesc(page));
+	tlb_remove_page(tlb, page);
+}
+#endif /* !CONFIG_MMU_GATHER_TABLE_FREE */

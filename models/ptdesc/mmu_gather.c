@@ -10,7 +10,10 @@
  * tlb_remove_table_sync_one() has sent an IPI to every CPU and waited for it. That wait is not a
  * grace period: it only guarantees that no CPU is still inside an IRQ-disabled walk it began
  * before the pmd was cleared. An architecture may provide its own __tlb_remove_table_one().
+ * Without MMU_GATHER_TABLE_FREE none of this exists: tables are pages of the page batch.
  */
+
+#ifdef CONFIG_MMU_GATHER_TABLE_FREE
 
 static void __tlb_remove_table_free(struct mmu_table_batch *batch)
 {
@@ -92,6 +95,15 @@ void tlb_remove_table(struct mmu_gather *tlb, void *table)
 	if ((*batch)->nr == MAX_TABLE_BATCH)
 		tlb_table_flush(tlb);
 }
+
+#else /* !CONFIG_MMU_GATHER_TABLE_FREE */
+
+/* tables went into the page batch (asm-generic/tlb.h): the gather has no batch of its own */
+static inline void tlb_table_flush(struct mmu_gather *tlb)
+{
+}
+
+#endif /* CONFIG_MMU_GATHER_TABLE_FREE */
 
 static void tlb_flush_mmu_free(struct mmu_gather *tlb)
 {
