@@ -30,6 +30,7 @@ from bot.cmodel.models import (
     models_for,
     scenario_machine,
     scenario_runnable,
+    through_headers_it_takes,
 )
 from bot.cmodel.program import SourceLine
 from bot.cmodel.select import choose
@@ -382,7 +383,7 @@ class Judge:
         """The models that judge the posting: of those covering a file it changes, the ones whose
         references its code is for (bot.cmodel.select: by the tree's files or the hunks' alignment)."""
         paths = {fd.path for fd in p.files}
-        specs = models_for(paths)
+        specs = through_headers_it_takes(models_for(paths), p.files)
         if len(specs) > 1:
             specs = self._choose(p, specs)
         specs += [v for spec in list(specs) for v in config_variants(spec, p.files)]

@@ -84,12 +84,14 @@ class Config:
     arch: str = ""
     implicit_includes: list[str] = field(default_factory=list)
     per_arch: dict[str, dict[str, bool | int | str]] = field(default_factory=dict)  # options one arch sets otherwise
+    variant: bool = False  # an architecture's configuration that sets some option otherwise than the model's
 
     def for_arch(self, arch: str) -> Config:
         """The configuration of one architecture's instance of a wildcard model: its include
         directories, and the options it selects otherwise."""
-        return Config({**self.options, **self.per_arch.get(arch, {})}, dict(self.defines), arch,
-                      list(self.implicit_includes))
+        own = self.per_arch.get(arch, {})
+        return Config({**self.options, **own}, dict(self.defines), arch, list(self.implicit_includes),
+                      variant=any(self.options.get(k, False) != v for k, v in own.items()))
 
     def macros(self) -> dict[str, str]:
         out: dict[str, str] = {}

@@ -224,6 +224,28 @@ def config_variants(spec: ModelSpec, files: list[FileDiff]) -> list[ModelSpec]:
     return out
 
 
+def through_headers_it_takes(specs: list[ModelSpec], files: list[FileDiff]) -> list[ModelSpec]:
+    """The models for a change, less those that a wildcard header alone brings in when the change
+    to that header is not one its reference can take (bot.cmodel.headers.header_takes): an
+    architecture's asm/pgalloc.h is mostly code no model states, and only its *_free_tlb() hooks
+    make it the model's business."""
+    from bot.cmodel.headers import header_takes
+
+    out = []
+    for spec in specs:
+        arch = f"arch/{spec.name.partition('@')[2]}/"
+        own = [fd for fd in files if fd.path.startswith(arch) and (fd.path in spec.files or fd.path in spec.headers)]
+        if "@" not in spec.name or any(fd.path in spec.files for fd in own) or all(header_takes(spec, fd) for fd in own):
+            out.append(spec)
+    # a model none of whose instances stays judges the change to its shared files as itself
+    paths = {fd.path for fd in files}
+    for base in {s.name.partition("@")[0] for s in specs if "@" in s.name} - {s.name.partition("@")[0] for s in out}:
+        spec = find_model(base)
+        if spec is not None and paths & {f for f in spec.reads if WILDCARD not in f}:
+            out.append(spec)
+    return out
+
+
 def find_model(name: str) -> ModelSpec | None:
     """A model by its name, an architecture's instance (`NAME@arch`) included."""
     base, _, fill = name.partition("@")
@@ -729,10 +751,16 @@ def context_scenarios(spec: ModelSpec, bound: Bound) -> list[Scenario]:
         assert pair is not None
         if not relevant(pair, changed, defined):
             continue
+        if spec.config is not None and spec.config.variant and not _builds_paths(pair, defined):
+            continue  # an architecture's configuration without that path's code has it in another form
         if any(covered(pair, threads) for threads in written):
             continue
         out.append(sc)
     return out
+
+
+def _builds_paths(pair: Pair, defined: set[str]) -> bool:
+    return all(f in defined for f in (*pair.first.functions, *pair.second.functions))
 
 
 def changes_error_path(bound: Bound, functions: tuple[str, ...]) -> bool:

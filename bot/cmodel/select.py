@@ -6,7 +6,9 @@ Which one the posting applies to is read from the code, never from the subject o
 a kernel tree, the model whose reference shares most of its own names (those no rival uses) with
 the tree's file; from the mail alone, the model whose references the hunks' pre-images align with
 best (the earlier patches of the series count too, since they are what the posting sits on), less
-what a reference already defines of the functions the hunks add anew. Models that score the same
+what a reference already defines of the functions the hunks add anew. A header with a reference
+counts as a file; a hunk that aligns nowhere but replaces whole a definition the reference states
+in another shape scores by how alike the names of the two bodies are. Models that score the same
 are all run.
 """
 
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from bot.cmodel.bind import alignment_score, defined_names, reference_lines
 from bot.cmodel.models import ModelSpec, joined_reference
-from bot.cmodel.program import SourceLine
+from bot.cmodel.program import SourceLine, program_from_text
 from bot.patch import FileDiff, Hunk, HunkLine
 
 TreeReader = Callable[[str], "str | None"]
@@ -47,7 +49,7 @@ def choose(specs: Sequence[ModelSpec], layers: Sequence[Sequence[FileDiff]],
                     files |= claims[s.name]
                     todo.remove(s)
                     grown = True
-        if len(group) == 1 or not any(path in s.reference_parts for s in group for path in files):
+        if len(group) == 1 or not any(_has_reference(s, path) for s in group for path in files):
             # one model, or headers alone that none of them states as a file: the models read them
             # alike (the same header code on bases the change does not touch), and one judges
             chosen.add(group[0].name)
@@ -58,27 +60,72 @@ def choose(specs: Sequence[ModelSpec], layers: Sequence[Sequence[FileDiff]],
     return [s for s in specs if s.name in chosen]
 
 
+def _has_reference(spec: ModelSpec, path: str) -> bool:
+    return path in spec.reference_parts or bool(spec.headers.get(path))
+
+
+def _key(spec: ModelSpec, path: str) -> RefKey:
+    """A file's reference parts, or a header's one reference file."""
+    if path in spec.reference_parts:
+        return spec.reference_key(path)
+    ref = spec.headers[path]
+    return ((spec.rel(ref), spec.directory / ref),)
+
+
 def _score(spec: ModelSpec, path: str, layers: Sequence[Sequence[FileDiff]],
            tree_file: TreeReader | None, rivals: Sequence[ModelSpec]) -> float:
-    if path not in spec.reference_parts:
+    if not _has_reference(spec, path):
         return 0.0
     text = tree_file(path) if tree_file is not None else None
     if text is not None:
-        others = [r.reference_key(path) for r in rivals if r is not spec and path in r.reference_parts]
-        return _distinctive_share(spec.reference_key(path), others, text)
+        others = [_key(r, path) for r in rivals if r is not spec and _has_reference(r, path)]
+        return _distinctive_share(_key(spec, path), others, text)
     lines = _reference(spec, path)
     has = _defined(spec, path)
     total = 0.0
     for layer in layers:
         for fd in layer:
             if fd.path == path:
-                total += sum(_aligned(lines, h) for h in fd.hunks)
+                total += sum(_aligned(lines, h) or _resembles(_key(spec, path), h) for h in fd.hunks)
                 # a function the hunks bring in anew is one the file they were made against lacks
                 total -= ADDED_BUT_KNOWN * len(_added_definitions(fd) & has)
     return total
 
 
 ADDED_BUT_KNOWN = 3.0  # what one distinctive aligned line weighs (bot/cmodel/bind.py)
+
+
+def _resembles(key: RefKey, h: Hunk) -> float:
+    """A hunk that aligns nowhere but replaces whole a definition the reference states in another
+    shape (a one-line macro for a static inline): how much alike the two bodies are, by the names
+    they use (one aligned line's weight for the same names)."""
+    before = _bodies("\n".join(ln.text for ln in h.lines if ln.tag != "+"))
+    if not before:
+        return 0.0
+    ours = _reference_bodies(key)
+    return ADDED_BUT_KNOWN * sum(len(ids & ours[name]) / len(ids | ours[name])
+                                 for name, ids in before.items() if name in ours and ids | ours[name])
+
+
+def _bodies(text: str) -> dict[str, frozenset[str]]:
+    """The names each function or function-like macro of text uses, its own name and parameters aside."""
+    unit, _lines = program_from_text(text)
+    rows = text.split("\n")
+    out = {}
+    for name, fn in {**unit.functions, **unit.macro_functions}.items():
+        span = "\n".join(rows[fn.line - 1: fn.end_line])
+        ids = set(re.findall(r"[A-Za-z_]\w*", span)) - {name} - set(getattr(fn, "params", ()) or ())
+        out[name] = frozenset(ids - _C_WORDS)
+    return out
+
+
+_C_WORDS = frozenset({"static", "inline", "void", "struct", "unsigned", "long", "int", "define", "do", "while",
+                      "if", "else", "return", "const"})
+
+
+@lru_cache(maxsize=64)
+def _reference_bodies(key: RefKey) -> dict[str, frozenset[str]]:
+    return _bodies("\n".join(sl.text for sl in joined_reference(key)))
 
 
 def _added_definitions(fd: FileDiff) -> set[str]:
@@ -109,12 +156,9 @@ def _aligned(lines: list[SourceLine], h: Hunk) -> float:
     return score
 
 
-def _paths(spec: ModelSpec, path: str) -> tuple[Path, ...]:
-    return tuple(spec.directory / part for part in spec.reference_parts[path])
-
-
 def _defined(spec: ModelSpec, path: str) -> frozenset[str]:
-    return _defined_in(_paths(spec, path), spec.rel(spec.references[path]))
+    key = _key(spec, path)
+    return _defined_in(tuple(p for _rel, p in key), key[-1][0])
 
 
 @lru_cache(maxsize=64)
@@ -123,7 +167,7 @@ def _defined_in(paths: tuple[Path, ...], rel: str) -> frozenset[str]:
 
 
 def _reference(spec: ModelSpec, path: str) -> list[SourceLine]:
-    return joined_reference(spec.reference_key(path))  # one list per reference: the memo keys on it
+    return joined_reference(_key(spec, path))  # one list per reference: the memo keys on it
 
 
 @lru_cache(maxsize=64)
