@@ -426,6 +426,11 @@ class Judge:
                                dict(cur_run.failed), list(cur_run.problems),
                                {f"{path}:{fn}" for fn, path in cur_run.bound.removed.items()})
         broken, explained = undeclared_reads(p, cur_run.bound, cur_run.failed)
+        lost = self._swallowed(spec, layers, rev, cur_run) if cur_run.unknown else []
+        if lost:
+            broken.append("the patched code swallows functions of its file it does not remove ("
+                          + ", ".join(f"{f}()" for f in lost[:4]) + "): an unbalanced brace or a hunk cut short, "
+                          "so what runs is not the kernel's code")
         if broken:  # code C would reject: nothing it "does" is a finding
             outcome.problems += broken
             outcome.failed = {sc: fail for sc, fail in outcome.failed.items() if sc not in explained}
@@ -452,6 +457,12 @@ class Judge:
                                 "tracks" + (f"; the results of {', '.join(b + '()' for b in both)} were explored "
                                             "both ways" if both else "") + "): " + ", ".join(u + "()" for u in unknown))
         return outcome
+
+    def _swallowed(self, spec: ModelSpec, layers: list[Posting], rev: str | None, cur: ModelRun) -> list[str]:
+        """Functions the code under review calls as unknown that its base defines and the patch does
+        not remove: the patch's text swallowed them (a body that never closes)."""
+        base = self.bind(spec, list(layers), rev).program.functions
+        return sorted(f for f in cur.unknown if f in base and f not in cur.bound.removed)
 
     def finish(self, p: Posting, review: Review, sitemap: Any, site_note: str,
                outcomes: list[ModelOutcome]) -> Review:
