@@ -16,6 +16,11 @@
                  but nothing of this patch's review) and warm (this patch again). One patch's
                  scenarios run on the cores the machine leaves idle (bot.pool.idle_jobs), so the
                  load average at the start of the part is reported with it
+                 Each case is also run once more per round with its stages timed inside the process
+                 (bench/stages.py): the CPU seconds of start-up (the interpreter, imports, argparse),
+                 the mail parse, the verdict cache, rules/ and models/, judging (the judge's imports,
+                 program builds, the scenarios explored) and the report, from the round whose total is
+                 the smallest
   peak RSS       of every process tree (wait4: a pool's workers count), target < 300 MB
 
 Every review-bot run is a subprocess with its own cache directory (XDG_CACHE_HOME): cold means an
@@ -78,11 +83,16 @@ def run(argv: list[str], cache_home: Path | None = None, cwd: Path = REPO,
     if code not in (0, 1):
         raise RuntimeError(f"{' '.join(argv)}: exit {code}: {err.decode(errors='replace')[-800:]}")
     return {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
-            "exit": code}
+            "exit": code, "stderr": err.decode(errors="replace")}
 
 
 def bot(*args: str) -> list[str]:
     return [sys.executable, "-m", "bot", *args]
+
+
+def staged(*args: str) -> list[str]:
+    """The same command with its stages timed (bench/stages.py), in its own process."""
+    return [sys.executable, str(REPO / "bench" / "stages.py"), *args]
 
 
 def stdlib_parse(path: Path) -> float:
@@ -186,19 +196,18 @@ def stdin_part(tmp: Path, repo: Path, repeat: int) -> dict[str, Any]:
     others_home = tmp / "stdin-others"
     for n in (2, 3):
         run(bot("check", "--stdin", "--format", "checkpatch"), others_home, stdin=kernel_tree.patch_07(n))
-    check = bot("check", "--stdin", "--format", "checkpatch")
+    check = ("check", "--stdin", "--format", "checkpatch")
+    stages: dict[str, list[dict[str, float]]] = {k: [] for k in ("cold", "compiled", "first_sight", "warm")}
     for k in range(repeat):
         runs["checkpatch"].append(run(["perl", str(checkpatch), "--no-tree", str(eml)], cwd=repo))
-        runs["cold"].append(run(check, tmp / f"stdin-cold-{k}", stdin=patch))
-        home = tmp / f"stdin-compiled-{k}"
-        shutil.copytree(others_home, home)
-        for f in (home / "review-bot").glob("verdicts.sqlite*"):
-            f.unlink()
-        runs["compiled"].append(run(check, home, stdin=patch))
-        home = tmp / f"stdin-fresh-{k}"
-        shutil.copytree(others_home, home)
-        runs["first_sight"].append(run(check, home, stdin=patch))
-        runs["warm"].append(run(check, warm_home, stdin=patch))
+        for timed, argv, into in ((False, bot(*check), runs), (True, staged(*check), stages)):
+            tag = "staged-" if timed else ""
+            r = [run(argv, tmp / f"stdin-cold-{tag}{k}", stdin=patch)]
+            r.append(run(argv, _others(others_home, tmp / f"stdin-compiled-{tag}{k}", verdicts=False), stdin=patch))
+            r.append(run(argv, _others(others_home, tmp / f"stdin-fresh-{tag}{k}"), stdin=patch))
+            r.append(run(argv, warm_home, stdin=patch))
+            for name, res in zip(("cold", "compiled", "first_sight", "warm"), r):
+                into[name].append(_stages_of(res) if timed else res)
     best = min(r["seconds"] for r in runs["checkpatch"])
     best_cpu = min(r["cpu_seconds"] for r in runs["checkpatch"])
     out: dict[str, Any] = {"checkpatch_seconds": round(best, 3), "checkpatch_cpu_seconds": round(best_cpu, 3)}
@@ -207,10 +216,30 @@ def stdin_part(tmp: Path, repo: Path, repeat: int) -> dict[str, Any]:
             out[f"{name}_seconds"] = round(min(r["seconds"] for r in rs), 3)
             out[f"{name}_ratio"] = round(min(r["seconds"] for r in rs) / best, 3)
             out[f"{name}_cpu_seconds"] = round(min(r["cpu_seconds"] for r in rs), 3)
+    # each case's stages from its round with the smallest total (the least disturbed one)
+    out["stages_cpu_seconds"] = {name: min(rs, key=lambda st: st["total in process"]) for name, rs in stages.items()}
     out.update(repeat=repeat, load_average_before=round(load_before, 2),
                load_average_after=round(os.getloadavg()[0], 2),
                all_runs={name: [round(r["seconds"], 3) for r in rs] for name, rs in runs.items()})
     return out
+
+
+def _others(src: Path, home: Path, verdicts: bool = True) -> Path:
+    """A copy of the cache the v2 and v3 07/12 runs left; without its verdicts: the compiled cache only."""
+    shutil.copytree(src, home)
+    if not verdicts:
+        for f in (home / "review-bot").glob("verdicts.sqlite*"):
+            f.unlink()
+    return home
+
+
+def _stages_of(res: dict[str, Any]) -> dict[str, float]:
+    """The stage seconds bench/stages.py printed last on stderr."""
+    lines = [ln for ln in res["stderr"].splitlines() if ln.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"bench/stages.py printed no stage times: {res['stderr'][-400:]}")
+    st: dict[str, float] = json.loads(lines[-1])
+    return st
 
 
 def stdin_only(repeat: int) -> int:
@@ -236,6 +265,17 @@ def _print_stdin(s: dict[str, Any]) -> None:
           f"{s['cold_cpu_seconds']:.3f}, compiled {s['compiled_cpu_seconds']:.3f}, first sight "
           f"{s['first_sight_cpu_seconds']:.3f}, warm {s['warm_cpu_seconds']:.3f}, checkpatch.pl "
           f"{s['checkpatch_cpu_seconds']:.3f}")
+    for name, st in s["stages_cpu_seconds"].items():
+        judging = st.get("judging", 0.0)
+        start = st["interpreter start"] + st["imports"] + st["argparse"]
+        rest = st["total in process"] - start - judging - st.get("mail parse", 0.0) - st.get("report", 0.0)
+        inner = ", ".join(f"{k} {st[k]:.3f}" for k in ("judge imports", "rules/ and models/", "program builds",
+                                                         "scenarios explored") if k in st)
+        print(f"  {name:11} CPU s: start-up {start:.3f} (interpreter {st['interpreter start']:.3f}, imports "
+              f"{st['imports']:.3f}, argparse {st['argparse']:.3f}), mail parse {st.get('mail parse', 0):.3f}, "
+              f"judging {judging:.3f}" + (f" ({inner})" if inner else "") + f", report {st.get('report', 0):.3f}, "
+              f"the rest {rest:.3f} (verdict cache open {st.get('verdict cache open', 0):.3f}, review keys "
+              f"{st.get('review keys', 0):.3f}); in all {st['total in process']:.3f}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,11 +8,11 @@ traceback only with --debug), 3 with --strict: a relevant patch was not judged.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -27,6 +27,9 @@ PROG = "review-bot"
 FORMATS = ("text", "email", "json", "sarif", "html", "checkpatch", "b4-review")
 EXPLORE_FORMATS = ("text", "json")
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_NOT_JUDGED = 0, 1, 2, 3
+# Allocations between two young-generation collections. A review allocates millions of short-lived
+# tuples and dicts that hold no cycles: at Python's 700, collecting them was ~5% of a one-patch check.
+GC_YOUNG = 20_000
 EXIT_CODES = (
     "Exit codes: 0 every relevant patch judged and clean (or nothing relevant), 1 at least one "
     "correctness finding, 2 bad usage or unreadable input, 3 (only with --strict) a relevant patch "
@@ -234,9 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _options(args: argparse.Namespace, tree: str | None = None) -> Any:
     from bot.pipeline import Options
-    from bot.tree import TreeError, check_tree
 
     if args.tree:
+        from bot.tree import TreeError, check_tree
+
         try:
             check_tree(args.tree)
         except TreeError as e:
@@ -318,6 +322,8 @@ def _render(args: argparse.Namespace, report: Any, fmt: str) -> str:
 def _write(path: str, text: str) -> None:
     """Write a report file whole or not at all: a temporary file beside it, renamed over it, so an
     interrupted run leaves the old report (a FIFO or device is written directly)."""
+    import tempfile
+
     target = Path(path)
     data = text.encode("utf-8")
     try:
@@ -445,13 +451,12 @@ def _check_stdin(args: argparse.Namespace) -> int:
         raise UsageError(f"stdin holds more than {MAX_MESSAGE >> 20} MiB: --stdin reads one patch email")
     if not data.strip():
         raise UsageError("no input on stdin")
-    with tempfile.TemporaryDirectory(prefix="review-bot-stdin-") as tmp:
-        path = Path(tmp) / "stdin.eml"
-        path.write_bytes(data)
-        try:
-            res = _mail_load(str(path))
-        except UsageError as e:  # name the input as the user gave it, not the temporary file
-            raise UsageError(str(e).replace(str(path), "stdin")) from None
+    from bot import mail
+
+    try:  # parsed where it is, in memory: the same reader as for a file
+        res = mail.load_bytes(data, name="stdin")
+    except mail.InputError as e:
+        raise UsageError(str(e) or "cannot read stdin") from None
     if not _count(res.messages):
         raise UsageError("no email on stdin")
     return _finish(args, _review(args, _count(res.messages), list(res.postings), res.skipped,
@@ -479,6 +484,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         if not report.messages:
             raise UsageError(f"no messages in {args.mbox}")
         return _finish(args, report)
+    import tempfile
+
     from bot.fetch import FetchError, fetch_search
 
     try:
@@ -669,6 +676,8 @@ def _terminated(signum: int, frame: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    if argv is None:  # the process is the command's own (a caller in Python keeps its settings)
+        gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminated)
     try:

@@ -23,7 +23,6 @@ import io
 import logging
 import os
 import pickle
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
@@ -136,6 +135,8 @@ def _why_not(blob: bytes) -> str | None:
 
 def _write(path: Path, results: dict[str, Any]) -> None:
     """The file, written whole under a temporary name and then renamed: a reader never sees half."""
+    import tempfile  # only when the file is written again, not on every run that reads it
+
     try:
         buf = io.BytesIO()
         p = pickle.Pickler(buf, protocol=5)

@@ -103,10 +103,11 @@ def load(path: str, msgid: str | None = None, limits: Limits | None = None,
     return _select(res, msgid) if msgid else res
 
 
-def load_bytes(data: bytes, limits: Limits | None = None, parents: bool = False) -> LoadResult:
-    """Like load(), from bytes in memory; parents: also the reply structure of every message."""
+def load_bytes(data: bytes, limits: Limits | None = None, parents: bool = False, name: str = "bytes") -> LoadResult:
+    """Like load(), from bytes in memory; parents: also the reply structure of every message;
+    name: the input as errors name it."""
     res = LoadResult(parents={} if parents else None)
-    for _ in _consume(read_bytes(data, limits), res, None):
+    for _ in _consume(read_bytes(data, limits, name), res, None):
         pass
     return res
 

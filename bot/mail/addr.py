@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email.header import decode_header, make_header
 
 MAX_NAME = 200  # characters of a display name kept (a name is for people, not for payloads)
 MAX_MSGID = 250  # a real Message-ID is < 120 characters; one line of a header is 998 octets
@@ -44,14 +43,21 @@ def _one_line(s: str) -> str:
     return " ".join(_CTRL.sub(" ", s).split())
 
 
+def decode_words(s: str) -> str:
+    """RFC 2047 encoded words decoded; a broken one stays as sent. The stdlib's header classes are
+    imported here: most headers hold none."""
+    if "=?" not in s:
+        return s
+    from email.header import decode_header, make_header
+
+    try:
+        return str(make_header(decode_header(s)))
+    except Exception:  # noqa: BLE001 - a broken encoded word stays as sent
+        return s
+
+
 def _decode(s: str) -> str:
-    s = _one_line(s)
-    if "=?" in s:
-        try:
-            s = str(make_header(decode_header(s)))
-        except Exception:  # noqa: BLE001 - a broken encoded word stays as sent
-            pass
-    return _one_line(s)[:MAX_NAME]
+    return _one_line(decode_words(_one_line(s)))[:MAX_NAME]
 
 
 @dataclass

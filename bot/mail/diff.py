@@ -137,6 +137,7 @@ def _hunk(lines: list[str], i: int, cur: FileDiff) -> int:  # noqa: C901
         cur.notes.append(f"absurd hunk header skipped: {lines[i][:80]!r}")
         return i + 1
     hunk = Hunk(old_start, old_len, new_start, new_len, m.group(5).strip())
+    add, line = hunk.lines.append, HunkLine  # the loop below runs for every line of a year's diffs
     old_no, new_no = old_start, new_start
     old_left, new_left = old_len, new_len
     i += 1
@@ -148,7 +149,7 @@ def _hunk(lines: list[str], i: int, cur: FileDiff) -> int:  # noqa: C901
             # an empty line is a context line whose trailing space a mailer ate
             if old_left <= 0 or new_left <= 0:
                 break
-            hunk.lines.append(HunkLine(" ", ln[1:], old_no, new_no))
+            add(line(" ", ln[1:], old_no, new_no))
             old_no += 1
             new_no += 1
             old_left -= 1
@@ -156,13 +157,13 @@ def _hunk(lines: list[str], i: int, cur: FileDiff) -> int:  # noqa: C901
         elif tag == "-" and not ln.startswith("-- ") or ln == "-":
             if old_left <= 0:
                 break
-            hunk.lines.append(HunkLine("-", ln[1:], old_no, None))
+            add(line("-", ln[1:], old_no, None))
             old_no += 1
             old_left -= 1
         elif tag == "+":
             if new_left <= 0:
                 break
-            hunk.lines.append(HunkLine("+", ln[1:], None, new_no))
+            add(line("+", ln[1:], None, new_no))
             new_no += 1
             new_left -= 1
         elif tag == "\\":
@@ -171,7 +172,7 @@ def _hunk(lines: list[str], i: int, cur: FileDiff) -> int:  # noqa: C901
             # "-- foo" is a removed line "- foo"... unless it is the signature separator "-- "
             if ln == "-- ":
                 break
-            hunk.lines.append(HunkLine("-", ln[1:], old_no, None))
+            add(line("-", ln[1:], old_no, None))
             old_no += 1
             old_left -= 1
         else:

@@ -14,11 +14,10 @@ import hashlib
 import quopri
 import re
 from dataclasses import dataclass, field
-from email.header import decode_header, make_header
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from bot.mail.addr import msgids, parse_addresses
+from bot.mail.addr import decode_words, msgids, parse_addresses
 from bot.mail.diff import parse_diff, too_large
 from bot.mail.read import Skip, msgid_of
 from bot.mail.series import Cover, cover_from, parse_subject, parse_trailers
@@ -176,11 +175,7 @@ def clean(s: str) -> str:
     """Header value: unfolded, RFC 2047 decoded, no CR/LF/control characters, spaces collapsed."""
     s = _CTRL.sub(" ", s)
     if "=?" in s:
-        try:
-            s = str(make_header(decode_header(s)))
-        except Exception:  # noqa: BLE001 - a broken encoded word stays as sent
-            pass
-        s = _CTRL.sub(" ", s)
+        s = _CTRL.sub(" ", decode_words(s))
     return _WS.sub(" ", s).strip()
 
 

@@ -314,7 +314,7 @@ def read_path(path: str, limits: Limits | None = None) -> Iterator[bytes | Skip]
         f.close()
 
 
-def read_bytes(data: bytes, limits: Limits | None = None) -> Iterator[bytes | Skip]:
+def read_bytes(data: bytes, limits: Limits | None = None, name: str = "bytes") -> Iterator[bytes | Skip]:
     import io
 
-    yield from read_stream(io.BytesIO(data), limits, "bytes")
+    yield from read_stream(io.BytesIO(data), limits, name)
