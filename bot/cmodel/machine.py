@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from typing import Callable, Hashable, Iterable
+from typing import Callable, Hashable, Iterable, NamedTuple
 
 from bot.cmodel.compile import CallIns, Compiled, Instr, instr
 from bot.cmodel.costs import CostRule
@@ -69,7 +69,11 @@ class Machine:
         self.layout = program.layout
         self.fn_names, self.fn_index = _function_numbers(tuple(program.functions), self.prims)
         self.lock_addrs: dict[str, int] = {}
-        self._shared_cache: dict[tuple[str, int], bool] = {}
+        self._fns: dict[str, _FnTables] = {}  # per function, what each instruction is (see _tables)
+        self._lines: dict[tuple[str, int], tuple[str, str]] = {}  # (fn, line) → (its source, file:line)
+        self._id_types: dict[tuple[str, str], str] = {}  # (function, name) → the type a name has there
+        self._lock_names: dict[int, str] = {}  # lock_name(), for the trace steps of every lock call
+        self._field_infos: dict[tuple[str, str], tuple[int, str]] = {}  # field_info() of members the layout has
         self._cost_calls = {c for r in self.cost_rules for c in r.calls}
         self._types: dict[str, str] = {}
         self._roles: dict[str, int] = {}
@@ -82,7 +86,6 @@ class Machine:
             at += max(GLOBAL_SIZE, (self.sizeof(gty.removesuffix("[]").strip()) + GLOBAL_SIZE - 1) // GLOBAL_SIZE
                       * GLOBAL_SIZE)
         self._globals = frozenset(self.global_addrs)
-        self._choice_cache: dict[tuple[str, int], bool] = {}
         self._choice: int | None = None  # the value the next unknown call returns (a branch of the search)
         # Error paths: with faults on (the scenario calls allocations_may_fail()), a call whose rule
         # may fail is explored failing and succeeding while the world's fault budget lasts, when it
@@ -107,49 +110,68 @@ class Machine:
     # are the blocking rules (softirq on the CPU, grace-period waits, barrier, lock contention).
     def actions(self, state: Hashable) -> list[Hashable]:  # noqa: C901
         w = World.thaw(state)  # type: ignore[arg-type]
+        threads = w.threads
         acts: list[Hashable] = []
-        busy_cpus = {t.cpu for t in w.threads if t.ctx == "softirq"}
+        busy_cpus = {t.cpu for t in threads if t.ctx == "softirq"}
         blocked_any = False
-        for i, t in enumerate(w.threads):
-            if not t.frames:
+        sync_needs: list[int] = []  # synchronize_rcu() waits, for _gp_actions
+        srcu_needs: list[int] = []
+        fns = self._fns
+        for i, t in enumerate(threads):
+            wait_gp, wait_sgp = t.wait_gp, t.wait_sgp
+            if wait_gp > 0:
+                sync_needs.append(wait_gp)
+            if wait_sgp > 0:
+                srcu_needs.append(wait_sgp)
+            frames = t.frames
+            if not frames:
                 continue
             if t.ctx == "process" and t.cpu in busy_cpus:
                 continue  # interrupted by a softirq on its CPU
-            if t.wait_gp > 0 and not sem.sync_done(w.rcu, t.wait_gp):
-                blocked_any = True
-                continue
-            if t.wait_gp == -1 and not sem.barrier_done(w.rcu, t.barrier, w.running_callbacks("rcu")):
-                blocked_any = True
-                continue  # rcu_barrier: wait for the callbacks queued before it
-            if t.wait_sgp and not (sem.sync_done(w.srcu, t.wait_sgp) if t.wait_sgp > 0 else
-                                   sem.barrier_done(w.srcu, t.barrier, w.running_callbacks("srcu"))):
+            if wait_gp:
+                if wait_gp > 0 and not sem.sync_done(w.rcu, wait_gp):
+                    blocked_any = True
+                    continue
+                if wait_gp == -1 and not sem.barrier_done(w.rcu, t.barrier, w.running_callbacks("rcu")):
+                    blocked_any = True
+                    continue  # rcu_barrier: wait for the callbacks queued before it
+            if wait_sgp and not (sem.sync_done(w.srcu, wait_sgp) if wait_sgp > 0 else
+                                 sem.barrier_done(w.srcu, t.barrier, w.running_callbacks("srcu"))):
                 blocked_any = True
                 continue  # synchronize_srcu / srcu_barrier
-            want = self._next_lock(w, t)
-            holder = blocked_by(w, t, want[0], want[1]) if want is not None else None  # type: ignore[arg-type]
-            if holder is not None:
-                owner = next((x for x in w.threads if x.name == holder), None)
-                outcome = sem.lock_outcome(holder, t.name, t.ctx, t.cpu, owner.ctx if owner else "",
-                                           owner.cpu if owner else -2)
-                if outcome == sem.WAIT:
-                    blocked_any = True
-                else:
-                    acts.append(("deadlock", i, outcome))
-                continue
-            if self._at_choice(t) and self._branches(w, t):
+            f = frames[-1]
+            tabs = fns.get(f.fn) or self._tables(f.fn)
+            if tabs.lock[f.pc] is not None:
+                want = self._next_lock(w, t)
+                holder = blocked_by(w, t, want[0], want[1]) if want is not None else None  # type: ignore[arg-type]
+                if holder is not None:
+                    owner = next((x for x in threads if x.name == holder), None)
+                    outcome = sem.lock_outcome(holder, t.name, t.ctx, t.cpu, owner.ctx if owner else "",
+                                               owner.cpu if owner else -2)
+                    if outcome == sem.WAIT:
+                        blocked_any = True
+                    else:
+                        acts.append(("deadlock", i, outcome))
+                    continue
+            if tabs.choice[f.pc] and self._branches(w, t):
                 acts += [("run", i, 0), ("run", i, 1)]
                 continue
             acts.append(("run", i))
         # RCU machinery. With no reader about, a grace period may as well start and end in one step:
         # that only drops intermediate states, every ordering of callbacks and threads remains.
-        acts += _gp_actions(w.rcu, lambda: _readers(w), [t.wait_gp for t in w.threads if t.wait_gp > 0], "")
-        if w.rcu.cbs:
-            bh_off = {t.cpu for t in w.threads if t.ctx == "process" and t.frames and t.bh > 0}
-            invocable = sem.invocable(w.rcu, busy_cpus, bh_off)  # each on the CPU that queued it
-            acts += [("cb", k) for k, cb in enumerate(w.rcu.cbs) if cb in invocable and cb not in w.rcu.cbs[:k]]
+        rcu = w.rcu
+        if rcu.current or rcu.cbs or sync_needs:  # else no GP is running or wanted
+            acts += _gp_actions(rcu, lambda: _readers(w), sync_needs, "")
+        if rcu.cbs:
+            bh_off = {t.cpu for t in threads if t.ctx == "process" and t.frames and t.bh > 0}
+            invocable = sem.invocable(rcu, busy_cpus, bh_off)  # each on the CPU that queued it
+            acts += [("cb", k) for k, cb in enumerate(rcu.cbs) if cb in invocable and cb not in rcu.cbs[:k]]
         # each work item in a kworker of its own, concurrently with the others
-        acts += [("work", k) for k, item in enumerate(w.work) if item not in w.work[:k]]
-        acts += self._srcu_actions(w)
+        if w.work:
+            acts += [("work", k) for k, item in enumerate(w.work) if item not in w.work[:k]]
+        srcu = w.srcu
+        if srcu.current or srcu.cbs or srcu_needs:
+            acts += self._srcu_actions(w, srcu_needs)
         if not acts and blocked_any:
             acts.append(("stuck",))
         return acts
@@ -212,8 +234,8 @@ class Machine:
     # callback or called synchronize_rcu(), and a wait that never ends only removes paths.
 
     # SRCU: a grace-period domain of its own, with RCU's rules (bot.sim.semantics), over SRCU readers.
-    def _srcu_actions(self, w: World) -> list[Hashable]:
-        acts = _gp_actions(w.srcu, lambda: _srcu_readers(w), [t.wait_sgp for t in w.threads if t.wait_sgp > 0], "s")
+    def _srcu_actions(self, w: World, sync_needs: list[int]) -> list[Hashable]:
+        acts = _gp_actions(w.srcu, lambda: _srcu_readers(w), sync_needs, "s")
         if not any(t.name.startswith("srcu-cb") for t in w.threads):
             acts += [("scb", k) for k, cb in enumerate(w.srcu.cbs) if cb in sem.ready(w.srcu)]
         return acts
@@ -285,24 +307,37 @@ class Machine:
     def _settle(self, w: World, t: Thread, events: list[Event], violations: list[Violation]) -> None:
         """Run thread-local instructions until the next shared one (or the end)."""
         n = 0
-        while t.frames and not violations:
-            f = t.frames[-1]
-            if self._is_shared(f.fn, f.pc) or t.wait_gp or t.wait_sgp:
+        frames = t.frames
+        fns = self._fns
+        while frames and not violations:
+            f = frames[-1]
+            tabs = fns.get(f.fn) or self._tables(f.fn)
+            if tabs.shared[f.pc] or t.wait_gp or t.wait_sgp:
                 return
             n += 1
             if n > MAX_LOCAL_STEPS:
                 raise Abort(Violation("nontermination", f"{f.fn} runs too long without a shared access", ()))
             self._exec(w, t, events, violations)
 
+    def _tables(self, fn: str) -> _FnTables:
+        """What each instruction of a function is, worked out once per machine (the rules and the
+        fault setting are fixed by then): an interleaving point, a choice point, the lock it waits for."""
+        code = self.program.functions[fn].code
+        choice = [self._choice_at(code, pc) for pc in range(len(code))]
+        shared = [c or _instr_shared(ins, self.prims, self.program, self._globals) for ins, c in zip(code, choice)]
+        locks: list[Primitive | None] = []
+        for ins in code:
+            rule = None
+            if isinstance(ins, CallIns) and ins.name not in self.program.functions:
+                rule = self.prims.get(ins.name)
+                if rule is not None and (rule.effect != "lock" or rule["trylock"]):
+                    rule = None
+            locks.append(rule)
+        tabs = self._fns[fn] = _FnTables(code, shared, choice, locks)
+        return tabs
+
     def _is_shared(self, fn: str, pc: int) -> bool:
-        key = (fn, pc)
-        hit = self._shared_cache.get(key)
-        if hit is None:
-            code = self.program.functions[fn].code
-            ins = code[pc]
-            hit = _instr_shared(ins, self.prims, self.program, self._globals) or self._choice_point(fn, pc)
-            self._shared_cache[key] = hit
-        return hit
+        return (self._fns.get(fn) or self._tables(fn)).shared[pc]
 
     def _at_choice(self, t: Thread | FrozenThread) -> bool:
         if not t.frames:
@@ -311,21 +346,19 @@ class Machine:
         return self._choice_point(f.fn, f.pc)
 
     def _choice_point(self, fn: str, pc: int) -> bool:
+        choice = (self._fns.get(fn) or self._tables(fn)).choice
+        return pc < len(choice) and choice[pc]
+
+    def _choice_at(self, code: list[Instr], pc: int) -> bool:
         """An unknown or opaque call whose result a branch of its function (or its caller, through
         the return value) depends on: both a zero and a non-zero result are explored. With faults
         on, so is a call that may fail whose result the code checks (its error path)."""
-        key = (fn, pc)
-        hit = self._choice_cache.get(key)
-        if hit is None:
-            code = self.program.functions[fn].code
-            ins = code[pc] if pc < len(code) else None
-            hit = False
-            if isinstance(ins, CallIns) and ins.dst is not None and ins.name and ins.name not in self.program.functions:
-                rule = self.prims.get(ins.name)
-                if rule is None or rule.effect == "opaque" or (self.faults and rule.may_fail):
-                    hit = _branch_depends(code, pc, ins.dst)
-            self._choice_cache[key] = hit
-        return hit
+        ins = code[pc]
+        if isinstance(ins, CallIns) and ins.dst is not None and ins.name and ins.name not in self.program.functions:
+            rule = self.prims.get(ins.name)
+            if rule is None or rule.effect == "opaque" or (self.faults and rule.may_fail):
+                return _branch_depends(code, pc, ins.dst)
+        return False
 
     def _branches(self, w: World, t: Thread | FrozenThread) -> bool:
         """At a choice point: whether both outcomes are explored here. An unknown call's always are;
@@ -340,10 +373,11 @@ class Machine:
     # a call per instruction.
     def _exec(self, w: World, t: Thread, events: list[Event], violations: list[Violation]) -> None:  # noqa: C901
         f = t.frames[-1]
-        code = self.program.functions[f.fn]
-        ins = code.code[f.pc]
+        pc = f.pc
+        tabs = self._fns.get(f.fn) or self._tables(f.fn)
+        ins = tabs.code[pc]
         op = ins[0]
-        f.pc += 1
+        f.pc = pc + 1
         if op == "call":
             _, dst, name, args, line = ins  # CallIns
             callee = None
@@ -358,8 +392,8 @@ class Machine:
                 name = self.fn_names[target - FN_BASE] if FN_BASE <= target < FN_BASE + len(self.fn_names) else ""
             if name in self.program.functions:
                 vals = [self.eval(w, t, a) for a in args]
-                where = self.where_at(f.fn, line)
-                events.append(Event(t.name, f"{self.source(f.fn, line) or name + '()'}", where))
+                src, where = self._lines.get((f.fn, line)) or self._line(f.fn, line)
+                events.append(Event(t.name, src or name + "()", where))
                 self._enter(w, t, name, vals, dst)
                 return
             rule = self.prims.get(name)
@@ -400,8 +434,9 @@ class Machine:
                 self._enter(w, t, call.after[0], list(call.after[1]), None)
         elif op == "eval":
             self.eval(w, t, ins.expr)
-            if self._is_shared(f.fn, f.pc - 1):
-                events.append(Event(t.name, self.source(f.fn, ins.line), self.where_at(f.fn, ins.line)))
+            if tabs.shared[pc]:
+                src, where = self._lines.get((f.fn, ins.line)) or self._line(f.fn, ins.line)
+                events.append(Event(t.name, src, where))
         elif op == "jf":
             taken = bool(self.eval(w, t, ins.cond))
             if self.branch_probe is not None:  # a replay that records (or flips) branch outcomes
@@ -539,6 +574,7 @@ class Machine:
             size = (max(8, self.sizeof(ty.rstrip("[]").strip())) + 7) & ~7
             used = fr.locals.get("&", 0)
             base = STACK_BASE + (zlib.crc32(t.name.encode()) % 0x400) * 0x40000 + len(t.frames) * 0x1000
+            fr.ordered = False
             fr.locals[key] = base + used
             fr.locals["&"] = used + size
             if name in fr.locals:
@@ -590,7 +626,10 @@ class Machine:
                     self.program.functions[fr.fn].local_types:
                 self.write(w, t, self.global_addrs[name], val, lhs)
             else:
-                fr.locals[name] = val
+                loc = fr.locals
+                if name not in loc:
+                    fr.ordered = False  # a name added: the locals are no longer in sorted order
+                loc[name] = val
         elif isinstance(lhs, Field):
             addr, _ty = self.field_addr(w, t, lhs)
             self.write(w, t, addr, val, lhs)
@@ -644,6 +683,13 @@ class Machine:
         return base_val + off, fty
 
     def field_info(self, struct: str, name: str) -> tuple[int, str]:
+        hit = self._field_infos.get((struct, name))
+        if hit is None:
+            hit = self._field_info(struct, name)
+        return hit
+
+    def _field_info(self, struct: str, name: str) -> tuple[int, str]:
+        key = (struct, name)
         structs = self.layout.structs
         struct = self.program.types.get(struct, struct)
         ent = structs.get(struct, {}).get(name)
@@ -652,10 +698,11 @@ class Machine:
             cands = [s[name] for s in structs.values() if name in s]
             if len(cands) >= 1:
                 ent = cands[0]
-            else:
+            else:  # not remembered, so that each use records it
                 self.obs.unresolved.add(f"field {name} of {struct} is not in the model's layout")
                 return 0x800 + (sum(map(ord, name)) * 8) % 0x700, "long"
-        return ent[0], ent[1]
+        hit = self._field_infos[key] = (ent[0], ent[1])
+        return hit
 
     def sizeof(self, ty: str) -> int:
         ty = " ".join(ty.split())
@@ -686,14 +733,11 @@ class Machine:
 
     def type_of(self, t: Thread, e: Expr) -> str:  # noqa: C901 - one branch per kind that has a type
         if isinstance(e, Id):
-            fr = t.frames[-1] if t.frames else None
-            if fr is not None:
-                code = self.program.functions.get(fr.fn)
-                if code is not None and e.name in code.local_types:
-                    return self._norm_type(code.local_types[e.name])
-            if e.name in self.program.globals:
-                return self._norm_type(self.program.globals[e.name][0])
-            return "long"
+            key = (t.frames[-1].fn if t.frames else "", e.name)
+            hit = self._id_types.get(key)
+            if hit is None:
+                hit = self._id_types[key] = self._id_type(*key)
+            return hit
         if isinstance(e, Cast):
             return self._norm_type(e.type)
         if isinstance(e, Field):
@@ -710,6 +754,14 @@ class Machine:
             return self.type_of(t, e.lhs)
         return "long"
 
+    def _id_type(self, fn: str, name: str) -> str:
+        code = self.program.functions.get(fn)
+        if code is not None and name in code.local_types:
+            return self._norm_type(code.local_types[name])
+        if name in self.program.globals:
+            return self._norm_type(self.program.globals[name][0])
+        return "long"
+
     def _norm_type(self, ty: str) -> str:
         hit = self._types.get(ty)
         if hit is None:
@@ -720,12 +772,18 @@ class Machine:
 
     # ---- reporting helpers --------------------------------------------------------------------
     def source(self, fn: str, line: int) -> str:
-        sl = self.program.where(fn, line)
-        return " ".join(sl.text.split()) if sl else ""
+        hit = self._lines.get((fn, line))
+        return (hit or self._line(fn, line))[0]
 
     def where_at(self, fn: str, line: int) -> str:
+        hit = self._lines.get((fn, line))
+        return (hit or self._line(fn, line))[1]
+
+    def _line(self, fn: str, line: int) -> tuple[str, str]:
+        """A line's source text (spaces folded) and its file:line, asked for by every step that quotes it."""
         sl = self.program.where(fn, line)
-        return f"{sl.file}:{sl.line}" if sl else ""
+        hit = self._lines[(fn, line)] = (" ".join(sl.text.split()), f"{sl.file}:{sl.line}") if sl else ("", "")
+        return hit
 
     def where(self, t: Thread) -> str:
         if not t.frames:
@@ -741,13 +799,12 @@ class Machine:
         if not t.frames:
             return None
         f = t.frames[-1]
-        ins = self.program.functions[f.fn].code[f.pc]
-        if not isinstance(ins, CallIns) or ins.name in self.program.functions:
+        tabs = self._fns.get(f.fn) or self._tables(f.fn)
+        rule = tabs.lock[f.pc]
+        if rule is None:
             return None
-        rule = self.prims.get(ins.name)
-        if rule is None or rule.effect != "lock" or rule["trylock"]:
-            return None
-        live = t if isinstance(t, Thread) else Thread.thaw(t)
+        ins = tabs.code[f.pc]
+        live = t if type(t) is Thread else Thread.thaw(t)
         try:
             return lock_target(self, w, live, rule, ins.args), rule["shared"]
         except Abort:
@@ -755,6 +812,12 @@ class Machine:
 
     def lock_name(self, addr: int) -> str:
         """A static lock by its name, a lock inside an mm by its member path (mm->context.lock)."""
+        hit = self._lock_names.get(addr)
+        if hit is None:
+            hit = self._lock_names[addr] = self._name_lock(addr)
+        return hit
+
+    def _name_lock(self, addr: int) -> str:
         for name, a in self.lock_addrs.items():
             if a == addr:
                 return name
@@ -801,6 +864,13 @@ class Machine:
             if rule.in_functions and not (stack & set(rule.in_functions)):
                 continue
             self.obs.costs.setdefault(rule.id, self.where(t))
+
+
+class _FnTables(NamedTuple):
+    code: list[Instr]
+    shared: list[bool]  # an interleaving point: a step ends before it (_settle)
+    choice: list[bool]  # a call whose result is explored both ways (_choice_at)
+    lock: list[Primitive | None]  # the rule of a lock the call waits for (not a trylock)
 
 
 _NUMBERS: dict[tuple[str, ...], tuple[dict, list[str], dict[str, int]]] = {}
@@ -866,15 +936,32 @@ def _deref_type(ty: str) -> str:
 
 
 def _truncate(v: int, ty: str) -> int:
+    width = _WIDTHS.get(ty)
+    if width is None:
+        width = _width(ty)
+        if len(_WIDTHS) < 4096:  # the types of a few programs' casts and stores
+            _WIDTHS[ty] = width
+    if width == 0:
+        return v
+    if width == 32:
+        return v & 0xFFFF_FFFF
+    if width == 64:
+        return v & 0xFFFF_FFFF_FFFF_FFFF
+    v &= 0xFFFF_FFFF
+    return v - (1 << 32) if v & 0x8000_0000 else v
+
+
+def _width(ty: str) -> int:
+    """What _truncate does to a value of the type: 32 or 64 (unsigned), -32 (int), 0 (nothing)."""
     ty = " ".join(ty.split())
     if ty in ("unsigned int", "unsigned", "u32"):
-        return v & 0xFFFF_FFFF
+        return 32
     if ty in ("unsigned long", "u64", "unsigned long long"):
-        return v & 0xFFFF_FFFF_FFFF_FFFF
-    if ty in ("int",):
-        v &= 0xFFFF_FFFF
-        return v - (1 << 32) if v & 0x8000_0000 else v
-    return v
+        return 64
+    return -32 if ty == "int" else 0
+
+
+_WIDTHS: dict[str, int] = {}
 
 
 _ARITH: dict[str, Callable[[int, int], int]] = {

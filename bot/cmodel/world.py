@@ -75,14 +75,19 @@ class Frame:
     pc: int
     locals: dict[str, int]
     dst: tuple | None = None  # lvalue in the caller that receives the return value
+    # The locals are in sorted order (thawed so, and no name added since): freezing need not sort them.
+    # Not a field of the frozen form: a class default, set on the instance by thaw() and by the machine.
+    ordered = False
 
     def freeze(self) -> FrozenFrame:
-        return FrozenFrame(self.fn, self.pc, tuple(sorted(self.locals.items())), self.dst)
+        loc = self.locals
+        return _new(FrozenFrame, (self.fn, self.pc, tuple(loc.items()) if self.ordered else tuple(sorted(loc.items())),
+                                  self.dst))
 
     @staticmethod
     def thaw(t: tuple) -> Frame:
         f = object.__new__(Frame)  # the fields set directly: thawing is on the checker's hottest path
-        f.__dict__.update(fn=t[0], pc=t[1], locals=dict(t[2]), dst=t[3])
+        f.__dict__.update(fn=t[0], pc=t[1], locals=dict(t[2]), dst=t[3], ordered=True)
         return f
 
 
@@ -107,18 +112,27 @@ class Thread:
     barrier: frozenset[int] = frozenset()  # rcu_barrier / srcu_barrier (wait_gp or wait_sgp -1): the heads it waits for
 
     def freeze(self) -> FrozenThread:
-        return FrozenThread(self.name, self.ctx, self.cpu,
-                            tuple(f.freeze() if type(f) is Frame else f for f in self.frames), self.bh,
-                            self.rcu, self.rsec, self.wait_gp, self.locks, self.final, self.preempt, self.srcu,
-                            self.ssec, self.wait_sgp, self.seen, self.origin, self.barrier)
+        d = self.__dict__
+        return _new(FrozenThread, (
+            d["name"], d["ctx"], d["cpu"],
+            tuple([f.freeze() if type(f) is Frame else f for f in d["frames"]]),
+            d["bh"], d["rcu"], d["rsec"], d["wait_gp"], d["locks"], d["final"], d["preempt"], d["srcu"], d["ssec"],
+            d["wait_sgp"], d["seen"], d["origin"], d["barrier"]))
 
     @staticmethod
     def thaw(t: tuple) -> Thread:
         """The thread, its innermost frame thawed: only that one runs until it returns (pop_frame())."""
         th = object.__new__(Thread)
-        th.__dict__.update(zip(FrozenThread._fields, t))
+        d = th.__dict__
+        d.update(zip(_THREAD_FIELDS, t))
         frames = t[3]
-        th.frames = [*frames[:-1], Frame.thaw(frames[-1])] if frames else []
+        if frames:
+            top = frames[-1]
+            f = object.__new__(Frame)
+            f.__dict__.update(fn=top[0], pc=top[1], locals=dict(top[2]), dst=top[3], ordered=True)
+            d["frames"] = [*frames[:-1], f]
+        else:
+            d["frames"] = []
         return th
 
     def pop_frame(self) -> Frame:
@@ -160,27 +174,31 @@ class World:
     slabs: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     faults: int = 0  # allocations that may still be made to fail on this path (allocations_may_fail())
 
-    # A thawed World reads its frozen tuple's parts on first use (World.__getattr__), and freezing
-    # takes the parts nobody used as they were: a step touches a few of its dicts, and sorting every
-    # dict of every state was the largest cost of exploring. The frozen form is the same either way.
+    # A thawed World reads its frozen tuple's parts on first use (the _Lazy descriptors below), and
+    # freezing takes the parts nobody used as they were: a step touches a few of its dicts, and
+    # sorting every dict of every state was the largest cost of exploring. The frozen form is the
+    # same either way.
     def freeze(self) -> tuple:
         d = self.__dict__
         src = d.get("_src")
         if src is None:
             return _freeze(self.mem, self.objects, self.lists, self.nodes, self.flags, self.rcu, self.work, self.locks,
                            self.grace, self.threads, self.next_page, self.next_mm, self.srcu, self.slabs, self.faults)
+        g = d.get
+        mem, objects, lists, nodes, flags = g("mem"), g("objects"), g("lists"), g("nodes"), g("flags")
+        locks, grace, slabs = g("locks"), g("grace"), g("slabs")
         return (
-            tuple(sorted(d["mem"].items())) if "mem" in d else src[0],
-            tuple(sorted(d["objects"].items())) if "objects" in d else src[1],
-            tuple(sorted(d["lists"].items())) if "lists" in d else src[2],
-            tuple(sorted(d["nodes"].items())) if "nodes" in d else src[3],
-            tuple(sorted((k, v) for k, v in d["flags"].items() if v)) if "flags" in d else src[4],
-            self.rcu, self.work,
-            tuple(sorted(d["locks"].items())) if "locks" in d else src[7],
-            tuple(sorted(d["grace"].items())) if "grace" in d else src[8],
-            tuple(t.freeze() if isinstance(t, Thread) else t for t in self.threads),
-            self.next_page, self.next_mm, self.srcu,
-            tuple(sorted(d["slabs"].items())) if "slabs" in d else src[13], self.faults,
+            src[0] if mem is None else tuple(sorted(mem.items())),
+            src[1] if objects is None else tuple(sorted(objects.items())),
+            src[2] if lists is None else tuple(sorted(lists.items())),
+            src[3] if nodes is None else tuple(sorted(nodes.items())),
+            src[4] if flags is None else tuple(sorted((k, v) for k, v in flags.items() if v)),
+            d["rcu"], d["work"],
+            src[7] if locks is None else tuple(sorted(locks.items())),
+            src[8] if grace is None else tuple(sorted(grace.items())),
+            tuple([t.freeze() if type(t) is Thread else t for t in d["threads"]]),
+            d["next_page"], d["next_mm"], d["srcu"],
+            src[13] if slabs is None else tuple(sorted(slabs.items())), d["faults"],
         )
 
     @staticmethod
@@ -190,20 +208,10 @@ class World:
                           faults=t[14])
         return w
 
-    def __getattr__(self, name: str) -> object:
-        """A part of a thawed World, on first use (only called for an attribute not yet set)."""
-        at = _LAZY.get(name)
-        src = self.__dict__.get("_src")
-        if at is None or src is None:
-            raise AttributeError(name)
-        value = dict(src[at])
-        self.__dict__[name] = value
-        return value
-
     def running(self, i: int) -> Thread:
         """Thread i, thawed for mutation."""
         t = self.threads[i]
-        if not isinstance(t, Thread):
+        if type(t) is not Thread:
             t = Thread.thaw(t)
             self.threads[i] = t
         return t
@@ -232,8 +240,31 @@ class World:
         return None
 
 
-_LAZY = {"mem": 0, "objects": 1, "lists": 2, "nodes": 3, "flags": 4, "locks": 7, "grace": 8,
-         "slabs": 13}  # a World's dicts thawed on first use, and where each sits in its frozen tuple
+class _Lazy:
+    """A dict of a thawed World, made from its frozen tuple's part on first use. A non-data
+    descriptor: once made, or in a World built whole, the instance's own attribute wins."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, w: World | None, owner: type) -> object:
+        if w is None:
+            return self
+        value = w.__dict__[self.name] = dict(w.__dict__["_src"][self.at])
+        return value
+
+
+# a World's dicts thawed on first use, and where each sits in its frozen tuple
+for _name, _at in {"mem": 0, "objects": 1, "lists": 2, "nodes": 3, "flags": 4, "locks": 7, "grace": 8,
+                   "slabs": 13}.items():
+    _lazy = _Lazy(_at)
+    _lazy.__set_name__(World, _name)
+    setattr(World, _name, _lazy)
+_new = tuple.__new__  # a NamedTuple from a tuple, without its keyword-taking __new__
+_THREAD_FIELDS = FrozenThread._fields
 
 
 def _freeze(mem: dict, objects: dict, lists: dict, nodes: dict, flags: dict, rcu: Rcu, work: tuple, locks: dict,
