@@ -3,12 +3,10 @@
 Two kinds of entry, in one sqlite file (under the user's cache directory, or a path the caller
 gives, e.g. beside the list bot's state):
 
-  scenario  one scenario's exploration (the checker's result and what it observed), keyed by what
-            decides it: the compiled code of every function the scenario can reach from its own
-            code (plus the program's constants, types and defines), the scenario, the model, the
-            budgets, and the environment below. The code under review is keyed as compiled, with
-            the source lines it maps to, so a repost or an unchanged patch in a later revision costs
-            a lookup, and so does every scenario a patch does not reach.
+  scenario  one scenario's exploration (the checker's result and what it observed), looked up by
+            what it depends on besides the functions it runs, then matched on the code of the
+            functions it entered (bot.scenario_cache): a repost, an unchanged patch in a later
+            revision, or a patch changing only functions the scenario never enters costs a lookup.
   review    one posting's whole review, keyed by the posting, every posting of its context, the
             options, and the environment: a second run over the same input is a lookup.
 
@@ -28,12 +26,11 @@ import logging
 import operator
 import os
 import pickle
-import re
 import sqlite3
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import fields, is_dataclass
+from dataclasses import fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,9 +39,10 @@ from bot.safepickle import DataUnpickler
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 1
+SCHEMA = 2
 MAX_BLOB = 64 << 20  # a larger entry is never written, nor read back
 MAX_DB_BYTES = 1 << 30  # past this the least recently used half is dropped on open
+MAX_CONDS = 8192  # runs' conditions kept read in memory
 STALE_SECONDS = 86_400  # entries of another environment older than this are dropped on open
 # Options fields that decide how a review is computed, not what it says.
 NOT_VERDICT_OPTIONS = frozenset({"jobs", "cache", "cache_path"})
@@ -192,6 +190,7 @@ class VerdictCache:
         self.hits = 0
         self.misses = 0
         self.db: sqlite3.Connection | None = None
+        self._conds: dict[str, Any] = {}  # a run's conditions by their digest, read once
         try:
             self.db = self._open()
         except (sqlite3.Error, OSError) as e:
@@ -209,18 +208,27 @@ class VerdictCache:
             db.execute("CREATE TABLE entry (key TEXT PRIMARY KEY, env TEXT NOT NULL, used REAL NOT NULL, "
                        "value BLOB NOT NULL)")
             db.execute("CREATE INDEX entry_env ON entry (env, used)")
+            db.execute("DROP TABLE IF EXISTS run")
+            # runs of one scenario under one key (bot.scenario_cache): each its own row, so that
+            # processes storing side by side never overwrite each other's
+            db.execute("CREATE TABLE run (key TEXT NOT NULL, sub TEXT NOT NULL, env TEXT NOT NULL, "
+                       "used REAL NOT NULL, conds BLOB NOT NULL, value BLOB NOT NULL, PRIMARY KEY (key, sub))")
+            db.execute("CREATE INDEX run_env ON run (env, used)")
             db.execute(f"PRAGMA user_version={SCHEMA}")
         db.execute("SELECT count(*) FROM entry WHERE key = ''").fetchone()  # a corrupt file fails here
         self._prune(db)
         return db
 
     def _prune(self, db: sqlite3.Connection) -> None:
-        db.execute("DELETE FROM entry WHERE env != ? AND used < ?", (self.env, time.time() - STALE_SECONDS))
+        for table in ("entry", "run"):
+            db.execute(f"DELETE FROM {table} WHERE env != ? AND used < ?", (self.env, time.time() - STALE_SECONDS))
         (pages,) = db.execute("PRAGMA page_count").fetchone()
         (size,) = db.execute("PRAGMA page_size").fetchone()
         if pages * size > MAX_DB_BYTES:
             db.execute("DELETE FROM entry WHERE key IN (SELECT key FROM entry ORDER BY used LIMIT "
                        "(SELECT count(*) / 2 FROM entry))")
+            db.execute("DELETE FROM run WHERE rowid IN (SELECT rowid FROM run ORDER BY used LIMIT "
+                       "(SELECT count(*) / 2 FROM run))")
             db.execute("VACUUM")
 
     def _rebuild(self) -> None:
@@ -296,6 +304,65 @@ class VerdictCache:
                 pass
 
 
+    # ---- runs: several under one key, each valid under its own conditions ------------------------
+    def runs(self, kind: str, key: str) -> list[tuple[str, Any]]:
+        """(id, conditions) of every run stored under key, the most recent first."""
+        if self.db is None:
+            return []
+        try:
+            rows = self.db.execute("SELECT sub, conds FROM run WHERE key = ? ORDER BY used DESC",
+                                   (self._key(kind, key),)).fetchall()
+        except sqlite3.Error as e:
+            log.info("verdict cache read failed (%s): rebuilding it", e)
+            self._rebuild()
+            return []
+        out = []
+        for sub, blob in rows:
+            conds = self._conds.get(sub)
+            if conds is None:
+                if len(self._conds) >= MAX_CONDS:
+                    self._conds.clear()
+                conds = self._conds[sub] = self._read(blob)
+            if conds is not None:
+                out.append((sub, conds))
+        return out
+
+    def run_value(self, kind: str, key: str, sub: str) -> Any | None:
+        """The value of one run runs() listed (None: gone meanwhile, or unreadable)."""
+        if self.db is None:
+            return None
+        try:
+            row = self.db.execute("SELECT value FROM run WHERE key = ? AND sub = ?",
+                                  (self._key(kind, key), sub)).fetchone()
+        except sqlite3.Error as e:
+            log.info("verdict cache read failed (%s): rebuilding it", e)
+            self._rebuild()
+            return None
+        value = self._read(row[0]) if row else None
+        self.hits += value is not None
+        return value
+
+    def put_run(self, kind: str, key: str, conds: Any, value: Any) -> None:
+        if self.db is None:
+            return
+        blobs = pickle.dumps(conds, protocol=5), pickle.dumps(value, protocol=5)
+        if max(map(len, blobs)) > MAX_BLOB:
+            return
+        sub = hashlib.sha256(blobs[0]).hexdigest()
+        try:
+            self.db.execute("INSERT OR REPLACE INTO run (key, sub, env, used, conds, value) VALUES (?, ?, ?, ?, ?, ?)",
+                            (self._key(kind, key), sub, self.env, time.time(), *blobs))
+        except sqlite3.Error as e:
+            log.info("verdict cache write failed (%s): not cached", e)
+
+    def _read(self, blob: bytes) -> Any | None:
+        try:
+            return _load(blob)
+        except Exception as e:  # noqa: BLE001 - any unreadable entry is a miss, and is overwritten
+            log.info("verdict cache entry unreadable (%s): judging again", e)
+            return None
+
+
 _OPEN: dict[tuple[int, str], VerdictCache] = {}
 
 
@@ -335,276 +402,3 @@ def detach(review: Any) -> Any:
     out = copy.copy(review)
     out.posting = None
     return out
-
-
-# ---- scenarios ------------------------------------------------------------------------------------
-
-_IDENT = re.compile(r"[A-Za-z_]\w*")
-
-
-class Replayed:
-    """What a cached exploration gives back in place of the machine: its observations, and the
-    machine itself (set up, never explored) built on first use, for a replay of a counterexample."""
-
-    _OWN = frozenset({"obs", "_build", "_machine"})
-
-    def __init__(self, obs: Any, build: Any) -> None:
-        self.obs = obs
-        self._build = build
-        self._machine: Any = None
-
-    def _real(self) -> Any:
-        if self._machine is None:
-            self._machine = self._build()
-        return self._machine
-
-    def __getattr__(self, name: str) -> Any:  # anything but obs is the machine's
-        if name in Replayed._OWN:
-            raise AttributeError(name)
-        return getattr(self._real(), name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in Replayed._OWN:
-            object.__setattr__(self, name, value)
-        else:
-            setattr(self._real(), name, value)
-
-
-def run_scenario(spec: Any, bound: Any, sc: Any, budget_states: int, budget_seconds: float,
-                 cache: VerdictCache | None) -> tuple[Any, Any]:
-    """models.run_scenario, looked up first. A run stopped by its time budget is not stored: what
-    it found depends on the machine's speed."""
-    from bot.cmodel.models import run_scenario as explore
-
-    if cache is None:
-        return explore(spec, bound, sc, budget_states, budget_seconds)
-    key = scenario_key(spec, bound, sc, budget_states, budget_seconds)
-    hit = cache.get("scenario", key)
-    if hit is not None:
-        res, obs = hit
-        log.debug("%s/%s: the same code was explored before: its result is reused", spec.name, sc.name)
-        return res, Replayed(obs, lambda: _fresh_machine(spec, bound, sc))
-    res, m = explore(spec, bound, sc, budget_states, budget_seconds)
-    stopped_by_time = res.verdict == "inconclusive" and res.states <= budget_states
-    if not stopped_by_time:
-        cache.put("scenario", key, (res, m.obs))
-    return res, m
-
-
-def _fresh_machine(spec: Any, bound: Any, sc: Any) -> Any:
-    """The machine models.run_scenario explores, set up and not run (with the scenario's parameters)."""
-    from bot.cmodel.models import scenario_machine
-
-    return scenario_machine(spec, bound, sc)
-
-
-def scenario_key(spec: Any, bound: Any, sc: Any, budget_states: int, budget_seconds: float) -> str:
-    prog = bound.program
-    facts = _facts(prog)
-    reach = reached(spec, prog, sc)
-    h = hashlib.sha256()
-    # Every function's name counts: a function pointer's value is its place among them.
-    for part in (spec.name, _text_of(sc), f"{budget_states}\0{budget_seconds!r}", facts.data, facts.names_text):
-        h.update(part.encode("utf-8", "surrogatepass") + b"\0")
-    for n in sorted(reach):
-        h.update(f"{n}\0{facts.fingerprint(n)}\0".encode("utf-8", "surrogatepass"))
-    return h.hexdigest()
-
-
-def reached(spec: Any, prog: Any, sc: Any) -> set[str]:
-    """The functions of prog a scenario can run: those its code, the rules, the model's files or
-    the program's defines name, and every function those name, as a call or as a pointer."""
-    facts = _facts(prog)
-    names = facts.names
-    roots = {n for n in _identifiers(" ".join([sc.setup] + [t[2] for t in sc.threads])) if n in names}
-    roots |= {n for n in sc.needs if n in names} | (_named_outside_code(spec.directory) & names)
-    return facts.reachable(roots | facts.define_roots)
-
-
-class _Facts:
-    """What every scenario's key reads of one program, worked out once for it: its data besides
-    the functions, its functions' names, what its defines name, and per function (when first
-    asked) the functions its code names and its fingerprint."""
-
-    def __init__(self, prog: Any) -> None:
-        self.prog = prog
-        self.shape = _shape(prog)
-        self.names = frozenset(prog.functions)
-        self.names_text = "\0".join(sorted(self.names))
-        self.data = repr(_canonical([(f.name, getattr(prog, f.name)) for f in fields(prog)
-                                     if f.name not in ("functions", "origin")]))
-        self.define_roots = {n for text in prog.defines.values() for n in _identifiers(str(text)) if n in self.names}
-        self._edges: dict[str, frozenset[str]] = {}
-        self._fps: dict[str, str] = {}
-
-    def reachable(self, roots: set[str]) -> set[str]:
-        """Every function a name in the code can lead to, as a call or as a function pointer."""
-        seen: set[str] = set()
-        todo = list(roots)
-        while todo:
-            n = todo.pop()
-            if n in seen:
-                continue
-            seen.add(n)
-            edges = self._edges.get(n)
-            if edges is None:
-                edges = self._edges[n] = _strings_of(self.prog.functions[n]) & self.names
-            todo += [m for m in edges if m not in seen]
-        return seen
-
-    def fingerprint(self, name: str) -> str:
-        """A hash of the function's compiled code and of the source lines that code maps to (a trace
-        quotes them)."""
-        fp = self._fps.get(name)
-        if fp is None:
-            fn = self.prog.functions[name]
-            origin = self.prog.origin.get(name) or []
-            lines = [_line_of(ins) for ins in fn.code]
-            if all(isinstance(n, int) for n in lines):  # else keep every line: a trace may quote any
-                lines.append(getattr(fn, "line", 1))
-                lo, hi = max(1, min(lines)), max(lines)
-                origin = origin[lo - 1:hi]
-            quoted = pickle.dumps(list(map(_all_fields(type(origin[0])), origin)) if origin else [], protocol=5)
-            fp = self._fps[name] = hashlib.sha256(_code_hash(fn).encode() + b"\0" + quoted).hexdigest()
-        return fp
-
-
-_PLAIN = frozenset({int, str, float, bool, bytes, type(None)})  # what _canonical() gives back as it is
-
-
-def _canonical(x: Any) -> Any:
-    """x with every set in sorted order, so that its repr is the same in every process (a set's
-    order follows the strings' hashes, which each process seeds differently)."""
-    if isinstance(x, (set, frozenset)):
-        return ("set", sorted((_canonical(y) for y in x), key=repr))
-    if isinstance(x, dict):
-        if set(map(type, x)) <= _PLAIN and set(map(type, x.values())) <= _PLAIN:  # a table of constants
-            return ("dict", list(x.items()))
-        return ("dict", [(_canonical(k), _canonical(v)) for k, v in x.items()])
-    if isinstance(x, (list, tuple)):
-        if len(x) > 8 and set(map(type, x)) <= _PLAIN:
-            return (type(x).__name__, list(x))
-        return (type(x).__name__, [_canonical(y) for y in x])
-    if is_dataclass(x) and not isinstance(x, type):
-        return (type(x).__qualname__, [(f.name, _canonical(getattr(x, f.name))) for f in fields(x)])
-    return x
-
-
-def _shape(prog: Any) -> tuple:
-    """What can grow on a program after it is built (a scenario's machine adds its own code)."""
-    return (len(prog.defines), len(prog.static_locks), len(prog.notes))
-
-
-_FACTS: dict[int, _Facts] = {}
-MEMO_PROGRAMS = 64
-
-
-def _facts(prog: Any) -> _Facts:
-    hit = _FACTS.get(id(prog))
-    if hit is not None and hit.prog is prog and hit.shape == _shape(prog):
-        return hit
-    if len(_FACTS) >= MEMO_PROGRAMS:
-        _FACTS.clear()
-    out = _FACTS[id(prog)] = _Facts(prog)
-    return out
-
-
-def _fingerprints(prog: Any) -> tuple[dict[str, str], frozenset[str]]:
-    """Per function of prog its fingerprint (as in its scenarios' keys), and the functions' names."""
-    facts = _facts(prog)
-    return {n: facts.fingerprint(n) for n in facts.names}, facts.names
-
-
-_CODE: dict[int, tuple[Any, str]] = {}  # id(compiled function) → (it, a hash of its repr)
-
-
-def _code_hash(fn: Any) -> str:
-    """A hash of a compiled function's code, once per function (the reference's functions are the
-    same objects in every program built from it)."""
-    hit = _CODE.get(id(fn))
-    if hit is not None and hit[0] is fn:
-        return hit[1]
-    out = hashlib.sha256(repr(fn).encode("utf-8", "surrogatepass")).hexdigest()
-    if len(getattr(fn, "code", ())) <= MEMO_CODE:
-        if len(_CODE) >= MEMO_FUNCTIONS:
-            _CODE.clear()
-        _CODE[id(fn)] = (fn, out)
-    return out
-
-
-_SCENARIOS: dict[int, tuple[Any, str]] = {}  # id(scenario) → (it, its repr)
-
-
-def _text_of(sc: Any) -> str:
-    """A scenario's repr, once per scenario (the models' scenarios are loaded once per process)."""
-    hit = _SCENARIOS.get(id(sc))
-    if hit is not None and hit[0] is sc:
-        return hit[1]
-    if len(_SCENARIOS) >= MEMO_FUNCTIONS:
-        _SCENARIOS.clear()
-    _SCENARIOS[id(sc)] = (sc, repr(sc))
-    return _SCENARIOS[id(sc)][1]
-
-
-@lru_cache(maxsize=1024)
-def _identifiers(text: str) -> tuple[str, ...]:
-    return tuple(_IDENT.findall(text))
-
-
-def _line_of(ins: Any) -> int | None:
-    """The source line of an instruction (the last field of the tuple, or its `line`)."""
-    line = ins[-1] if isinstance(ins, tuple) and ins else getattr(ins, "line", None)
-    return line if isinstance(line, int) else None
-
-
-def _strings(x: Any, out: set[str]) -> None:
-    if isinstance(x, str):
-        out.add(x)
-    elif isinstance(x, (tuple, list, set, frozenset)):
-        for y in x:
-            _strings(y, out)
-    elif isinstance(x, dict):
-        for k, v in x.items():
-            _strings(k, out)
-            _strings(v, out)
-    elif is_dataclass(x) and not isinstance(x, type):
-        for f in fields(x):
-            _strings(getattr(x, f.name), out)
-
-
-_STRS: dict[int, tuple[Any, frozenset[str]]] = {}  # id(compiled function) → (it, its strings)
-MEMO_FUNCTIONS = 2048
-MEMO_CODE = 512  # instructions: a larger function is walked each time, the memo stays small
-
-
-def _strings_of(fn: Any) -> frozenset[str]:
-    """Every string in a compiled function, once per function: each scenario of a program walks
-    the same functions."""
-    hit = _STRS.get(id(fn))
-    if hit is not None and hit[0] is fn:
-        return hit[1]
-    found: set[str] = set()
-    _strings(fn, found)
-    out = frozenset(found)
-    if len(getattr(fn, "code", ())) <= MEMO_CODE:
-        if len(_STRS) >= MEMO_FUNCTIONS:
-            _STRS.clear()
-        _STRS[id(fn)] = (fn, out)
-    return out
-
-
-@lru_cache(maxsize=8)
-def _named_outside_code(model_dir: Path) -> frozenset[str]:
-    """Every identifier of what the interpreter reads besides the code (the primitives, which may
-    run a function they name as a callback; the layouts; the model's model.toml) and of the
-    interpreter's source. Other rules (call sites, costs, hazard texts) start no function."""
-    from bot.paths import models_dir, rules_dir
-
-    pkg = Path(__file__).resolve().parent
-    files = [rules_dir() / "primitives.toml", *(models_dir() / "common").glob("*.toml"), Path(model_dir) / "model.toml"]
-    files += [f for d in ("cmodel", "sim") for f in (pkg / d).glob("*.py")]
-    found: set[str] = set()
-    for f in files:
-        if f.is_file():
-            found.update(_IDENT.findall(f.read_text("utf-8", "replace")))
-    return frozenset(found)

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import cache, pool
+from bot import cache, pool, scenario_cache
 from bot.callers import caller_findings, coverage
 from bot.classify import class_of, hazard_class, hazard_of
 from bot.cmodel.decide import Decision, deciding_branch
@@ -298,7 +298,7 @@ class Judge:
     def _explore_ahead(self, spec: ModelSpec, bound: Bound, scenarios: list[Scenario],
                        deadline: float) -> dict[int, Any]:
         """The runnable scenarios explored on scenario_jobs processes at once, before the review
-        reads their results in order: index → what cache.run_scenario gave (its result and
+        reads their results in order: index → what scenario_cache.run_scenario gave (its result and
         observations, or the exception it raised), or _LATE when the review's time was spent
         before it started. {} when they run one after another (one core, a verbose log, a pool
         worker, fewer than two to run)."""
@@ -320,9 +320,9 @@ class Judge:
                 res, obs, error = early
                 if error is not None:
                     raise error
-                m = cache.Replayed(obs, lambda: scenario_machine(spec, bound, sc))
+                m = scenario_cache.Replayed(obs, lambda: scenario_machine(spec, bound, sc))
             else:
-                res, m = cache.run_scenario(spec, bound, sc, self.opts.budget_states, self.opts.budget_seconds,
+                res, m = scenario_cache.run_scenario(spec, bound, sc, self.opts.budget_states, self.opts.budget_seconds,
                                             self.cache)
         except RecursionError:
             return None, None, ScenarioFailure("the code is too deeply nested to model", None)
@@ -733,7 +733,7 @@ def _explore_part(data: tuple[Options, ModelSpec, Bound, list[Scenario], float],
             out.append(_LATE)
             continue
         try:
-            res, m = cache.run_scenario(spec, bound, scenarios[i], opts.budget_states, opts.budget_seconds, store)
+            res, m = scenario_cache.run_scenario(spec, bound, scenarios[i], opts.budget_states, opts.budget_seconds, store)
             out.append((res, m.obs, None))
         except Exception as e:  # noqa: BLE001 - raised again where the review reads this scenario
             out.append((None, None, e))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cache
+from bot import cache, scenario_cache
 from bot.cmodel import models
 from bot.cmodel.models import build_program, load_models
 from bot.mail import load
@@ -62,59 +62,134 @@ def _v1_07_program(text_edit: tuple[str, str] | None = None) -> tuple[models.Mod
     return spec, build_program(spec, [files])
 
 
-def test_the_key_is_the_code_a_scenario_reaches() -> None:
+def test_the_key_is_what_a_run_reads_besides_functions() -> None:
     spec, bound = _v1_07_program()
     _, again = _v1_07_program()
     sc = next(s for s in spec.scenarios if models.scenario_runnable(s, bound.program))
-    key = cache.scenario_key(spec, bound, sc, 1000, 5.0)
-    assert key == cache.scenario_key(spec, again, sc, 1000, 5.0), "the same code must give the same key"
-    assert key != cache.scenario_key(spec, bound, sc, 1001, 5.0), "budgets decide verdicts too"
-    assert key != cache.scenario_key(spec, bound, sc, 1000, 6.0)
-    # an edit to code the scenario runs changes the key
-    _, edited = _v1_07_program(("mmgrab(", "mmget("))
-    assert cache.scenario_key(spec, edited, sc, 1000, 5.0) != key
+    key = scenario_cache.scenario_key(spec, bound, sc, 1000, 5.0)
+    assert key == scenario_cache.scenario_key(spec, again, sc, 1000, 5.0), "the same code must give the same key"
+    assert key != scenario_cache.scenario_key(spec, bound, sc, 1001, 5.0), "budgets decide verdicts too"
+    assert key != scenario_cache.scenario_key(spec, bound, sc, 1000, 6.0)
+    _, edited = _v1_07_program(("mmgrab(", "mmget("))  # a function's body: level 2 tells it
+    assert scenario_cache.scenario_key(spec, edited, sc, 1000, 5.0) == key
+    data = _with(bound, defines={**bound.program.defines, "SOME_NEW_FLAG": "0x4"})
+    assert scenario_cache.scenario_key(spec, data, sc, 1000, 5.0) != key, "the program's data is level 1"
 
 
-def test_a_scenario_not_reaching_an_edit_keeps_its_key() -> None:
+def _with(bound: models.Bound, functions: dict | None = None, **data: object) -> models.Bound:
+    """A copy of bound whose program has other functions or data."""
+    import copy
+
+    out = copy.copy(bound)
+    out.program = copy.copy(bound.program)
+    out.program.functions = dict(functions if functions is not None else bound.program.functions)
+    out.program.origin = dict(bound.program.origin)
+    for k, v in data.items():
+        setattr(out.program, k, v)
+    return out
+
+
+class _Explorations:
+    """Counts the scenarios models.run_scenario explores."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.n = 0
+        real = models.run_scenario
+
+        def counted(*a: object, **k: object) -> object:
+            self.n += 1
+            return real(*a, **k)
+
+        monkeypatch.setattr(models, "run_scenario", counted)
+
+
+def _runs(spec: models.ModelSpec, bound: models.Bound) -> dict[str, tuple]:
+    """Each runnable scenario's uncached result, machine and level-2 conditions."""
+    out = {}
+    for sc in spec.scenarios:
+        if not models.scenario_runnable(sc, bound.program):
+            continue
+        try:
+            res, m = models.run_scenario(spec, bound, sc, 20_000, 10.0)
+        except models.SetupError:
+            continue
+        facts = scenario_cache._facts(bound.program)
+        out[sc.name] = (sc, res, m, scenario_cache.conditions(m, facts, scenario_cache._named_outside_code(spec.directory)))
+    return out
+
+
+def test_only_a_change_in_an_entered_function_explores_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec, bound = _v1_07_program()
     _, edited = _v1_07_program(("mmgrab(", "mmget("))
     changed = {n for n in bound.program.functions
                if repr(bound.program.functions[n]) != repr(edited.program.functions.get(n))}
     assert changed, "the edit changed no function"
-    reaching = 0
-    for sc in spec.scenarios:
-        if not models.scenario_runnable(sc, bound.program):
-            continue
-        k1, k2 = (cache.scenario_key(spec, b, sc, 1000, 5.0) for b in (bound, edited))
-        if cache.reached(spec, bound.program, sc) & changed:
-            reaching += 1
-            assert k1 != k2, f"{sc.name} reaches {sorted(changed)}: its key must change"
+    vc = cache.VerdictCache(tmp_path / "verdicts.sqlite")
+    runs = _runs(spec, bound)
+    for sc, _res, _m, _c in runs.values():
+        scenario_cache.run_scenario(spec, bound, sc, 20_000, 10.0, vc)
+    count = _Explorations(monkeypatch)
+    entering = 0
+    for sc, _res, m, _c in runs.values():
+        before = count.n
+        scenario_cache.run_scenario(spec, edited, sc, 20_000, 10.0, vc)
+        if m.obs.ran & changed:
+            entering += 1
+            assert count.n == before + 1, f"{sc.name} enters {sorted(changed)}: it must be explored again"
+        elif m.setup.ran & changed:  # only its setup runs them: explored again unless it sets up the same
+            same = scenario_cache.setup_outcome(models.scenario_machine(spec, edited, sc)) == _c.outcome
+            assert count.n == before + (not same), sc.name
         else:
-            assert k1 == k2, f"{sc.name} does not reach {sorted(changed)} but its key changed"
-    assert reaching, "no scenario reaches the edited function"
+            assert count.n == before, f"{sc.name} never enters {sorted(changed)} but was explored again"
+    assert 0 < entering < len(runs), (entering, len(runs))
 
 
-def test_what_runs_is_always_within_what_the_key_holds() -> None:
-    """Soundness of the key: every function a scenario enters is one the key hashes."""
+def test_a_function_under_a_name_a_run_found_absent_explores_again(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    spec, bound = _v1_07_program()
+    runs = _runs(spec, bound)
+    sc, _res, _m, conds = next(r for r in runs.values() if r[3] is not None and r[3].absent and not r[3].numbering)
+    vc = cache.VerdictCache(tmp_path / "verdicts.sqlite")
+    scenario_cache.run_scenario(spec, bound, sc, 20_000, 10.0, vc)
+    some = next(iter(bound.program.functions.values()))
+    count = _Explorations(monkeypatch)
+    unnamed = _with(bound, {**bound.program.functions, "a_function_nothing_names": some})
+    scenario_cache.run_scenario(spec, unnamed, sc, 20_000, 10.0, vc)
+    assert count.n == 0, "a function no run can name changes nothing it ran"
+    named = _with(bound, {**bound.program.functions, conds.absent[0]: some})
+    scenario_cache.run_scenario(spec, named, sc, 20_000, 10.0, vc)
+    assert count.n == 1, f"{sc.name} found {conds.absent[0]} absent: now a function, it must be explored again"
+
+
+def test_a_stored_run_that_matches_is_what_exploring_gives() -> None:
+    """Soundness of level 2: wherever a run's conditions hold in another program, exploring that
+    program gives the same result, trace for trace, and the same observations."""
     programs = [(spec, build_program(spec, [])) for spec in load_models()]
     for n in (1, 3):
         for p in load(str(corpus.thread(n))).postings:
             paths = {fd.path for fd in p.files}
             programs += [(spec, build_program(spec, [p.files])) for spec in load_models()
                          if not p.is_reply and paths & set(spec.files)]
-    checked = 0
-    for spec, bound in programs:
-        for sc in spec.scenarios:
-            if not models.scenario_runnable(sc, bound.program):
+    explored = [(spec, bound, _runs(spec, bound)) for spec, bound in programs]
+    matched = others = 0
+    for spec, bound, runs in explored:
+        facts = scenario_cache._facts(bound.program)
+        outside = scenario_cache._named_outside_code(spec.directory)
+        for other_spec, other, stored in explored:
+            if other_spec.name != spec.name:
                 continue
-            try:
-                _res, m = models.run_scenario(spec, bound, sc, 20_000, 10.0)
-            except models.SetupError:
-                continue
-            ran = {f for f in m.obs.ran if f in bound.program.functions}
-            assert ran <= cache.reached(spec, bound.program, sc), (spec.name, sc.name)
-            checked += 1
-    assert checked >= 20, checked
+            for name, (_sc, res, m, conds) in stored.items():
+                if conds is None or not conds.threads_hold(facts, outside):
+                    continue
+                _sc, own, om, oc = runs[name]
+                if not conds.setup_holds(facts) and conds.outcome != oc.outcome:
+                    continue
+                assert (own.verdict, own.states, own.transitions, own.reason, own.counterexamples) == \
+                    (res.verdict, res.states, res.transitions, res.reason, res.counterexamples), (spec.name, name)
+                assert om.obs == m.obs and om.setup.obs == m.setup.obs, (spec.name, name)
+                matched += 1
+                others += other is not bound
+    assert others >= 20, (matched, others)
 
 
 def test_environment_covers_rules_models_and_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -175,12 +250,14 @@ def test_a_run_stopped_by_time_is_not_stored(tmp_path: Path, monkeypatch: pytest
     spec, bound = _v1_07_program()
     sc = next(s for s in spec.scenarios if models.scenario_runnable(s, bound.program))
     vc = cache.VerdictCache(tmp_path / "verdicts.sqlite")
-    res, _m = cache.run_scenario(spec, bound, sc, 1_000_000, 1e-9, vc)
+    res, _m = scenario_cache.run_scenario(spec, bound, sc, 1_000_000, 1e-9, vc)
     assert res.verdict == "inconclusive"
-    assert vc.get("scenario", cache.scenario_key(spec, bound, sc, 1_000_000, 1e-9)) is None
-    res, _m = cache.run_scenario(spec, bound, sc, 50_000, 10.0, vc)
+    assert vc.runs("scenario", scenario_cache.scenario_key(spec, bound, sc, 1_000_000, 1e-9)) == []
+    res, _m = scenario_cache.run_scenario(spec, bound, sc, 50_000, 10.0, vc)
     assert res.verdict != "inconclusive"
-    hit, obs = vc.get("scenario", cache.scenario_key(spec, bound, sc, 50_000, 10.0))
+    key = scenario_cache.scenario_key(spec, bound, sc, 50_000, 10.0)
+    [(sub, _conds)] = vc.runs("scenario", key)
+    hit, obs = vc.run_value("scenario", key, sub)
     assert hit.verdict == res.verdict and [c.violation for c in hit.counterexamples] == \
         [c.violation for c in res.counterexamples]
 
@@ -257,7 +334,7 @@ class OtherLine(HunkLine):
 
 _KEYS_SCRIPT = """
 import sys
-from bot import cache
+from bot import cache, scenario_cache
 from bot.cmodel import models
 from bot.mail import load
 p = next(p for p in load(sys.argv[1]).postings if p.subject.startswith("[PATCH 07/12]"))
@@ -266,7 +343,7 @@ programs += [(spec, models.build_program(spec, [p.files])) for spec in models.lo
              if {fd.path for fd in p.files} & set(spec.files)]
 for spec, bound in programs:
     for sc in spec.scenarios:
-        print(spec.name, sc.name, cache.scenario_key(spec, bound, sc, 1000, 5.0))
+        print(spec.name, sc.name, scenario_cache.scenario_key(spec, bound, sc, 1000, 5.0))
 """
 
 

@@ -65,6 +65,7 @@ class Machine:
         self.quiescence = list(quiescence)  # callables World → list[Violation]
         self.cost_rules = cost_rules
         self.obs = Observations()
+        self.setup = None  # what a scenario's setup ran and left (models.SetupRun): obs.ran starts after it
         self.prims = primitives()
         self.layout = program.layout
         self.fn_names, self.fn_index = _function_numbers(tuple(program.functions), self.prims)

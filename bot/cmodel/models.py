@@ -7,6 +7,7 @@ pte_free_defer() is not asked to run a deferral scenario) and the tables still h
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import re
@@ -46,7 +47,7 @@ from bot.cmodel.lifetime import (
     relevant,
     thread_code,
 )
-from bot.cmodel.machine import Machine
+from bot.cmodel.machine import Machine, Observations
 from bot.cmodel.macros import expand_call_macros
 from bot.cmodel.patch_layout import patch_layout
 from bot.cmodel.preprocess import HeaderLibrary, kept_macros, prepare
@@ -820,6 +821,7 @@ def make_machine(spec: ModelSpec, prog: Program, sc: Scenario, cost_as_violation
             where = f" (still in {setup.frames[-1].fn}() at {m.where(setup)})" if setup.frames else ""
             raise SetupError(f"scenario {sc.name}: its setup does not complete{where}")
     vars_ = dict(setup.frames[0].locals) if setup.frames else {}
+    setup_ran = frozenset(m.obs.ran)
     m.obs.ran.clear()  # what the threads run, from their first step (the setup is not under test)
     w.threads = []
     for tname, cpu, _code in sc.threads:
@@ -828,7 +830,18 @@ def make_machine(spec: ModelSpec, prog: Program, sc: Scenario, cost_as_violation
         m._settle(w, t, events, violations)
     m.init = w
     m.quiescence = [_quiescence_check(spec, sc.live, vars_, cost_as_violation)]
+    m.setup = SetupRun(setup_ran, vars_, copy.deepcopy(m.obs))
     return m
+
+
+@dataclass(frozen=True)
+class SetupRun:
+    """What a scenario's setup ran, and what the exploration then starts from besides the machine's
+    initial world (bot.scenario_cache compares them)."""
+
+    ran: frozenset[str]  # the functions it entered
+    vars: dict[str, int]  # its variables, which the threads and the end-of-run checks read
+    obs: Observations  # what the setup and the threads' first steps observed
 
 
 def _quiescence_check(spec: ModelSpec, live_names: list[str], setup_vars: dict[str, int], cost_as_violation: str = ""):
@@ -906,8 +919,9 @@ def _slab_leaks(m: Machine, w: World) -> list[Violation]:
 
 
 def run_scenario(spec: ModelSpec, bound: Bound, sc: Scenario, budget_states: int,
-                 budget_seconds: float) -> tuple[CheckResult, Machine]:
-    m = scenario_machine(spec, bound, sc)
+                 budget_seconds: float, machine: Machine | None = None) -> tuple[CheckResult, Machine]:
+    """The scenario explored (on `machine` when it is scenario_machine()'s, set up and not run)."""
+    m = machine if machine is not None else scenario_machine(spec, bound, sc)
     return check(m, budget_states, budget_seconds), m
 
 
@@ -918,7 +932,6 @@ def scenario_machine(spec: ModelSpec, bound: Bound, sc: Scenario) -> Machine:
 
 def _scenario_program(bound: Bound, sc: Scenario) -> Program:
     """The bound program for one scenario: its own functions and its parameters over the model's."""
-    import copy
     prog = copy.copy(bound.program)
     prog.functions = dict(bound.program.functions)
     prog.origin = dict(bound.program.origin)
