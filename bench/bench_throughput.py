@@ -1,7 +1,8 @@
 """Benchmark: throughput (every core, never the same code twice), as ratios measured in one run.
 
   year scan      `review-bot scan` of the linux-s390 2023 year (8,638 messages) with judgement, cold
-                 cache and warm cache, and judged serially without the cache (as before the cache and
+                 cache and warm cache (the same archive again: every review, and every message's
+                 parse, read back), and judged serially without the cache (as before the cache and
                  the pool), each over the stdlib's plain `mailbox.mbox` parse of the same file
                  (targets: cold <= 2.0x, warm <= 1.2x); the three JSON outputs must be identical
   series         `check --mbox` of each pte-free-defer thread as a whole process, cold and warm

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 
+from bot import cache
 from bot.commands import Origin
 from bot.findings import Report, Review
 from bot.mail import LoadResult, iter_load
@@ -37,8 +38,9 @@ def scan_full(path: str, progress: bool = False, options: Options | None = None,
     With `progress`, a status line on stderr when it is a terminal (reading, then judging)."""
     res = LoadResult()
     status = Status(sys.stderr, "scan") if progress else None
+    store = cache.for_options(options or Options())  # an archive scanned again is not parsed again
     try:  # series (and so SeriesInfo) are complete only at the end of the input
-        for n, _ in enumerate(iter_load(path, res, status.reading if status else None), 1):
+        for n, _ in enumerate(iter_load(path, res, status.reading if status else None, store=store), 1):
             if n % FREEZE_EVERY == 0:
                 gc.freeze()
         gc.freeze()

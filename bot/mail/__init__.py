@@ -10,7 +10,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from bot.mail.parse import Parsed, parse_message
+from bot.mail.memo import Item, Result, Store, parsed
+from bot.mail.parse import Parsed
 from bot.mail.read import InputError, Limits, Skip, read_bytes, read_path
 from bot.mail.series import Cover, Series, assemble, by_key
 from bot.patch import Posting
@@ -59,35 +60,37 @@ def iter_load(
     result: LoadResult | None = None,
     progress: Callable[[int], None] | None = None,
     limits: Limits | None = None,
+    store: Store | None = None,
 ) -> Iterator[Posting]:
-    """Yield postings as they are read, filling `result` (messages, skipped, covers) on the way.
+    """Yield postings as they are read, filling `result` (messages, skipped, covers) on the way;
+    store: where each message's parse is kept and looked up (bot.mail.memo), the result is the same.
 
     Series are assembled (and each posting's SeriesInfo completed) when the input ends,
     since a cover may arrive after its patches.
     """
-    yield from _consume(read_path(path, limits), result if result is not None else LoadResult(), progress)
+    yield from _consume(parsed(read_path(path, limits), store), result if result is not None else LoadResult(),
+                        progress)
 
 
-def _consume(items: Iterable[bytes | Skip], res: LoadResult,
+def _consume(items: Iterable[tuple[Item, Result]], res: LoadResult,
              progress: Callable[[int], None] | None) -> Iterator[Posting]:
-    for item in items:
+    for item, result in items:
         if isinstance(item, Skip):
             res.skip(item.as_dict())
             if item.reason.startswith(("too large", "input ends inside", "parse error")):
                 res.messages += 1  # it was a message, just not a usable one
             continue
         res.messages += 1
-        parsed = parse_message(item)
-        if isinstance(parsed, Skip):
-            res.skip(parsed.as_dict())
-        elif isinstance(parsed, Parsed):
+        if isinstance(result, Skip):
+            res.skip(result.as_dict())
+        elif isinstance(result, Parsed):
             if res.parents is not None:
-                res.parents[parsed.msgid] = parsed.in_reply_to or (parsed.references[-1:] or [None])[0]
-            if parsed.cover is not None:
-                res.covers.append(parsed.cover)
-            if parsed.posting is not None:
-                res.postings.append(parsed.posting)
-                yield parsed.posting
+                res.parents[result.msgid] = result.in_reply_to or (result.references[-1:] or [None])[0]
+            if result.cover is not None:
+                res.covers.append(result.cover)
+            if result.posting is not None:
+                res.postings.append(result.posting)
+                yield result.posting
         if progress is not None:
             progress(res.messages)
     res.series = assemble(res.postings, res.covers)
@@ -107,7 +110,7 @@ def load_bytes(data: bytes, limits: Limits | None = None, parents: bool = False,
     """Like load(), from bytes in memory; parents: also the reply structure of every message;
     name: the input as errors name it."""
     res = LoadResult(parents={} if parents else None)
-    for _ in _consume(read_bytes(data, limits, name), res, None):
+    for _ in _consume(parsed(read_bytes(data, limits, name)), res, None):
         pass
     return res
 
