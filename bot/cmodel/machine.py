@@ -39,6 +39,7 @@ from bot.sim import semantics as sem
 from bot.sim.core import Event, Step, Violation
 
 MAX_LOCAL_STEPS = 5000
+MEMO_EXPRS = 1 << 16  # type_of()'s memo of one machine, past which it starts again
 MAX_CALL_DEPTH = 64  # frames of one thread: each state holds them all, so a self-calling function stops here
 
 
@@ -73,6 +74,9 @@ class Machine:
         self._fns: dict[str, _FnTables] = {}  # per function, what each instruction is (see _tables)
         self._lines: dict[tuple[str, int], tuple[str, str]] = {}  # (fn, line) → (its source, file:line)
         self._id_types: dict[tuple[str, str], str] = {}  # (function, name) → the type a name has there
+        self._expr_types: dict[tuple[str, int], tuple[Expr, str]] = {}  # (function, id of a node) → it, its type
+        self._scales: dict[str, int] = {}  # _scale() of a type
+        self._aggregates: dict[str, bool] = {}  # _is_aggregate() of a type
         self._lock_names: dict[int, str] = {}  # lock_name(), for the trace steps of every lock call
         self._field_infos: dict[tuple[str, str], tuple[int, str]] = {}  # field_info() of members the layout has
         self._cost_calls = {c for r in self.cost_rules for c in r.calls}
@@ -318,7 +322,14 @@ class Machine:
             n += 1
             if n > MAX_LOCAL_STEPS:
                 raise Abort(Violation("nontermination", f"{f.fn} runs too long without a shared access", ()))
-            self._exec(w, t, events, violations)
+            ins = tabs.code[f.pc]
+            op = ins[0]
+            if op == "decl":  # as _exec runs them, without the call
+                f.pc += 1
+            elif op == "jmp":
+                f.pc = ins.target
+            else:
+                self._exec(w, t, events, violations)
 
     def _tables(self, fn: str) -> _FnTables:
         """What each instruction of a function is, worked out once per machine (the rules and the
@@ -393,7 +404,7 @@ class Machine:
                 name = self.fn_names[target - FN_BASE] if FN_BASE <= target < FN_BASE + len(self.fn_names) else ""
             if name in self.program.functions:
                 vals = [self.eval(w, t, a) for a in args]
-                src, where = self._lines.get((f.fn, line)) or self._line(f.fn, line)
+                src, where = self.source_at(f.fn, line)
                 events.append(Event(t.name, src or name + "()", where))
                 self._enter(w, t, name, vals, dst)
                 return
@@ -436,7 +447,7 @@ class Machine:
         elif op == "eval":
             self.eval(w, t, ins.expr)
             if tabs.shared[pc]:
-                src, where = self._lines.get((f.fn, ins.line)) or self._line(f.fn, ins.line)
+                src, where = self.source_at(f.fn, ins.line)
                 events.append(Event(t.name, src, where))
         elif op == "jf":
             taken = bool(self.eval(w, t, ins.cond))
@@ -469,7 +480,11 @@ class Machine:
         if k == "num":
             return e.value  # type: ignore[union-attr]
         if k == "id":
-            return self.lookup(w, t, e.name)  # type: ignore[union-attr]
+            loc = t.frames[-1].locals
+            name = e.name  # type: ignore[union-attr]
+            if "&" not in loc and name in loc:  # a local of a frame with none spilled: lookup()'s first answer
+                return loc[name]
+            return self.lookup(w, t, name)
         if k == "bin":
             return self._binop(w, t, e)  # type: ignore[arg-type]
         if k == "un":
@@ -478,7 +493,10 @@ class Machine:
             return (not v) if op == "!" else (~v if op == "~" else (-v if op == "-" else v))
         if k == "field":
             addr, ty = self.field_addr(w, t, e)  # type: ignore[arg-type]
-            if _is_aggregate(ty, self.layout.scalars):
+            agg = self._aggregates.get(ty)
+            if agg is None:
+                agg = self._aggregates[ty] = _is_aggregate(ty, self.layout.scalars)
+            if agg:
                 return addr
             return self.load(w, t, addr, e)
         if k == "addr":
@@ -583,11 +601,12 @@ class Machine:
         return fr.locals[key]
 
     def lookup(self, w: World, t: Thread, name: str) -> int:
+        loc = t.frames[-1].locals
+        if "&" in loc and "&" + name in loc:  # "&" counts the frame's spilled bytes: none, no slot
+            return w.mem.get(loc["&" + name], 0)
+        if name in loc:
+            return loc[name]
         fr = t.frames[-1]
-        if "&" + name in fr.locals:
-            return w.mem.get(fr.locals["&" + name], 0)
-        if name in fr.locals:
-            return fr.locals[name]
         declared = self.program.functions[fr.fn].local_types.get(name)
         if declared is not None:
             if declared.endswith("[]") or (declared.startswith(("struct ", "union ")) and "*" not in declared):
@@ -621,7 +640,7 @@ class Machine:
         if isinstance(lhs, Id):
             fr = t.frames[-1]
             name = lhs.name
-            if "&" + name in fr.locals:
+            if "&" in fr.locals and "&" + name in fr.locals:
                 w.mem[fr.locals["&" + name]] = val
             elif name in self.global_addrs and name not in fr.locals and name not in \
                     self.program.functions[fr.fn].local_types:
@@ -642,7 +661,7 @@ class Machine:
 
     # ---- memory -------------------------------------------------------------------------------
     def check_alive(self, w: World, t: Thread, addr: int, what: str, write: bool = False) -> None:
-        if w.slabs and check_access(self, w, t, addr, what, write):
+        if w.has("slabs") and check_access(self, w, t, addr, what, write):
             return  # typesafe memory, read by a reader: still an object of its type
         hit = w.object_at(addr)
         if hit is None:
@@ -657,13 +676,13 @@ class Machine:
     def load(self, w: World, t: Thread, addr: int, e: tuple) -> int:
         self.check_alive(w, t, addr, "reads")
         val = w.mem.get(addr, 0)
-        if w.slabs:
+        if w.has("slabs"):
             remember(w, t, val)
         return val
 
     def write(self, w: World, t: Thread, addr: int, val: int, e: tuple) -> None:
         self.check_alive(w, t, addr, "writes", write=True)
-        if w.grace and DATA_BASE <= addr:
+        if DATA_BASE <= addr and w.has("grace"):
             check_table_write(self, w, t, addr, "a store")
         w.mem[addr] = val
 
@@ -716,6 +735,12 @@ class Machine:
 
     def _scale(self, t: Thread, e: tuple) -> int:
         ty = self.type_of(t, e)
+        hit = self._scales.get(ty)
+        if hit is None:
+            hit = self._scales[ty] = self._scale_of(ty)
+        return hit
+
+    def _scale_of(self, ty: str) -> int:
         ty = self.program.types.get(ty, ty)
         if ty.endswith("[]"):  # an array member: indexing steps by its element
             return self.sizeof(ty[:-2].strip())
@@ -732,13 +757,27 @@ class Machine:
             return None
         return self.global_addrs[name]
 
-    def type_of(self, t: Thread, e: Expr) -> str:  # noqa: C901 - one branch per kind that has a type
+    # A type depends on the expression and the function it is in, nothing else: each is worked out
+    # once (a name by its text, as the interpreter makes names up; other nodes are the code's own).
+    def type_of(self, t: Thread, e: Expr) -> str:
+        fn = t.frames[-1].fn if t.frames else ""
         if isinstance(e, Id):
-            key = (t.frames[-1].fn if t.frames else "", e.name)
+            key = (fn, e.name)
             hit = self._id_types.get(key)
             if hit is None:
                 hit = self._id_types[key] = self._id_type(*key)
             return hit
+        memo = self._expr_types
+        got = memo.get((fn, id(e)))
+        if got is not None and got[0] is e:
+            return got[1]
+        ty = self._type_of(t, e)
+        if len(memo) >= MEMO_EXPRS:
+            memo.clear()
+        memo[(fn, id(e))] = (e, ty)  # the node is kept, so its id is not another's
+        return ty
+
+    def _type_of(self, t: Thread, e: Expr) -> str:  # noqa: C901 - one branch per kind that has a type
         if isinstance(e, Cast):
             return self._norm_type(e.type)
         if isinstance(e, Field):
@@ -773,15 +812,16 @@ class Machine:
 
     # ---- reporting helpers --------------------------------------------------------------------
     def source(self, fn: str, line: int) -> str:
-        hit = self._lines.get((fn, line))
-        return (hit or self._line(fn, line))[0]
+        return self.source_at(fn, line)[0]
 
     def where_at(self, fn: str, line: int) -> str:
-        hit = self._lines.get((fn, line))
-        return (hit or self._line(fn, line))[1]
+        return self.source_at(fn, line)[1]
 
-    def _line(self, fn: str, line: int) -> tuple[str, str]:
+    def source_at(self, fn: str, line: int) -> tuple[str, str]:
         """A line's source text (spaces folded) and its file:line, asked for by every step that quotes it."""
+        hit = self._lines.get((fn, line))
+        if hit is not None:
+            return hit
         sl = self.program.where(fn, line)
         hit = self._lines[(fn, line)] = (" ".join(sl.text.split()), f"{sl.file}:{sl.line}") if sl else ("", "")
         return hit

@@ -216,17 +216,26 @@ class World:
             self.threads[i] = t
         return t
 
+    def has(self, part: str) -> bool:
+        """Whether one of the dicts thawed on first use has entries, without thawing it."""
+        d = self.__dict__
+        v = d.get(part)
+        return bool(v) if v is not None else bool(d["_src"][_LAZY[part]])
+
     # objects --------------------------------------------------------------------------------
     def object_at(self, addr: int) -> tuple[int, tuple[str, int, bool, str, str]] | None:
-        for base, obj in self.objects.items():
+        d = self.__dict__
+        objects = d.get("objects")  # read where it is: a step that only reads it need not thaw it
+        items = objects.items() if objects is not None else d["_src"][1]
+        for base, obj in items:
             if base <= addr < base + obj[1]:
                 return base, obj
         # A page's data frame belongs to the page object.
         if DATA_BASE <= addr < STRUCT_PAGE_BASE * 16:
             sp = page_of_addr(addr)
-            o = self.objects.get(sp)
-            if o is not None:
-                return sp, o
+            for base, obj in items:
+                if base == sp:
+                    return sp, obj
         return None
 
     def running_callbacks(self, domain: str) -> frozenset[int]:
@@ -258,8 +267,8 @@ class _Lazy:
 
 
 # a World's dicts thawed on first use, and where each sits in its frozen tuple
-for _name, _at in {"mem": 0, "objects": 1, "lists": 2, "nodes": 3, "flags": 4, "locks": 7, "grace": 8,
-                   "slabs": 13}.items():
+_LAZY = {"mem": 0, "objects": 1, "lists": 2, "nodes": 3, "flags": 4, "locks": 7, "grace": 8, "slabs": 13}
+for _name, _at in _LAZY.items():
     _lazy = _Lazy(_at)
     _lazy.__set_name__(World, _name)
     setattr(World, _name, _lazy)
