@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -193,9 +194,30 @@ class _Index:
 
     def after(self, start: int) -> tuple[list[tuple[int, str]], set[str]]:
         if self.stale:
-            self.code, self.words, self.stale = [], set(), False
-            self._add(0)
+            code, words = _code_lines(tuple(sl.text for sl in self.lines))
+            self.code, self.words, self.stale = list(code), set(words), False
+            self.work += len(self.lines)
         return self.code[bisect_left(self.code, (start, "")):], self.words
+
+
+# A file's lines are indexed again by every build of a patch on it (a repost, the base of the next
+# patch, each model choice): by their texts, once. An entry holds a file's texts.
+MEMO_FILES = 64
+MEMO_FILE_LINES = 20_000
+_FILES: dict[tuple[str, ...], tuple[tuple[tuple[int, str], ...], frozenset[str]]] = {}
+
+
+def _code_lines(texts: tuple[str, ...]) -> tuple[tuple[tuple[int, str], ...], frozenset[str]]:
+    """(index, normalised text) of the code lines among texts, and those normalised texts."""
+    hit = _FILES.get(texts)
+    if hit is None:
+        code = tuple((j, normalise(t)) for j, t in enumerate(texts) if not _is_comment_only(t))
+        hit = (code, frozenset(t for _j, t in code))
+        if len(texts) <= MEMO_FILE_LINES:
+            if len(_FILES) >= MEMO_FILES:
+                _FILES.clear()
+            _FILES[texts] = hit
+    return hit
 
 
 _PREPROC_BLOCKS = {"preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"}
@@ -319,19 +341,9 @@ def _place(index: _Index, h: Hunk, start: int,
 
 def _align(pre: list[tuple[int, str]], ref: list[tuple[int, str]],
            h: Hunk) -> tuple[float, int, int, int, int] | None:
-    score, i, j, back = _smith_waterman([t for _, t in pre], [t for _, t in ref])
+    score, first_i, first_j, end_i, end_j = _local_alignment(tuple(t for _, t in pre), tuple(t for _, t in ref))
     if score < 3.0:
         return None
-    end_i, end_j = i, j
-    first_i, first_j = i, j
-    while i > 0 and j > 0 and back[i][j] != 0:
-        if back[i][j] == 1:
-            first_i, first_j = i, j
-            i, j = i - 1, j - 1
-        elif back[i][j] == 2:
-            i -= 1
-        else:
-            j -= 1
     h0 = pre[first_i - 1][0]
     h1 = pre[end_i - 1][0]
     r0 = ref[first_j - 1][0]
@@ -350,7 +362,36 @@ def _align(pre: list[tuple[int, str]], ref: list[tuple[int, str]],
     return score, r0, r1, h0, h1
 
 
-def _smith_waterman(pre: list[str], ref: list[str]) -> tuple[float, int, int, list[list[int]]]:
+# Each build aligns its hunks again, and so does each model choice: a year of one list aligns about
+# six hundred distinct pairs ten times each. A pair holds its texts (a reference's size at most).
+MEMO_ALIGNMENTS = 1024
+MEMO_ALIGNED_LINES = 8192  # a longer reference is aligned each time, the memo stays small
+_ALIGNMENTS: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[float, int, int, int, int]] = {}
+
+
+def _local_alignment(pre: tuple[str, ...], ref: tuple[str, ...]) -> tuple[float, int, int, int, int]:
+    """The best local alignment of pre against ref: its score and its first and last lines in each
+    (from 1), once per pair of texts."""
+    key = (pre, ref)
+    hit = _ALIGNMENTS.get(key)
+    if hit is None or len(ref) > MEMO_ALIGNED_LINES:
+        score, i, j, back = _smith_waterman(pre, ref)
+        end_i, end_j = first_i, first_j = i, j
+        while i > 0 and j > 0 and back[i][j] != 0:
+            if back[i][j] == 1:
+                first_i, first_j = i, j
+                i, j = i - 1, j - 1
+            elif back[i][j] == 2:
+                i -= 1
+            else:
+                j -= 1
+        if len(_ALIGNMENTS) >= MEMO_ALIGNMENTS:
+            _ALIGNMENTS.clear()
+        hit = _ALIGNMENTS[key] = (score, first_i, first_j, end_i, end_j)
+    return hit
+
+
+def _smith_waterman(pre: Sequence[str], ref: Sequence[str]) -> tuple[float, int, int, list[list[int]]]:
     """Local alignment of normalised lines: distinctive lines weigh more than braces. The best
     score, where it ends, and the moves back from there (0 stop, 1 diag, 2 up, 3 left)."""
     n, m = len(pre), len(ref)

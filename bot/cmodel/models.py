@@ -433,7 +433,40 @@ class Tree:
 def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | None = None) -> Bound:
     """The model's sources with each layer of diffs applied in order; the last layer is under review.
     With a tree, the real file at its revision replaces the reference model, its #includes are read
-    from the tree, and the functions the scenarios call that the tree lacks come from the reference."""
+    from the tree, and the functions the scenarios call that the tree lacks come from the reference.
+    Built once per content (a repost, an unchanged patch of a later revision, a base bound again, a
+    configuration's build): each caller gets a copy of its own to add to."""
+    from bot.cache import files_digest
+
+    if tree is not None and not tree.key:
+        return _build_program(spec, layers, tree)
+    key = (id(spec), tuple(files_digest(layer) for layer in layers), tree.key if tree else None)
+    hit = _BUILDS.pop(key, None)
+    if hit is None or hit[0] is not spec:
+        hit = (spec, _build_program(spec, layers, tree))
+    _BUILDS[key] = hit  # most recently used
+    while len(_BUILDS) > MEMO_BUILDS:
+        del _BUILDS[next(iter(_BUILDS))]
+    return _copy_bound(hit[1])
+
+
+MEMO_BUILDS = 32
+_BUILDS: dict[tuple, tuple[ModelSpec, Bound]] = {}
+
+
+def _copy_bound(b: Bound) -> Bound:
+    """b with containers of its own (the compiled functions and source lines, never edited, shared)."""
+    p = b.program
+    prog = replace(p, functions=dict(p.functions), origin=dict(p.origin), defines=dict(p.defines),
+                   static_locks=list(p.static_locks), globals=dict(p.globals), consts=dict(p.consts),
+                   types=dict(p.types), params=dict(p.params), notes=list(p.notes))
+    r = b.report
+    return replace(b, program=prog, report=replace(r, failed=list(r.failed)), changed=dict(b.changed),
+                   patched=dict(b.patched), spans=dict(b.spans), filled=list(b.filled), helpers=list(b.helpers),
+                   notes=list(b.notes), kept=list(b.kept), removed=dict(b.removed))
+
+
+def _build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | None) -> Bound:
     prog = Program(consts={**kernel_constants(), **spec.consts}, types=dict(spec.types), params=dict(spec.params),
                    layout=patch_layout(load_layout(spec.directory.name), layers))
     bound = Bound(prog, BindReport(), {}, {}, {}, f"the kernel tree at {tree.label}" if tree else "the reference model")
