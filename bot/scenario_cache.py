@@ -36,7 +36,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bot.cache import VerdictCache, _all_fields
+from bot.cache import VerdictCache
 from bot.cmodel.ir import Id
 
 log = logging.getLogger(__name__)
@@ -207,10 +207,34 @@ def _looked_up(m: Any, facts: _Facts, entered: set[str]) -> tuple | None:
 
 def setup_outcome(m: Any) -> str:
     """A digest of what a machine set up and not yet run starts from besides its program's code: its
-    initial state, the setup's variables, and what was observed so far."""
-    setup = m.setup
-    text = repr(_canonical((m.init.freeze(), sorted(setup.vars.items()), setup.obs)))
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    initial state, the setup's variables, and what was observed so far. Once per set-up machine
+    (its lookup and its conditions both ask; nothing changes either after make_machine)."""
+    setup, init = m.setup, m.init
+    hit = _OUTCOMES.get(id(setup))
+    if hit is not None and hit[0] is setup and hit[1] is init:
+        return hit[2]
+    text = _stable((init.freeze(), sorted(setup.vars.items()), setup.obs))
+    out = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    if len(_OUTCOMES) >= MEMO_FUNCTIONS:
+        _OUTCOMES.clear()
+    _OUTCOMES[id(setup)] = (setup, init, out)
+    return out
+
+
+_OUTCOMES: dict[int, tuple[Any, Any, str]] = {}  # id(a machine's SetupRun) → (it, its initial world, outcome)
+
+
+def _stable(x: Any) -> str:
+    """A text of x that is the same in every process, for a digest: its repr when that holds no set
+    and no dict (only a set's order follows the strings' hashes, and a dict's repr cannot be told
+    from a set's), else a tuple or list part by part, else repr(_canonical(x)). Each form is tagged
+    and each part's text length-prefixed, so distinct values give distinct texts."""
+    text = repr(x)
+    if "{" not in text and "set(" not in text:
+        return "r" + text
+    if isinstance(x, (tuple, list)):
+        return f"t{type(x).__qualname__}(" + "".join(f"{len(t)}:{t}" for t in map(_stable, x))
+    return "c" + repr(_canonical(x))
 
 
 class _Facts:
@@ -222,8 +246,8 @@ class _Facts:
         self.shape = _shape(prog)
         self.names = frozenset(prog.functions)
         self.names_digest = hashlib.sha256("\0".join(sorted(self.names)).encode("utf-8", "surrogatepass")).hexdigest()
-        self.data = repr(_canonical([(f.name, getattr(prog, f.name)) for f in fields(prog)
-                                     if f.name not in ("functions", "origin")]))
+        self.data = _stable([(f.name, getattr(prog, f.name)) for f in fields(prog)
+                             if f.name not in ("functions", "origin")])
         self._fps: dict[str, str] = {}
         self._present: dict[frozenset[str], tuple[str, ...]] = {}
 
@@ -234,20 +258,38 @@ class _Facts:
         return hit
 
     def fingerprint(self, name: str) -> str:
-        """A hash of the function's compiled code and of the source lines that code maps to (a trace
-        quotes them)."""
+        """_fingerprint() of one of the program's functions."""
         fp = self._fps.get(name)
         if fp is None:
-            fn = self.prog.functions[name]
-            origin = self.prog.origin.get(name) or []
-            lines = [_line_of(ins) for ins in fn.code]
-            if all(isinstance(n, int) for n in lines):  # else keep every line: a trace may quote any
-                lines.append(getattr(fn, "line", 1))
-                lo, hi = max(1, min(lines)), max(lines)
-                origin = origin[lo - 1:hi]
-            quoted = pickle.dumps(list(map(_all_fields(type(origin[0])), origin)) if origin else [], protocol=5)
-            fp = self._fps[name] = hashlib.sha256(_code_hash(fn).encode() + b"\0" + quoted).hexdigest()
+            fp = self._fps[name] = _fingerprint(self.prog.functions[name], self.prog.origin.get(name))
         return fp
+
+
+MEMO_FINGERPRINTS = 8192
+_FPS: dict[tuple[int, int], tuple[Any, Any, str]] = {}  # (id(function), id(its lines)) → (them, fingerprint)
+
+
+def _fingerprint(fn: Any, origin: list | None) -> str:
+    """A hash of a function's compiled code and of the source lines that code maps to (a trace quotes
+    their text and place): the patch's marks on a line (from_patch, added, after_removal) are left
+    out, the machine never reads them (the judge reads them of the program it has, not of a run).
+    Once per (function, lines): a program's copies, and the builds of a series, share both objects,
+    and nothing edits either once a program holds them (Program.add_unit)."""
+    key = (id(fn), id(origin))
+    hit = _FPS.get(key)
+    if hit is not None and hit[0] is fn and hit[1] is origin:
+        return hit[2]
+    lines = origin or []
+    at = [_line_of(ins) for ins in fn.code]
+    if all(isinstance(n, int) for n in at):  # else keep every line: a trace may quote any
+        at.append(getattr(fn, "line", 1))
+        lines = lines[max(1, min(at)) - 1:max(at)]
+    quoted = pickle.dumps([(sl.file, sl.line, sl.text) for sl in lines], protocol=5)
+    fp = hashlib.sha256(_code_hash(fn).encode() + b"\0" + quoted).hexdigest()
+    if len(_FPS) >= MEMO_FINGERPRINTS:
+        _FPS.clear()
+    _FPS[key] = (fn, origin, fp)
+    return fp
 
 
 _PLAIN = frozenset({int, str, float, bool, bytes, type(None)})  # what _canonical() gives back as it is

@@ -344,6 +344,11 @@ programs += [(spec, models.build_program(spec, [p.files])) for spec in models.lo
 for spec, bound in programs:
     for sc in spec.scenarios:
         print(spec.name, sc.name, scenario_cache.scenario_key(spec, bound, sc, 1000, 5.0))
+        if models.scenario_runnable(sc, bound.program):
+            try:
+                print(spec.name, sc.name, scenario_cache.setup_outcome(models.scenario_machine(spec, bound, sc)))
+            except models.SetupError:
+                pass
 """
 
 
@@ -363,3 +368,64 @@ def test_scenario_keys_are_the_same_in_every_process() -> None:
     first = keys("1")
     assert len(first) >= 20, first
     assert first == keys("2") == keys("3")
+
+
+def test_a_fingerprint_is_the_code_and_the_text_and_place_of_its_lines() -> None:
+    """What a run read of a function: its code, and its lines' text and place (a trace quotes them).
+    The patch's marks on a line are the judge's, read from the program it has: a function that only
+    moved from "added" to "earlier patch" is the same function to a run."""
+    import dataclasses
+
+    spec, bound = _v1_07_program()
+    prog = bound.program
+    name = next(n for n in sorted(bound.changed) if n in prog.functions and prog.origin.get(n))
+    fn, lines = prog.functions[name], prog.origin[name]
+    fp = scenario_cache._fingerprint(fn, lines)
+    at = next(i for i, sl in enumerate(lines) if sl.text.strip() and sl.line
+              and fn.line <= i + 1 <= max(ins.line for ins in fn.code))
+
+    def edited(**change: object) -> list:
+        out = list(lines)
+        out[at] = dataclasses.replace(out[at], **change)
+        return out
+
+    sl = lines[at]
+    unmarked = [dataclasses.replace(x, from_patch=False, added=False, after_removal=False) for x in lines]
+    assert scenario_cache._fingerprint(fn, unmarked) == fp, "a line's patch marks are not what a run reads"
+    assert scenario_cache._fingerprint(fn, edited(text=sl.text + " /* x */")) != fp, "a trace quotes the text"
+    assert scenario_cache._fingerprint(fn, edited(line=sl.line + 1)) != fp, "and the line's number"
+    assert scenario_cache._fingerprint(fn, edited(file=sl.file + ".orig")) != fp, "and its file"
+    other = next(f for n, f in prog.functions.items() if n != name and repr(f) != repr(fn))
+    assert scenario_cache._fingerprint(other, lines) != fp, "and the code"
+    assert scenario_cache._fingerprint(fn, lines) == fp  # the memo gives what it computed
+
+
+def test_stable_texts_tell_values_apart_and_not_set_orders() -> None:
+    stable = scenario_cache._stable
+    a = frozenset(f"name{i}" for i in range(40))
+    b = frozenset(sorted(a, reverse=True))
+    assert stable((1, a, {"k": a})) == stable((1, b, {"k": b}))
+    values = [(1, a), (1, a - {"name3"}), [1, a], (1, frozenset()), (1, {}), (1, {"name1": 1}),
+              (1, {"name1": 2}), ("1", a), (1, (a,)), ((1, a),), (1, "frozenset()"), (1, "{}")]
+    texts = [stable(v) for v in values]
+    assert len(set(texts)) == len(values), texts
+
+
+def test_a_setup_outcome_is_remembered_for_its_machine_only() -> None:
+    """setup_outcome() is worked out once per set-up machine: a machine whose initial world or setup
+    differs gets its own."""
+    import copy
+    import dataclasses
+
+    spec, bound = _v1_07_program()
+    sc = next(s for s in spec.scenarios if models.scenario_runnable(s, bound.program) and s.setup)
+    m = models.scenario_machine(spec, bound, sc)
+    out = scenario_cache.setup_outcome(m)
+    assert scenario_cache.setup_outcome(models.scenario_machine(spec, bound, sc)) == out
+    world = copy.deepcopy(m.init)
+    world.mem[0x1234] = 5
+    m.init = world
+    assert scenario_cache.setup_outcome(m) != out, "the initial world is part of the outcome"
+    m2 = models.scenario_machine(spec, bound, sc)
+    m2.setup = dataclasses.replace(m2.setup, vars={**m2.setup.vars, "a_new_variable": 1})
+    assert scenario_cache.setup_outcome(m2) != out, "and the setup's variables"

@@ -132,3 +132,83 @@ def test_a_diff_digest_is_its_content() -> None:
     ln = q.files[0].hunks[0].lines[0]
     q.files[0].hunks[0].lines[0] = type(ln)(ln.tag, ln.text + " ", ln.old_no, ln.new_no)
     assert cache.files_digest(q.files) != cache.files_digest(p.files)
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_remembered_splices_build_the_same_program(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A diff applied once as a build's last layer and again as an earlier layer of the next patch's
+    build is spliced once (_APPLIED): every build is the one made from scratch."""
+    builds = _builds(n)
+    monkeypatch.setattr(models, "_PREFIXES", models._PrefixStates())
+    monkeypatch.setattr(models, "_APPLIED", models._PrefixStates())
+    spliced: list[int] = []
+    real = models.apply_hunks
+
+    def counting(*a: object, **k: object) -> object:
+        spliced.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(models, "apply_hunks", counting)
+    remembered = [models._build_program(spec, layers, None) for _m, spec, layers in builds]
+    n_remembered = len(spliced)
+    spliced.clear()
+    for (msgid, spec, layers), got in zip(builds, remembered):
+        monkeypatch.setattr(models, "_PREFIXES", models._PrefixStates())
+        monkeypatch.setattr(models, "_APPLIED", models._PrefixStates())
+        assert got == models._build_program(spec, layers, None), f"<{msgid}> on {spec.name}"
+    assert 0 < n_remembered < len(spliced)
+
+
+def test_a_splice_is_remembered_for_its_file_text_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same diffs on the tree's text of the file (or another text of it) are spliced again."""
+    from bot.cmodel.bind import BindReport
+
+    _msgid, spec, layers = next(b for b in _builds(1) if len(b[2]) > 1)
+    kpath = next(fd.path for fd in layers[-1] if fd.path in spec.references)
+    monkeypatch.setattr(models, "_APPLIED", models._PrefixStates())
+    on_reference = models._code_under_review(spec, kpath, None, layers, BindReport())
+    text = "\n".join(sl.text for sl in spec.reference_lines(kpath))
+    for tree_text in (text, text + "\n/* one more line */"):
+        got = models._code_under_review(spec, kpath, tree_text, layers, BindReport())
+        monkeypatch.setattr(models, "_APPLIED", models._PrefixStates())
+        monkeypatch.setattr(models, "_PREFIXES", models._PrefixStates())
+        assert got == models._code_under_review(spec, kpath, tree_text, layers, BindReport())
+        assert got != on_reference  # the tree's lines are the kernel path's
+
+
+def _struct_diff(path: str, body: list[str]) -> list:
+    from bot.patch import FileDiff, Hunk, HunkLine
+
+    lines = [HunkLine("+", t, None, i + 1) for i, t in enumerate(body)]
+    return [FileDiff(path, path, [Hunk(1, 0, 1, len(lines), "", lines)])]
+
+
+def test_remembered_layouts_are_what_the_layers_make(monkeypatch: pytest.MonkeyPatch) -> None:
+    """patch_layout() goes on from the layout the earlier layers made (_STATES), for the same layout
+    and the same layers only."""
+    from bot.cmodel import patch_layout as pl
+    from bot.cmodel.layout import load_layout
+
+    monkeypatch.setattr(pl, "_STATES", pl._States())
+    one = _struct_diff("include/linux/a.h", ["struct one_of_ours {", "\tlong a;", "\tint b;", "};"])
+    two = _struct_diff("include/linux/b.h", ["struct two_of_ours {", "\tstruct one_of_ours x;", "\tint c;", "};"])
+    three = _struct_diff("include/linux/c.h", ["struct three {", "\tint d;", "};"])
+    layout = load_layout("")
+
+    def fresh(base: object, layers: list) -> object:
+        monkeypatch.setattr(pl, "_STATES", pl._States())
+        return pl.patch_layout(base, layers)  # type: ignore[arg-type]
+
+    first = pl.patch_layout(layout, [one, two])
+    assert first.structs["struct two_of_ours"]["c"] == (16, "int")
+    later = pl.patch_layout(layout, [one, two, three])  # goes on from [one, two]
+    assert later == fresh(layout, [one, two, three])
+    # another first layer under the same second one: its own layout
+    wider = _struct_diff("include/linux/a.h", ["struct one_of_ours {", "\tlong a;", "\tlong b;", "\tint e;", "};"])
+    pl.patch_layout(layout, [one, two])
+    assert pl.patch_layout(layout, [wider, two]) == fresh(layout, [wider, two]) != first
+    # the same layers on another model's layout
+    other = next(load_layout(spec.directory.name) for spec in models.load_models()
+                 if load_layout(spec.directory.name) != layout)
+    pl.patch_layout(layout, [one, two])
+    assert pl.patch_layout(other, [one, two]) == fresh(other, [one, two]) != first

@@ -573,9 +573,17 @@ def _code_under_review(spec: ModelSpec, kpath: str, tree_text: str | None, layer
     partial = kpath in spec.partial and tree_text is None  # the reference states only some of the file
     for i in range(done, len(diffs)):
         fd = diffs[i]
-        step = BindReport()
-        exact = apply_exact(lines, fd) if tree_text is not None and lines else None
-        lines = exact if exact is not None else apply_hunks(lines, fd, step, partial) if lines else new_file_lines(fd)
+        # The lines are the file after diffs[:i] (as _PREFIXES keys them): the same key, the same
+        # splice. A series' n-th patch, applied as the last layer, is applied again as an earlier
+        # layer of the next patch's build (its marks then dropped).
+        got = _APPLIED.get(spec, kpath, tree_text, diffs[:i + 1])
+        if got is None:
+            step = BindReport()
+            exact = apply_exact(lines, fd) if tree_text is not None and lines else None
+            lines = exact if exact is not None else apply_hunks(lines, fd, step, partial) if lines else new_file_lines(fd)
+            _APPLIED.put(spec, kpath, tree_text, diffs[:i + 1], lines, step)
+        else:
+            lines, step = got
         _merge_report(report, step)
         if i < len(earlier):  # only the last layer's "+" lines are the change under review
             lines = [SourceLine(sl.file, sl.line, sl.text, sl.from_patch, False) if sl.added or sl.after_removal
@@ -606,12 +614,25 @@ class _Prefix:
 
 class _PrefixStates:
     """A model file after the first k diffs of a series, by (model, file, tree text, the diffs'
-    identities): later patches of the series start from it. Bounded, least recently used first out."""
+    identities): later patches of the series start from it. Bounded, least recently used first out.
+    What lies under a key is all the file's lines depend on: the model (its reference, which of its
+    files are partial), the tree's text (compared whole), and each diff applied in order."""
 
     SIZE = 64
 
     def __init__(self) -> None:
         self.states: dict[tuple, _Prefix] = {}
+
+    def get(self, spec: ModelSpec, kpath: str, tree_text: str | None,
+            diffs: list[FileDiff]) -> tuple[list[SourceLine], BindReport] | None:
+        """The lines and report put under exactly these diffs (never edited: a caller copies)."""
+        key = self._key(spec, kpath, tree_text, diffs)
+        hit = self.states.get(key)
+        if (hit is None or hit.spec is not spec or hit.tree_text != tree_text
+                or not all(a is b for a, b in zip(hit.diffs, diffs))):
+            return None
+        self.states[key] = self.states.pop(key)  # most recently used
+        return hit.lines, hit.report
 
     @staticmethod
     def _key(spec: ModelSpec, kpath: str, tree_text: str | None, diffs: list[FileDiff]) -> tuple:
@@ -636,7 +657,8 @@ class _PrefixStates:
             del self.states[next(iter(self.states))]
 
 
-_PREFIXES = _PrefixStates()
+_PREFIXES = _PrefixStates()  # the file after earlier layers: their "+" lines no longer marked as the change
+_APPLIED = _PrefixStates()  # the file just after its last diff, marks as apply_hunks made them
 
 
 def _record_provenance(unit: CUnit, lines: list[SourceLine], kpath: str, bound: Bound) -> None:

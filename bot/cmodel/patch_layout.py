@@ -65,20 +65,51 @@ def _size(layout_sizes: dict[str, int], ty: str) -> int:
 
 
 def patch_layout(layout: Layout, layers: list[list[FileDiff]]) -> Layout:
-    """layout with the changes the layers' hunks make to structs (the same object when none)."""
-    structs = {name: dict(fields) for name, fields in layout.structs.items()}
-    sizes = dict(layout.sizes)
-    changed = False
-    for layer in layers:
+    """layout with the changes the layers' hunks make to structs (the same object when none). The
+    n-th patch of a series starts from what the n-1 before it made (_STATES)."""
+    done, structs, sizes, changed = _STATES.longest(layout, layers)
+    for layer in layers[done:]:
         for fd in layer:
             if not fd.path.endswith((".h", ".c")):
                 continue
             for h in fd.hunks:
                 changed |= _new_structs([ln.text for ln in h.lines if ln.tag != "-"], structs, sizes)
                 changed |= _member_changes(h.lines, structs)
+    if done < len(layers):
+        _STATES.put(layout, layers, structs, sizes, changed)
     if not changed:
         return layout
     return Layout(structs, sizes, layout.scalars, layout.roles)
+
+
+class _States:
+    """The structs and sizes after the first k layers, by (layout, the layers' identities): what the
+    layers make of a layout is all they depend on (each hunk reads only its lines and the structs so
+    far). Held as made, copied for each caller to go on from. Bounded, least recently used first out."""
+
+    SIZE = 64
+
+    def __init__(self) -> None:
+        self.states: dict[tuple, tuple[Layout, tuple, dict, dict, bool]] = {}
+
+    def longest(self, layout: Layout, layers: list[list[FileDiff]]) -> tuple[int, dict, dict, bool]:
+        """(k, a copy of the structs and sizes after layers[:k], whether they changed the layout)."""
+        for k in range(len(layers), 0, -1):
+            key = (id(layout), tuple(map(id, layers[:k])))
+            hit = self.states.get(key)
+            if hit is not None and hit[0] is layout and all(a is b for a, b in zip(hit[1], layers)):
+                self.states[key] = self.states.pop(key)  # most recently used
+                return k, {n: dict(f) for n, f in hit[2].items()}, dict(hit[3]), hit[4]
+        return 0, {n: dict(f) for n, f in layout.structs.items()}, dict(layout.sizes), False
+
+    def put(self, layout: Layout, layers: list[list[FileDiff]], structs: dict, sizes: dict, changed: bool) -> None:
+        self.states[(id(layout), tuple(map(id, layers)))] = (
+            layout, tuple(layers), {n: dict(f) for n, f in structs.items()}, dict(sizes), changed)
+        while len(self.states) > self.SIZE:
+            del self.states[next(iter(self.states))]
+
+
+_STATES = _States()
 
 
 def _new_structs(post: list[str], structs: dict[str, dict[str, tuple[int, str]]], sizes: dict[str, int]) -> bool:
