@@ -45,7 +45,7 @@ def test_wheel_ships_data(wheel: zipfile.ZipFile) -> None:
 
 def test_wheel_entry_point(wheel: zipfile.ZipFile) -> None:
     (ep,) = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
-    assert "review-bot = bot.cli:main" in wheel.read(ep).decode()
+    assert "review-bot = bot.cli:run" in wheel.read(ep).decode()
 
 
 def test_installed_wheel_reviews_the_example(wheel: zipfile.ZipFile, tmp_path: Path) -> None:

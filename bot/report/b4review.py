@@ -13,7 +13,8 @@ from typing import Any
 
 from bot.findings import Report, Review
 from bot.report.checkpatch import review_lines
-from bot.report.env import lore_link, order
+from bot.report.env import lore_link
+from bot.report.order import order
 from bot.report.textutil import oneline
 from bot.report.verdict import verdict_line
 

@@ -1,12 +1,17 @@
-"""checkpatch.pl-style lines, the format b4's check protocols and kernel CI already parse."""
+"""checkpatch.pl-style lines, the format b4's check protocols and kernel CI already parse.
+
+Laid out here rather than by a template: the lines are checkpatch.pl's fixed machine format, and a
+b4 hook runs one process per patch, where importing jinja2 and compiling a template was a tenth of
+the whole check. Only a patch that was not judged loads the templates, for its verdict's words.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from bot.findings import Report, Review
-from bot.report.env import order, render_template
-from bot.report.verdict import verdict_line
+from bot.report.order import order
+from bot.report.textutil import oneline, visible
 
 LEVEL = {"correctness": "ERROR", "cost": "WARNING", "noise": "CHECK"}
 
@@ -19,6 +24,10 @@ class Line:
     file: str
     line: int
     preexisting: bool
+
+    def text(self) -> str:
+        tag = " [pre-existing]" if self.preexisting else ""
+        return f"{self.level}: {oneline(self.hazard)}: {oneline(self.title)}{tag} ({oneline(self.file)}:{self.line})"
 
 
 def review_lines(review: Review) -> list[Line]:
@@ -36,5 +45,11 @@ def lines(report: Report) -> list[Line]:
 
 
 def render_checkpatch(report: Report) -> str:
-    unjudged = [verdict_line(r) for r in report.unjudged]
-    return render_template("checkpatch.txt.j2", lines=lines(report), unjudged=unjudged)
+    """One line per finding, then a WARNING for each relevant patch that was not judged, never silence.
+    No output means judged clean or not relevant. Shown as every template's output is (visible())."""
+    out = [ln.text() + "\n" for ln in lines(report)]
+    if report.unjudged:
+        from bot.report.verdict import verdict_line
+
+        out += [f"WARNING: NOT_JUDGED: review-bot {oneline(verdict_line(r))}\n" for r in report.unjudged]
+    return visible("".join(out))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import jinja2
@@ -12,22 +12,13 @@ import markupsafe
 
 from bot.report.textutil import WIDTH, oneline, shell_wrap, visible, wrap
 
-if TYPE_CHECKING:
-    from bot.findings import Finding
-
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-CLASS_ORDER = {"correctness": 0, "cost": 1, "noise": 2}
 CLASS_NOTE = {  # how a finding's class reads next to it
     "correctness": "correctness",
     "cost": "cost (performance/memory, not a correctness bug)",
     "noise": "noise (a warning that fires in valid situations)",
 }
-
-
-def order(findings: list[Finding]) -> list[Finding]:
-    """Correctness first, then cost, then noise; within a class by place in the patch."""
-    return sorted(findings, key=lambda f: (CLASS_ORDER.get(f.cls, 9), f.file, f.line, f.hazard))
 
 
 def _autoescape(name: str | None) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.findings import Finding, Report, Review
 from bot.mail.addr import parse_mailbox
-from bot.report.env import order
+from bot.report.order import order
 from bot.report.quote import Quote, hunk_key, quote_for, quote_group
 from bot.report.table import contexts, interleaving_table
 from bot.report.textutil import WIDTH, oneline
