@@ -2,9 +2,10 @@
 
 The workers are forked after the input is loaded, so each one already holds every posting (nothing
 is sent to them but lists of indices); each returns its reviews without the posting, and the caller
-puts every result back in input order, so the output is the same as a serial run's. Postings of one
-series revision go to the same worker (their base is judged once there). A worker is replaced after a number
-of tasks, which bounds what its caches hold; below MIN_PARALLEL postings everything runs in-process.
+puts every result back in input order, so the output is the same as a serial run's. The postings of
+one group (a series, every revision) go to the same worker, in input order (their bases are judged
+once there), and the heaviest parts start first. A worker is replaced after a number of tasks, which
+bounds what its caches hold; below MIN_PARALLEL postings everything runs in-process.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 MIN_PARALLEL = 2  # fewer postings than this are judged in-process: forking costs more than it saves
@@ -51,22 +52,31 @@ def idle_jobs(options: Any) -> int:
     return jobs if jobs > 1 and jobs_for(options, sys.maxsize) > 1 else 1
 
 
-def chunks(weights: Sequence[int], groups: Sequence[str], jobs: int) -> list[list[int]]:
-    """Indices in chunks of about equal weight (at most CHUNK_MAX of them), a group never split."""
-    by_group: dict[str, list[int]] = {}
+def chunks(weights: Sequence[int], groups: Sequence[Hashable], jobs: int) -> list[list[int]]:
+    """Indices in parts of about equal weight (at most CHUNK_MAX postings, unless one group has
+    more), each in input order, a group never split. Across workers (jobs > 1) the heaviest parts
+    come first (longest processing time first; equal weights keep input order), so that no long
+    part is left to run alone at the end."""
+    members: dict[Hashable, list[int]] = {}
     for i, g in enumerate(groups):
-        by_group.setdefault(g, []).append(i)
+        members.setdefault(g, []).append(i)
     target = max(1, sum(weights) // max(1, jobs * CHUNKS_PER_JOB))
     out: list[list[int]] = []
     cur: list[int] = []
-    for members in by_group.values():
-        cur += members
-        if sum(weights[i] for i in cur) >= target or len(cur) >= CHUNK_MAX:
-            out.append(cur)
+    for m in members.values():
+        cur += m
+        if _weight(weights, cur) >= target or len(cur) >= CHUNK_MAX:
+            out.append(sorted(cur))
             cur = []
     if cur:
-        out.append(cur)
+        out.append(sorted(cur))
+    if jobs > 1:
+        out.sort(key=lambda part: -_weight(weights, part))  # stable: ties keep input order
     return out
+
+
+def _weight(weights: Sequence[int], part: list[int]) -> int:
+    return sum(weights[i] for i in part)
 
 
 def run(task: Callable[[Any, list[int]], list[Any]], data: Any, parts: list[list[int]], jobs: int,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 
-from bot import cache
+from bot import cache, pool
 from bot.commands import Origin
 from bot.findings import Report, Review
 from bot.mail import LoadResult, iter_load
@@ -38,9 +38,13 @@ def scan_full(path: str, progress: bool = False, options: Options | None = None,
     With `progress`, a status line on stderr when it is a terminal (reading, then judging)."""
     res = LoadResult()
     status = Status(sys.stderr, "scan") if progress else None
-    store = cache.for_options(options or Options())  # an archive scanned again is not parsed again
+    opts = options or Options()
+    store = cache.for_options(opts)  # an archive scanned again is not parsed again
+    # a big archive is parsed on every core the judgement will use, into the store
+    jobs = pool.jobs_for(opts, sys.maxsize)
     try:  # series (and so SeriesInfo) are complete only at the end of the input
-        for n, _ in enumerate(iter_load(path, res, status.reading if status else None, store=store), 1):
+        for n, _ in enumerate(iter_load(path, res, status.reading if status else None, store=store, jobs=jobs,
+                                        open_store=lambda: cache.for_options(opts)), 1):
             if n % FREEZE_EVERY == 0:
                 gc.freeze()
         gc.freeze()

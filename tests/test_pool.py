@@ -42,9 +42,40 @@ def test_chunks_cover_every_index_once_and_keep_groups_whole() -> None:
     where = {i: k for k, p in enumerate(parts) for i in p}
     for g in set(groups):
         assert len({where[i] for i, x in enumerate(groups) if x == g}) == 1, g
+    assert all(p == sorted(p) for p in parts)  # a part is judged in input order
     assert len(parts) > 2  # several chunks per worker
     many = pool.chunks([1] * 100, [str(i // 3) for i in range(100)], 2)
     assert all(len(p) <= pool.CHUNK_MAX + 2 for p in many)  # a chunk ends with the group that fills it
+
+
+def test_the_heaviest_parts_start_first() -> None:
+    weights = [1] * 20 + [500] * 5 + [1] * 20 + [90] * 3
+    groups = [f"lone{i}" for i in range(20)] + ["long"] * 5 + [f"lone{i}" for i in range(20, 40)] + ["late"] * 3
+    parts = pool.chunks(weights, groups, 2)
+    load = [sum(weights[i] for i in p) for p in parts]
+    assert load == sorted(load, reverse=True)  # longest processing time first
+    assert set(range(20, 25)) <= set(parts[0]) and {45, 46, 47} <= set(parts[1])  # the two series first
+    assert sorted(i for p in parts for i in p) == list(range(len(weights)))
+    one = pool.chunks(weights, groups, 1)  # in-process: input order
+    assert [i for p in one for i in p] == list(range(len(weights)))
+
+
+def test_parts_judged_in_any_order_and_grouping_give_the_serial_reviews(
+        throughput_inputs: dict[str, Path], serial_uncached: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a worker judges before a part (another series, a later revision, nothing) changes no
+    review: the parts in reverse order, and every posting its own group, give the serial JSON."""
+    chunks = pool.chunks
+
+    def reversed_parts(weights: list[int], groups: list[object], jobs: int) -> list[list[int]]:
+        return list(reversed(chunks(weights, groups, jobs)))
+
+    def scattered(weights: list[int], groups: list[object], jobs: int) -> list[list[int]]:
+        return [[i] for i in reversed(range(len(weights)))]
+
+    for how in (reversed_parts, scattered):
+        monkeypatch.setattr(pool, "chunks", how)
+        for name in ("v2", "2023-slice"):
+            assert review_json(throughput_inputs[name], cache=False, jobs=2) == serial_uncached[name], (how, name)
 
 
 def _square_or_fail(data: list[int], part: list[int]) -> list[int]:

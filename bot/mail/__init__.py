@@ -6,11 +6,12 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from bot.mail.memo import Item, Result, Store, parsed
+from bot.mail.memo import Item, Result, Store, parsed, parsed_side_by_side
 from bot.mail.parse import Parsed
 from bot.mail.read import InputError, Limits, Skip, read_bytes, read_path
 from bot.mail.series import Cover, Series, assemble, by_key
@@ -61,15 +62,33 @@ def iter_load(
     progress: Callable[[int], None] | None = None,
     limits: Limits | None = None,
     store: Store | None = None,
+    jobs: int = 1,
+    open_store: Callable[[], Store | None] | None = None,
 ) -> Iterator[Posting]:
     """Yield postings as they are read, filling `result` (messages, skipped, covers) on the way;
     store: where each message's parse is kept and looked up (bot.mail.memo), the result is the same.
+    With jobs > 1 and open_store (a store connection of the calling process's own), a file of
+    SIDE_BY_SIDE_BYTES or more is parsed on jobs processes into the store (memo.parsed_side_by_side).
 
     Series are assembled (and each posting's SeriesInfo completed) when the input ends,
     since a cover may arrive after its patches.
     """
-    yield from _consume(parsed(read_path(path, limits), store), result if result is not None else LoadResult(),
-                        progress)
+    res = result if result is not None else LoadResult()
+    if store is not None and open_store is not None and jobs > 1 and _big_file(path):
+        items = parsed_side_by_side(lambda: read_path(path, limits), store, open_store, jobs)
+    else:
+        items = parsed(read_path(path, limits), store)
+    yield from _consume(items, res, progress)
+
+
+SIDE_BY_SIDE_BYTES = 8 << 20  # below this (a thread, a month of a list) a helper costs more than it saves
+
+
+def _big_file(path: str) -> bool:
+    try:
+        return path != "-" and os.path.isfile(path) and os.path.getsize(path) >= SIDE_BY_SIDE_BYTES
+    except OSError:
+        return False
 
 
 def _consume(items: Iterable[tuple[Item, Result]], res: LoadResult,
