@@ -4,7 +4,8 @@ The standard library's @dataclass writes the source of each class's __init__, __
 and compiles it with exec() when the class is created, in every process: the eighty dataclasses a
 one-patch check imports spent ~20 ms compiling, a twentieth of the whole check. Here that exec()
 looks the source up in a table of code objects, which is kept where Python keeps the package's own
-bytecode (bot/__pycache__, or under PYTHONPYCACHEPREFIX) and written when a source was new.
+bytecode (bot/__pycache__, or under PYTHONPYCACHEPREFIX) and written when a source was new. Only
+the package's own classes go through it (a test's or another library's are compiled as usual).
 
 The code is the same either way: the same source compiled as exec() compiles it (no inherited
 __future__ flags, file "<string>"), keyed by the whole source and by the interpreter's cache tag.
@@ -39,7 +40,7 @@ def _path() -> str | None:
 
 def _exec(source: Any, globals: dict[str, Any] | None = None, locals: dict[str, Any] | None = None, /) -> None:
     """exec() as dataclasses calls it, with its source's code object compiled once."""
-    if isinstance(source, str):
+    if isinstance(source, str) and (globals or {}).get("__name__", "").startswith("bot."):  # ours alone
         code = _codes.get(source)
         if code is None:
             # as exec(source) compiles it: no __future__ flags of this module, file "<string>"
