@@ -443,6 +443,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _check_stdin(args: argparse.Namespace) -> int:
     from bot.commands import Origin
 
+    if getattr(args, "own_process", False):
+        # One patch email in a process of its own, as a b4 hook runs it: its review leaves a few
+        # hundred objects in cycles (725 for v1 07/12), and the collector's passes over everything
+        # it keeps alive (rules, models, programs) were 11-20 ms of the process's ~0.4 CPU s.
+        gc.disable()
+
     if sys.stdin is None or sys.stdin.isatty():
         raise UsageError("--stdin reads one patch email from standard input, which is a terminal")
     from bot.mail.read import MAX_MESSAGE
@@ -684,6 +690,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        args.own_process = argv is None
         debug = bool(getattr(args, "debug", False))
         _setup_logging(logging.DEBUG if debug else logging.INFO if getattr(args, "verbose", False) else None)
         return int(args.func(args))
