@@ -60,19 +60,24 @@ def test_the_heaviest_parts_start_first() -> None:
     assert [i for p in one for i in p] == list(range(len(weights)))
 
 
-def test_parts_judged_in_any_order_and_grouping_give_the_serial_reviews(
+def test_parts_judged_in_any_order_give_the_serial_reviews(
         throughput_inputs: dict[str, Path], serial_uncached: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """What a worker judges before a part (another series, a later revision, nothing) changes no
-    review: the parts in reverse order, and every posting its own group, give the serial JSON."""
+    """What a worker judged before a part (another series, nothing) changes no review: the parts in
+    reverse order, and every group its own part in reverse order, give the serial JSON. (Within a
+    group the order is the input's: a series' earlier patch judged after a later one would find
+    its run already made for the later one, with the lifetime pairs that one asked for.)"""
     chunks = pool.chunks
 
     def reversed_parts(weights: list[int], groups: list[object], jobs: int) -> list[list[int]]:
         return list(reversed(chunks(weights, groups, jobs)))
 
-    def scattered(weights: list[int], groups: list[object], jobs: int) -> list[list[int]]:
-        return [[i] for i in reversed(range(len(weights)))]
+    def groups_reversed(weights: list[int], groups: list[object], jobs: int) -> list[list[int]]:
+        members: dict[object, list[int]] = {}
+        for i, g in enumerate(groups):
+            members.setdefault(g, []).append(i)
+        return list(reversed(members.values()))
 
-    for how in (reversed_parts, scattered):
+    for how in (reversed_parts, groups_reversed):
         monkeypatch.setattr(pool, "chunks", how)
         for name in ("v2", "2023-slice"):
             assert review_json(throughput_inputs[name], cache=False, jobs=2) == serial_uncached[name], (how, name)
