@@ -48,6 +48,7 @@ from bot.verdict import ModelOutcome, ScenarioFailure, decide
 
 log = logging.getLogger(__name__)
 MAX_RUNS = 32  # model runs a judge keeps (each holds its program and its scenarios' machines)
+MAX_SITEMAPS = 256  # call-site maps a judge keeps, by their diffs' content
 
 
 @dataclass
@@ -81,6 +82,7 @@ class Judge:
         self._pristine: dict[tuple, ModelRun] = {}  # (model, rev, the layers' digests) → its run as made
         self._code_bases: dict[str, tuple[Posting, int] | None] = {}
         self._proposals: dict[str, Posting] = {}  # a reply's msgid → the patch its pasted code is on top of
+        self._sitemaps: dict[str, tuple[Any, list[str]]] = {}  # the diffs' digest → _sites() of them
         self.cache = cache.for_options(options)
         # processes that may explore one model run's scenarios side by side: 1 unless the whole
         # input is one posting on an otherwise idle machine (bot.pipeline decides)
@@ -372,12 +374,26 @@ class Judge:
         """Call sites: the posting's C code mapped to lifetime primitives, and the caller-side pattern
         rules over them (their findings go straight into the review). The map is None when the
         posting has no C code or the analysis failed (then the second value says why)."""
-        sitemap, site_notes = _sites(p)
+        sitemap, site_notes = self._site_map(p)
         review.notes += site_notes
         if sitemap is not None:
             for f in caller_findings(sitemap, p):
                 review.findings.append(self._with_replay(f, p, ""))  # a rule, not a scenario: `check` redoes it
         return sitemap, site_notes[0] if site_notes else ""
+
+    def _site_map(self, p: Posting) -> tuple[Any, list[str]]:
+        """_sites(p), once per content of the posting's diffs (a repost, a patch unchanged in a later
+        revision): the map is made of the diffs alone, and nothing edits it once made."""
+        if not any(fd.path.endswith((".c", ".h")) for fd in p.files):
+            return None, []
+        key = self._code_key(p)
+        hit = self._sitemaps.pop(key, None)
+        if hit is None:
+            hit = _sites(p)
+        self._sitemaps[key] = hit  # most recently used
+        while len(self._sitemaps) > MAX_SITEMAPS:
+            del self._sitemaps[next(iter(self._sitemaps))]
+        return hit[0], list(hit[1])
 
     def models_for(self, p: Posting, review: Review) -> list[ModelSpec]:
         """The models that judge the posting: of those covering a file it changes, the ones whose

@@ -201,8 +201,64 @@ def _looked_up(m: Any, facts: _Facts, entered: set[str]) -> tuple | None:
     looked |= values
     names = facts.names
     return (tuple(sorted((n, facts.fingerprint(n)) for n in own)),
-            tuple(sorted(n for n in looked if n in names and n not in entered)),
-            tuple(sorted(n for n in looked if n not in names and not n.startswith((OWN, SYNTHETIC)))), values)
+            tuple(sorted(looked.intersection(names).difference(entered))),
+            tuple(sorted(n for n in looked.difference(names) if not n.startswith((OWN, SYNTHETIC)))), values)
+
+
+@dataclass
+class SetUp:
+    """What a scenario's machine was left with by its setup and its threads' first steps, and what
+    that run read besides level 1 (its conditions: every function it entered, the threads' own code
+    included, and the names its code could look up)."""
+
+    spec: Any
+    conds: Conditions
+    world: Any  # its initial world, thawed from its frozen form (shared: a machine's init is only frozen)
+    setup: Any  # models.SetupRun (shared: nothing edits one)
+    synthetic: dict[str, Any]  # the `$call:` wrappers its run made in its program
+
+
+MEMO_SETUPS = 256  # level-1 keys
+SETUPS_PER_KEY = 8
+_SETUPS: dict[tuple, list[SetUp]] = {}  # (id(model), scenario text, program data) → most recent first
+
+
+def earlier_set_up(spec: Any, sc: Any, base: Any) -> SetUp | None:
+    """A machine set up before whose run reads, of the scenario's copy of `base`, what it read then:
+    the same level 1 (the model, the scenario, the program's data) and conditions that hold (the
+    argument above: making a machine is the first steps of its exploration). Then the setup and the
+    threads' first steps would leave what they left then."""
+    facts = _facts(base)
+    outside = _named_outside_code(spec.directory)
+    for e in _SETUPS.get((id(spec), _text_of(sc), facts.data), ()):
+        if e.spec is spec and e.conds.threads_hold(facts, outside):
+            return e
+    return None
+
+
+def remember_set_up(spec: Any, sc: Any, base: Any, m: Any) -> None:
+    """What make_machine() left in m, for earlier_set_up() (nothing when it entered a function its
+    program lacks)."""
+    from bot.cmodel.primitives import primitives
+    from bot.cmodel.world import World
+
+    facts = _facts(base)
+    code = m.program.functions
+    ran = _looked_up(m, facts, set(m.setup.ran) | m.obs.ran | {n for n in code if n.startswith(OWN)})
+    if ran is None:
+        return
+    pointers = bool(ran[3] & facts.names) or bool(ran[3] & primitives().keys())
+    conds = Conditions(entered=ran[0], present=ran[1], absent=ran[2],
+                       outside=facts.present_of(_named_outside_code(spec.directory)),
+                       numbering=facts.names_digest if pointers else "", setup=(), setup_present=(), setup_absent=(),
+                       outcome="")
+    key = (id(spec), _text_of(sc), facts.data)
+    if key not in _SETUPS and len(_SETUPS) >= MEMO_SETUPS:
+        _SETUPS.clear()
+    runs = _SETUPS.setdefault(key, [])
+    runs.insert(0, SetUp(spec, conds, World.thaw(m.init.freeze()), m.setup,
+                         {n: f for n, f in code.items() if n.startswith(SYNTHETIC)}))
+    del runs[SETUPS_PER_KEY:]
 
 
 def setup_outcome(m: Any) -> str:
@@ -227,13 +283,19 @@ _OUTCOMES: dict[int, tuple[Any, Any, str]] = {}  # id(a machine's SetupRun) → 
 def _stable(x: Any) -> str:
     """A text of x that is the same in every process, for a digest: its repr when that holds no set
     and no dict (only a set's order follows the strings' hashes, and a dict's repr cannot be told
-    from a set's), else a tuple or list part by part, else repr(_canonical(x)). Each form is tagged
-    and each part's text length-prefixed, so distinct values give distinct texts."""
+    from a set's), else a tuple, list, dict or dataclass part by part, else repr(_canonical(x)).
+    Each form is tagged and each part's text length-prefixed, so distinct values give distinct
+    texts."""
     text = repr(x)
     if "{" not in text and "set(" not in text:
         return "r" + text
     if isinstance(x, (tuple, list)):
         return f"t{type(x).__qualname__}(" + "".join(f"{len(t)}:{t}" for t in map(_stable, x))
+    if type(x) is dict:  # in its order, as _canonical() keeps it
+        return "d" + "".join(f"{len(t)}:{t}" for kv in x.items() for t in map(_stable, kv))
+    if is_dataclass(x) and not isinstance(x, type):
+        return f"o{type(x).__qualname__}(" + "".join(
+            f"{len(t)}:{t}" for f in fields(x) for t in (f.name, _stable(getattr(x, f.name))))
     return "c" + repr(_canonical(x))
 
 
@@ -427,3 +489,15 @@ def _named_outside_code(model_dir: Path) -> frozenset[str]:
         if f.is_file():
             found.update(_IDENT.findall(f.read_text("utf-8", "replace")))
     return frozenset(found)
+
+
+def _offer_set_ups() -> None:
+    """models.make_machine() asks this module for earlier set-up machines (models cannot import it)."""
+    import sys
+
+    from bot.cmodel import models
+
+    models.SET_UPS = sys.modules[__name__]
+
+
+_offer_set_ups()

@@ -161,15 +161,21 @@ def test_a_function_under_a_name_a_run_found_absent_explores_again(tmp_path: Pat
     assert count.n == 1, f"{sc.name} found {conds.absent[0]} absent: now a function, it must be explored again"
 
 
-def test_a_stored_run_that_matches_is_what_exploring_gives() -> None:
-    """Soundness of level 2: wherever a run's conditions hold in another program, exploring that
-    program gives the same result, trace for trace, and the same observations."""
+def _thread_programs() -> list[tuple[models.ModelSpec, models.Bound]]:
+    """Every model's reference program, and each model's program of every patch of threads 1 and 3."""
     programs = [(spec, build_program(spec, [])) for spec in load_models()]
     for n in (1, 3):
         for p in load(str(corpus.thread(n))).postings:
             paths = {fd.path for fd in p.files}
             programs += [(spec, build_program(spec, [p.files])) for spec in load_models()
                          if not p.is_reply and paths & set(spec.files)]
+    return programs
+
+
+def test_a_stored_run_that_matches_is_what_exploring_gives() -> None:
+    """Soundness of level 2: wherever a run's conditions hold in another program, exploring that
+    program gives the same result, trace for trace, and the same observations."""
+    programs = _thread_programs()
     explored = [(spec, bound, _runs(spec, bound)) for spec, bound in programs]
     matched = others = 0
     for spec, bound, runs in explored:
@@ -401,12 +407,17 @@ def test_a_fingerprint_is_the_code_and_the_text_and_place_of_its_lines() -> None
 
 
 def test_stable_texts_tell_values_apart_and_not_set_orders() -> None:
+    from bot.cmodel.machine import Observations
+
     stable = scenario_cache._stable
     a = frozenset(f"name{i}" for i in range(40))
     b = frozenset(sorted(a, reverse=True))
     assert stable((1, a, {"k": a})) == stable((1, b, {"k": b}))
+    assert stable(Observations(notes=set(a))) == stable(Observations(notes=set(b)))
     values = [(1, a), (1, a - {"name3"}), [1, a], (1, frozenset()), (1, {}), (1, {"name1": 1}),
-              (1, {"name1": 2}), ("1", a), (1, (a,)), ((1, a),), (1, "frozenset()"), (1, "{}")]
+              (1, {"name1": 2}), ("1", a), (1, (a,)), ((1, a),), (1, "frozenset()"), (1, "{}"),
+              {"k": a}, {"k": a - {"name3"}}, {"k": {"j": a}}, Observations(notes={"x"}), Observations(notes={"y"}),
+              Observations(ran={"x"})]
     texts = [stable(v) for v in values]
     assert len(set(texts)) == len(values), texts
 
@@ -429,3 +440,77 @@ def test_a_setup_outcome_is_remembered_for_its_machine_only() -> None:
     m2 = models.scenario_machine(spec, bound, sc)
     m2.setup = dataclasses.replace(m2.setup, vars={**m2.setup.vars, "a_new_variable": 1})
     assert scenario_cache.setup_outcome(m2) != out, "and the setup's variables"
+
+
+def _machine_state(m: models.Machine) -> tuple:
+    return (m.init.freeze(), m.setup.ran, m.setup.vars, m.setup.obs, m.obs, list(m.program.functions),
+            m.lock_addrs, m.faults, m.fault_scope, m.table_size)
+
+
+def test_a_machine_set_up_as_before_is_the_machine_set_up_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """make_machine() gives a machine whose setup reads what an earlier one's read that one's state
+    (bot.scenario_cache.earlier_set_up): every such machine, over the programs of threads 1 and 3,
+    is the one set up afresh, and explores alike."""
+    from bot.sim.core import check
+
+    programs = _thread_programs()
+    monkeypatch.setattr(scenario_cache, "_SETUPS", {})
+    found = []
+    real = scenario_cache.earlier_set_up
+
+    def counted(*a: object) -> object:
+        got = real(*a)  # type: ignore[arg-type]
+        found.append(got is not None)
+        return got
+
+    monkeypatch.setattr(scenario_cache, "earlier_set_up", counted)
+    for spec, bound in programs:
+        for sc in spec.scenarios:
+            if not models.scenario_runnable(sc, bound.program):
+                continue
+            try:
+                m = models.scenario_machine(spec, bound, sc)
+            except models.SetupError:
+                continue
+            if not found[-1]:
+                continue
+            saved = scenario_cache._SETUPS
+            monkeypatch.setattr(scenario_cache, "_SETUPS", {})
+            fresh = models.scenario_machine(spec, bound, sc)
+            monkeypatch.setattr(scenario_cache, "_SETUPS", saved)
+            assert _machine_state(m) == _machine_state(fresh), (spec.name, sc.name)
+            if sum(found) % 7 == 1:  # some of them explored too
+                a, b = check(m, 20_000, 10.0), check(fresh, 20_000, 10.0)
+                assert (a.verdict, a.states, a.transitions, a.counterexamples) == \
+                    (b.verdict, b.states, b.transitions, b.counterexamples), (spec.name, sc.name)
+                assert m.obs == fresh.obs
+    assert sum(found) >= 20, (sum(found), len(found))
+
+
+def test_a_setup_is_run_again_when_what_it_read_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A function the setup entered, a name it looked up found absent, the program's data: each
+    changed, the setup runs again; a function nothing of it names changes nothing."""
+    monkeypatch.setattr(scenario_cache, "_SETUPS", {})
+    spec, bound = _v1_07_program()
+    sc, m = next((s, m) for s in spec.scenarios if models.scenario_runnable(s, bound.program)
+                 for m in [models.scenario_machine(spec, bound, s)]
+                 if any(not f.startswith(("scenario:", "$")) for f in m.setup.ran))
+    monkeypatch.setattr(scenario_cache, "_SETUPS", {})
+    assert scenario_cache.earlier_set_up(spec, sc, bound.program) is None
+    models.scenario_machine(spec, bound, sc)
+    assert scenario_cache.earlier_set_up(spec, sc, bound.program) is not None
+    some = next(iter(bound.program.functions.values()))
+    unnamed = _with(bound, {**bound.program.functions, "a_function_nothing_names": some})
+    assert scenario_cache.earlier_set_up(spec, sc, unnamed.program) is not None
+    entered = next(f for f in sorted(m.setup.ran) if not f.startswith(("scenario:", "$")))
+    other = next(f for n, f in bound.program.functions.items() if repr(f) != repr(bound.program.functions[entered]))
+    edited = _with(bound, {**bound.program.functions, entered: other})
+    assert scenario_cache.earlier_set_up(spec, sc, edited.program) is None, f"its setup enters {entered}"
+    data = _with(bound, defines={**bound.program.defines, "SOME_NEW_FLAG": "0x4"})
+    assert scenario_cache.earlier_set_up(spec, sc, data.program) is None, "the program's data is level 1"
+    conds = scenario_cache._SETUPS[next(iter(scenario_cache._SETUPS))][0].conds
+    if conds.absent:
+        named = _with(bound, {**bound.program.functions, conds.absent[0]: some})
+        assert scenario_cache.earlier_set_up(spec, sc, named.program) is None
+    other_sc = next(s for s in spec.scenarios if s is not sc and models.scenario_runnable(s, bound.program))
+    assert scenario_cache.earlier_set_up(spec, other_sc, bound.program) is None, "and the scenario"

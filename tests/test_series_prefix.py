@@ -212,3 +212,107 @@ def test_remembered_layouts_are_what_the_layers_make(monkeypatch: pytest.MonkeyP
                  if load_layout(spec.directory.name) != layout)
     pl.patch_layout(layout, [one, two])
     assert pl.patch_layout(other, [one, two]) == fresh(other, [one, two]) != first
+
+
+def test_remembered_diff_scores_choose_the_same_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """select.choose() scores each (reference, diff) once: the models it chooses for every posting of
+    the threads are those chosen with nothing remembered, and a diff scored against one reference
+    is scored again against another."""
+    import copy
+
+    from bot.cmodel import select
+
+    cases = []
+    for n in (1, 2, 3):
+        postings = load(str(corpus.thread(n))).postings
+        judge = Judge(Options(cache=False), postings)
+        for p in postings:
+            specs = models.through_headers_it_takes(models.models_for({fd.path for fd in p.files}), p.files)
+            if len(specs) > 1:
+                base = judge.base_of(p)
+                paths = {fd.path for fd in p.files}
+                cases.append((specs, [q.files for q in base if {fd.path for fd in q.files} & paths] + [p.files]))
+    assert len(cases) >= 5, len(cases)
+    monkeypatch.setattr(select, "_DIFFS", {})
+    remembered = [[s.name for s in select.choose(specs, layers)] for specs, layers in cases]
+    assert select._DIFFS
+    for (specs, layers), got in zip(cases, remembered):
+        monkeypatch.setattr(select, "_DIFFS", {})
+        assert got == [s.name for s in select.choose(specs, layers)]
+    # one diff, two references of its file: each its own score
+    scored = [(select._key(s, fd.path), fd) for specs, layers in cases for s in specs for fd in layers[-1]
+              if select._has_reference(s, fd.path)]
+    pairs = [(a, b, fd) for a, fd in scored for b, fd2 in scored if fd2 is fd and a != b]
+    monkeypatch.setattr(select, "_DIFFS", {})
+    fresh = {(k, id(fd)): select._diff_score(k, fd) for k, _b, fd in pairs}
+    edited = copy.deepcopy(pairs[0][2])
+    h = next(h for h in edited.hunks if any(ln.tag == "+" for ln in h.lines))
+    h.lines = [type(ln)("+", ln.text, None, ln.new_no) if ln.tag == " " else ln for ln in h.lines]
+    assert select._diff_score(pairs[0][0], edited) == select._diff_score(pairs[0][0], copy.deepcopy(edited))
+    assert any(fresh[(a, id(fd))] != fresh[(b, id(fd))] for a, b, fd in pairs), "no diff scores differently"
+    monkeypatch.setattr(select, "_DIFFS", {})
+    for a, b, fd in pairs:
+        select._diff_score(a, fd)
+        assert select._diff_score(b, fd) == fresh[(b, id(fd))]
+
+
+def test_a_call_site_map_is_made_once_per_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Judge.sites() maps a posting's diffs once per their content: a repost's map is the original's,
+    an edited diff gets its own."""
+    import copy
+
+    from bot import judge as judge_module
+
+    postings = load(str(corpus.thread(1))).postings
+    p = next(q for q in postings if q.subject.startswith("[PATCH 07/12]"))
+    made: list[object] = []
+    real = judge_module._sites
+
+    def counting(q: object) -> object:
+        made.append(q)
+        return real(q)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(judge_module, "_sites", counting)
+    judge = Judge(Options(cache=False), postings)
+    first, _note = judge.sites(p, judge.start(p))
+    repost = copy.deepcopy(p)
+    repost.msgid = "repost@example.org"
+    again, _note = judge.sites(repost, judge.start(repost))
+    assert len(made) == 1 and again is first
+    edited = copy.deepcopy(p)
+    edited.msgid = "edited@example.org"
+    h = next(h for fd in edited.files for h in fd.hunks if any(ln.tag == "+" for ln in h.lines))
+    i = next(i for i, ln in enumerate(h.lines) if ln.tag == "+")
+    ln = h.lines[i]
+    h.lines[i] = type(ln)(ln.tag, ln.text + " call_rcu(&x->rcu, f);", ln.old_no, ln.new_no)
+    other, _note = judge.sites(edited, judge.start(edited))
+    assert len(made) == 2 and other == real(edited)[0] != first
+
+
+def test_a_splice_is_remembered_by_the_diffs_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later revision's equal diff is spliced as before; a diff that says anything else is spliced
+    anew."""
+    import copy
+
+    from bot.cmodel.bind import BindReport
+
+    _msgid, spec, layers = next(b for b in _builds(1) if len(b[2]) > 1)
+    kpath = next(fd.path for fd in layers[-1] if fd.path in spec.references)
+    monkeypatch.setattr(models, "_APPLIED", models._PrefixStates())
+    monkeypatch.setattr(models, "_PREFIXES", models._PrefixStates())
+    first = models._code_under_review(spec, kpath, None, layers, BindReport())
+    spliced: list[int] = []
+    real = models.apply_hunks
+    monkeypatch.setattr(models, "apply_hunks", lambda *a, **k: spliced.append(1) or real(*a, **k))
+    again = copy.deepcopy(layers)
+    assert models._code_under_review(spec, kpath, None, again, BindReport()) == first and not spliced
+    again = copy.deepcopy(layers)  # a diff is never edited once made: an edited one is another diff
+    fd = next(fd for fd in again[-1] if fd.path == kpath)
+    h = fd.hunks[-1]
+    i = next(i for i, ln in enumerate(h.lines) if ln.tag == "+")
+    h.lines[i] = type(h.lines[i])("+", h.lines[i].text + " /* edited */", None, h.lines[i].new_no)
+    got = models._code_under_review(spec, kpath, None, again, BindReport())
+    assert spliced and got != first
+    monkeypatch.setattr(models, "_APPLIED", models._PrefixStates())
+    monkeypatch.setattr(models, "_PREFIXES", models._PrefixStates())
+    assert got == models._code_under_review(spec, kpath, None, again, BindReport())

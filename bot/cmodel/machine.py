@@ -334,7 +334,16 @@ class Machine:
     def _tables(self, fn: str) -> _FnTables:
         """What each instruction of a function is, worked out once per machine (the rules and the
         fault setting are fixed by then): an interleaving point, a choice point, the lock it waits for."""
-        code = self.program.functions[fn].code
+        compiled = self.program.functions[fn]
+        code = compiled.code
+        # Besides the code, all it reads is which called names are functions, the rules, the fault
+        # setting and the file-scope names: the same in every machine of a series' programs.
+        functions = self.program.functions
+        key = (id(compiled), self.faults, self._globals, tuple(i.name in functions for i in code if isinstance(i, CallIns)))
+        hit = _TABLES.get(key)
+        if hit is not None and hit[0] is compiled and hit[1] is self.prims:
+            tabs = self._fns[fn] = hit[2]
+            return tabs
         choice = [self._choice_at(code, pc) for pc in range(len(code))]
         shared = [c or _instr_shared(ins, self.prims, self.program, self._globals) for ins, c in zip(code, choice)]
         locks: list[Primitive | None] = []
@@ -346,6 +355,9 @@ class Machine:
                     rule = None
             locks.append(rule)
         tabs = self._fns[fn] = _FnTables(code, shared, choice, locks)
+        if len(_TABLES) >= MEMO_TABLES:
+            _TABLES.clear()
+        _TABLES[key] = (compiled, self.prims, tabs)
         return tabs
 
     def _is_shared(self, fn: str, pc: int) -> bool:
@@ -914,6 +926,8 @@ class _FnTables(NamedTuple):
     lock: list[Primitive | None]  # the rule of a lock the call waits for (not a trylock)
 
 
+_TABLES: dict[tuple, tuple[Compiled, dict, _FnTables]] = {}  # Machine._tables(), never edited
+MEMO_TABLES = 4096
 _NUMBERS: dict[tuple[str, ...], tuple[dict, list[str], dict[str, int]]] = {}
 MEMO_PROGRAMS = 64
 

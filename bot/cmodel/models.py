@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from bot.cmodel.bind import (
     BindReport,
@@ -436,11 +437,9 @@ def build_program(spec: ModelSpec, layers: list[list[FileDiff]], tree: Tree | No
     from the tree, and the functions the scenarios call that the tree lacks come from the reference.
     Built once per content (a repost, an unchanged patch of a later revision, a base bound again, a
     configuration's build): each caller gets a copy of its own to add to."""
-    from bot.cache import files_digest
-
     if tree is not None and not tree.key:
         return _build_program(spec, layers, tree)
-    key = (id(spec), tuple(files_digest(layer) for layer in layers), tree.key if tree else None)
+    key = (id(spec), tuple(tuple(map(diff_digest, layer)) for layer in layers), tree.key if tree else None)
     hit = _BUILDS.pop(key, None)
     if hit is None or hit[0] is not spec:
         hit = (spec, _build_program(spec, layers, tree))
@@ -607,18 +606,19 @@ def _merge_report(into: BindReport, more: BindReport) -> None:
 class _Prefix:
     spec: ModelSpec
     tree_text: str | None
-    diffs: tuple[FileDiff, ...]  # held, so their ids in the key stay theirs
+    diffs: tuple[FileDiff, ...]  # the first ones applied (the key holds every one's content)
     lines: list[SourceLine]
     report: BindReport  # what applying the diffs reported (never changed), added to a report on reuse
 
 
 class _PrefixStates:
     """A model file after the first k diffs of a series, by (model, file, tree text, the diffs'
-    identities): later patches of the series start from it. Bounded, least recently used first out.
-    What lies under a key is all the file's lines depend on: the model (its reference, which of its
-    files are partial), the tree's text (compared whole), and each diff applied in order."""
+    contents): later patches of the series, and a later revision repeating its earlier patches, start
+    from it. Bounded, least recently used first out. What lies under a key is all the file's lines
+    depend on: the model (its reference, which of its files are partial), the tree's text (compared
+    whole), and each diff applied in order."""
 
-    SIZE = 64
+    SIZE = 256  # a series touching many architectures' files, over its revisions
 
     def __init__(self) -> None:
         self.states: dict[tuple, _Prefix] = {}
@@ -628,15 +628,15 @@ class _PrefixStates:
         """The lines and report put under exactly these diffs (never edited: a caller copies)."""
         key = self._key(spec, kpath, tree_text, diffs)
         hit = self.states.get(key)
-        if (hit is None or hit.spec is not spec or hit.tree_text != tree_text
-                or not all(a is b for a, b in zip(hit.diffs, diffs))):
+        if hit is None or hit.spec is not spec or hit.tree_text != tree_text:
             return None
         self.states[key] = self.states.pop(key)  # most recently used
         return hit.lines, hit.report
 
     @staticmethod
     def _key(spec: ModelSpec, kpath: str, tree_text: str | None, diffs: list[FileDiff]) -> tuple:
-        return (id(spec), kpath, None if tree_text is None else len(tree_text), tuple(id(d) for d in diffs))
+        """By the diffs' content: a later revision of a series repeats its earlier patches' diffs."""
+        return (id(spec), kpath, None if tree_text is None else len(tree_text), tuple(map(diff_digest, diffs)))
 
     def longest(self, spec: ModelSpec, kpath: str, tree_text: str | None,
                 diffs: list[FileDiff]) -> tuple[int, list[SourceLine], BindReport]:
@@ -644,8 +644,7 @@ class _PrefixStates:
         for k in range(len(diffs), 0, -1):
             key = self._key(spec, kpath, tree_text, diffs[:k])
             hit = self.states.get(key)
-            if (hit is not None and hit.spec is spec and hit.tree_text == tree_text
-                    and all(a is b for a, b in zip(hit.diffs, diffs))):
+            if hit is not None and hit.spec is spec and hit.tree_text == tree_text:
                 self.states[key] = self.states.pop(key)  # most recently used
                 return k, hit.lines, hit.report
         return 0, [], BindReport()
@@ -655,6 +654,23 @@ class _PrefixStates:
         self.states[self._key(spec, kpath, tree_text, diffs)] = _Prefix(spec, tree_text, tuple(diffs), lines, report)
         while len(self.states) > self.SIZE:
             del self.states[next(iter(self.states))]
+
+
+_DIGESTS: dict[int, tuple[FileDiff, str]] = {}  # id(a diff) → (it, its digest)
+MEMO_DIGESTS = 8192
+
+
+def diff_digest(fd: FileDiff) -> str:
+    """A hash of everything a file's diff says (bot.cache.files_digest), once per diff: nothing edits
+    a diff once the mail stage made it."""
+    from bot.cache import files_digest
+
+    hit = _DIGESTS.get(id(fd))
+    if hit is None or hit[0] is not fd:
+        if len(_DIGESTS) >= MEMO_DIGESTS:
+            _DIGESTS.clear()
+        hit = _DIGESTS[id(fd)] = (fd, files_digest([fd]))
+    return hit[1]
 
 
 _PREFIXES = _PrefixStates()  # the file after earlier layers: their "+" lines no longer marked as the change
@@ -836,7 +852,18 @@ def scenario_runnable(sc: Scenario, prog: Program) -> bool:
     return all(n in prog.functions for n in sc.needs)
 
 
-def make_machine(spec: ModelSpec, prog: Program, sc: Scenario, cost_as_violation: str = "") -> Machine:
+# bot.scenario_cache, which remembers set-up machines by what their setup read: it imports this
+# module, so it puts itself here when it is loaded (None until then: every machine runs its setup).
+SET_UPS: Any = None
+
+
+def make_machine(spec: ModelSpec, prog: Program, sc: Scenario, cost_as_violation: str = "",
+                 base: Program | None = None) -> Machine:
+    """The scenario's machine, set up: its setup run, its threads at their first shared access.
+    base: the program prog is the scenario's copy of (_scenario_program()); with it, a machine whose
+    setup would read what an earlier one's read starts from what that one left instead
+    (bot.scenario_cache.earlier_set_up, once that module is loaded: SET_UPS)."""
+    memo = SET_UPS if base is not None else None
     rel = spec.rel(sc.file)
     texts = [("setup", -1, sc.setup)] + list(sc.threads)
     for tname, _cpu, code in texts:
@@ -855,6 +882,12 @@ def make_machine(spec: ModelSpec, prog: Program, sc: Scenario, cost_as_violation
     m.fault_scope = frozenset(sc.fail_in)
     for i, lock in enumerate(prog.static_locks):
         m.lock_addrs[lock] = GLOBAL_BASE + i * GLOBAL_SIZE
+    earlier = memo.earlier_set_up(spec, sc, base) if memo is not None else None
+    if earlier is not None:
+        prog.functions.update(earlier.synthetic)  # the wrappers its setup made, as this one's would
+        m.init, m.setup, m.obs = earlier.world, earlier.setup, copy_observations(earlier.setup.obs)
+        m.quiescence = [_quiescence_check(spec, sc.live, earlier.setup.vars, cost_as_violation)]
+        return m
     w = World()
     m.initial_globals(w)
     setup = Thread("setup", "process", 0, [])
@@ -885,8 +918,15 @@ def make_machine(spec: ModelSpec, prog: Program, sc: Scenario, cost_as_violation
         m._settle(w, t, events, violations)
     m.init = w
     m.quiescence = [_quiescence_check(spec, sc.live, vars_, cost_as_violation)]
-    m.setup = SetupRun(setup_ran, vars_, copy.deepcopy(m.obs))
+    m.setup = SetupRun(setup_ran, vars_, copy_observations(m.obs))
+    if memo is not None:
+        memo.remember_set_up(spec, sc, base, m)
     return m
+
+
+def copy_observations(obs: Observations) -> Observations:
+    """Observations of their own (each holds containers of strings)."""
+    return Observations(**{f.name: copy.copy(getattr(obs, f.name)) for f in dataclasses.fields(obs)})
 
 
 @dataclass(frozen=True)
@@ -951,14 +991,29 @@ def cost_counterexample(spec: ModelSpec, bound: Bound, sc: Scenario, cost: str, 
                         budget_seconds: float) -> tuple[Counterexample, Machine] | None:
     """A shortest path to a cost the scenario observed only at its end (no step of its own incurs
     it), so that the statement deciding it can be found like a violation's."""
-    m = make_machine(spec, _scenario_program(bound, sc), sc, cost_as_violation=cost)
+    m = make_machine(spec, _scenario_program(bound, sc), sc, cost_as_violation=cost, base=bound.program)
     res = check(m, budget_states, budget_seconds, stop_at_first=True)
     cx = next((c for c in res.counterexamples if c.violation.attr("cost") == cost), None)
     return (cx, m) if cx is not None else None
+
+
+def _owner_fields(prims: dict) -> list[str]:
+    """The fields through which a freed slab object names its owner, once per set of rules (every
+    end of every exploration asks)."""
+    hit = _OWNER_FIELDS.get(id(prims))
+    if hit is None or hit[0] is not prims:
+        _OWNER_FIELDS.clear()
+        hit = _OWNER_FIELDS[id(prims)] = (prims, sorted({p.params["owner_field"] for p in prims.values()
+                                                         if p.effect == "kmem_free" and p.params.get("owner_field")}))
+    return hit[1]
+
+
+_OWNER_FIELDS: dict[int, tuple[dict, list[str]]] = {}
+
+
 def _slab_leaks(m: Machine, w: World) -> list[Violation]:
     """A slab object a page-table page owns (its split lock) that outlives the page."""
-    fields = sorted({p.params["owner_field"] for p in m.prims.values()
-                     if p.effect == "kmem_free" and p.params.get("owner_field")})
+    fields = _owner_fields(m.prims)
     out = []
     for base, (kind, _size, alive, name, _fb) in w.objects.items():
         if kind != "slab" or not alive:
@@ -982,7 +1037,7 @@ def run_scenario(spec: ModelSpec, bound: Bound, sc: Scenario, budget_states: int
 
 def scenario_machine(spec: ModelSpec, bound: Bound, sc: Scenario) -> Machine:
     """The machine run_scenario explores, set up and not run."""
-    return make_machine(spec, _scenario_program(bound, sc), sc)
+    return make_machine(spec, _scenario_program(bound, sc), sc, base=bound.program)
 
 
 def _scenario_program(bound: Bound, sc: Scenario) -> Program:

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from bot.cmodel.bind import alignment_score, defined_names, reference_lines
-from bot.cmodel.models import ModelSpec, joined_reference
+from bot.cmodel.models import ModelSpec, diff_digest, joined_reference
 from bot.cmodel.program import SourceLine, program_from_text
 from bot.patch import FileDiff, Hunk, HunkLine
 
@@ -80,16 +80,30 @@ def _score(spec: ModelSpec, path: str, layers: Sequence[Sequence[FileDiff]],
     if text is not None:
         others = [_key(r, path) for r in rivals if r is not spec and _has_reference(r, path)]
         return _distinctive_share(_key(spec, path), others, text)
-    lines = _reference(spec, path)
-    has = _defined(spec, path)
-    total = 0.0
-    for layer in layers:
-        for fd in layer:
-            if fd.path == path:
-                total += sum(_aligned(lines, h) or _resembles(_key(spec, path), h) for h in fd.hunks)
-                # a function the hunks bring in anew is one the file they were made against lacks
-                total -= ADDED_BUT_KNOWN * len(_added_definitions(fd) & has)
-    return total
+    key = _key(spec, path)
+    return sum(_diff_score(key, fd) for layer in layers for fd in layer if fd.path == path)
+
+
+_DIFFS: dict[tuple[RefKey, str], float] = {}
+MEMO_DIFFS = 4096
+
+
+def _diff_score(key: RefKey, fd: FileDiff) -> float:
+    """What one diff adds to its file's score against a reference, once per (reference, the diff's
+    content): the earlier patches of a series are scored again for every later one, and a later
+    revision repeats them. The reference's parts decide its lines and what it defines."""
+    memo = (key, diff_digest(fd))
+    hit = _DIFFS.get(memo)
+    if hit is not None:
+        return hit
+    lines = joined_reference(key)  # one list per reference: _aligned() keys on it
+    score = sum(_aligned(lines, h) or _resembles(key, h) for h in fd.hunks)
+    # a function the hunks bring in anew is one the file they were made against lacks
+    score -= ADDED_BUT_KNOWN * len(_added_definitions(fd) & _defined(key))
+    if len(_DIFFS) >= MEMO_DIFFS:
+        _DIFFS.clear()
+    _DIFFS[memo] = score
+    return score
 
 
 ADDED_BUT_KNOWN = 3.0  # what one distinctive aligned line weighs (bot/cmodel/bind.py)
@@ -156,18 +170,13 @@ def _aligned(lines: list[SourceLine], h: Hunk) -> float:
     return score
 
 
-def _defined(spec: ModelSpec, path: str) -> frozenset[str]:
-    key = _key(spec, path)
+def _defined(key: RefKey) -> frozenset[str]:
     return _defined_in(tuple(p for _rel, p in key), key[-1][0])
 
 
 @lru_cache(maxsize=64)
 def _defined_in(paths: tuple[Path, ...], rel: str) -> frozenset[str]:
     return defined_names(_lines_of(paths, rel))
-
-
-def _reference(spec: ModelSpec, path: str) -> list[SourceLine]:
-    return joined_reference(_key(spec, path))  # one list per reference: the memo keys on it
 
 
 @lru_cache(maxsize=64)
