@@ -384,8 +384,8 @@ class Judge:
     def _site_map(self, p: Posting) -> tuple[Any, list[str]]:
         """_sites(p), once per content of the posting's diffs (a repost, a patch unchanged in a later
         revision): the map is made of the diffs alone, and nothing edits it once made."""
-        if not any(fd.path.endswith((".c", ".h")) for fd in p.files):
-            return None, []
+        if not _has_c_code(p):
+            return None, []  # as _sites() says, without the key's digest
         key = self._code_key(p)
         hit = self._sitemaps.pop(key, None)
         if hit is None:
@@ -714,9 +714,13 @@ def _decision_step(decision: Decision | None) -> tuple[int, TraceStep] | None:
                                  decides=True)
 
 
+def _has_c_code(p: Posting) -> bool:
+    return any(fd.path.endswith((".c", ".h")) for fd in p.files)
+
+
 def _sites(p: Posting) -> tuple[Any, list[str]]:
     """The call-site map of the posting's C code (None when it has none)."""
-    if not any(fd.path.endswith((".c", ".h")) for fd in p.files):
+    if not _has_c_code(p):
         return None, []
     try:
         return analyze(p), []
