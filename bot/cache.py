@@ -35,6 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from bot import envstamp
 from bot.safepickle import DataUnpickler
 
 log = logging.getLogger(__name__)
@@ -55,38 +56,31 @@ def default_path() -> Path:
     return Path(base) / "review-bot" / "verdicts.sqlite"
 
 
-@lru_cache(maxsize=1)
-def environment() -> str:
-    """Hash of everything besides the input that can change a verdict."""
+@lru_cache(maxsize=4)
+def environment(stamp_dir: Path | None = None) -> str:
+    """Hash of everything besides the input that can change a verdict. With stamp_dir (the cache's
+    directory) the files' digests are kept there between processes (bot.envstamp): the same hash,
+    without reading the ~240 files that did not change."""
     from bot import __version__
     from bot.paths import models_dir, rules_dir
 
     h = hashlib.sha256(f"schema {SCHEMA}\0version {__version__}\0python {sys.version}\0".encode())
     pkg = Path(__file__).resolve().parent
-    for root, suffix in ((pkg, ".py"), (rules_dir(), ""), (models_dir(), "")):
-        for rel, path in _files(root, suffix):
-            h.update(f"{rel}\0".encode())
-            with open(path, "rb") as f:
-                h.update(f.read())
+    names, paths = [], []
+    for label, root, suffix in (("bot", pkg, ".py"), ("rules", rules_dir(), ""), ("models", models_dir(), "")):
+        for rel, path in envstamp.files(root, suffix):
+            names.append(f"{label}/{rel}")
+            paths.append(path)
+    for name, d in zip(names, envstamp.digests(paths, stamp_dir)):
+        h.update(f"{name}\0".encode())
+        h.update(d)
     for mod in ("tree_sitter", "tree_sitter_c"):  # the C parser decides what the code compiles to
         spec = importlib.util.find_spec(mod)
         for loc in (spec.submodule_search_locations or []) if spec else []:
-            for rel, path in _files(Path(loc), ""):
+            for rel, path in envstamp.files(Path(loc), ""):
                 st = os.stat(path)
                 h.update(f"{mod}/{rel}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
     return h.hexdigest()
-
-
-def _files(root: Path, suffix: str) -> list[tuple[str, str]]:
-    """(relative path, path) of every file under root whose name ends with suffix, sorted."""
-    out = []
-    for d, dirs, names in os.walk(root):
-        dirs[:] = [x for x in dirs if x != "__pycache__"]
-        for n in names:
-            if n.endswith(suffix):
-                path = os.path.join(d, n)
-                out.append((os.path.relpath(path, root), path))
-    return sorted(out)
 
 
 def digest(obj: Any) -> str:
@@ -173,10 +167,10 @@ def options_digest(options: Any) -> str:
 
 # ---- reading entries back safely -------------------------------------------------------------
 
-def _load(blob: bytes) -> Any:
+def _load(blob: bytes, unpickler: type[DataUnpickler] = DataUnpickler) -> Any:
     if len(blob) > MAX_BLOB:
         raise pickle.UnpicklingError("entry too large")
-    return DataUnpickler(io.BytesIO(blob)).load()
+    return unpickler(io.BytesIO(blob)).load()
 
 
 # ---- the store ---------------------------------------------------------------------------------
@@ -186,7 +180,7 @@ class VerdictCache:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.env = environment()
+        self.env = environment(path.parent)
         self.hits = 0
         self.misses = 0
         self.db: sqlite3.Connection | None = None
@@ -249,7 +243,10 @@ class VerdictCache:
     def get(self, kind: str, key: str) -> Any | None:
         return self.get_many(kind, [key])[0]
 
-    def get_many(self, kind: str, keys: list[str]) -> list[Any | None]:
+    def get_many(self, kind: str, keys: list[str],
+                 unpickler: type[DataUnpickler] = DataUnpickler) -> list[Any | None]:
+        """The entries under keys (None: absent or unreadable); unpickler: what may be built besides
+        bot's dataclasses (a DataUnpickler with more in ALSO)."""
         out: list[Any | None] = [None] * len(keys)
         if self.db is None or not keys:
             return out
@@ -270,7 +267,7 @@ class VerdictCache:
             if blob is None:
                 continue
             try:
-                out[i] = _load(blob)
+                out[i] = _load(blob, unpickler)
                 used.append(fk)
             except Exception as e:  # noqa: BLE001 - any unreadable entry is a miss, and is overwritten
                 log.info("verdict cache entry unreadable (%s): judging again", e)
@@ -364,17 +361,28 @@ class VerdictCache:
 
 
 _OPEN: dict[tuple[int, str], VerdictCache] = {}
+_CURRENT: dict[int, VerdictCache | None] = {}  # pid → what its latest for_options() returned
 
 
 def for_options(options: Any) -> VerdictCache | None:
     """The cache the options ask for (None with --no-cache), one connection per process."""
+    pid = os.getpid()
     if not getattr(options, "cache", True):
+        _CURRENT[pid] = None
         return None
     path = Path(getattr(options, "cache_path", "") or default_path())
-    key = (os.getpid(), str(path))
+    key = (pid, str(path))
     if key not in _OPEN:
         _OPEN[key] = VerdictCache(path)
+    _CURRENT[pid] = _OPEN[key]
     return _OPEN[key]
+
+
+def current() -> VerdictCache | None:
+    """The cache this process's latest for_options() returned (None: none, or --no-cache): where
+    what the judging computes by content alone (parsed C) is kept too. A forked worker has none
+    until it asks for one itself (a connection is never used across a fork)."""
+    return _CURRENT.get(os.getpid())
 
 
 # ---- reviews ------------------------------------------------------------------------------------

@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
     common = _common(argparse.SUPPRESS)  # SUPPRESS: a subcommand's default must not undo a global --debug
 
-    from bot.fetch import DEFAULT_LORE
+    from bot.paths import DEFAULT_LORE
 
     check = sub.add_parser(
         "check",

@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.fetch import DEFAULT_LORE, FetchError, message_url, split_target
+from bot.paths import DEFAULT_LORE
 
 PROG = "review-bot"
 _UNPRINTABLE = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}  # controls, format (bidi), unassigned, separators
@@ -84,6 +84,8 @@ def _target(msgid: str, lore_url: str) -> tuple[str, str]:
 
     The bare Message-ID when it reads back as itself; else its lore URL (a "/" or a blank in the
     id is percent-encoded there); a Message-ID starting with "-" is written <id>, which is the same."""
+    from bot.fetch import FetchError, message_url, split_target  # not for a check of stdin
+
     if not msgid or msgid.startswith("nomsgid-"):
         return "", "the patch has no Message-ID to fetch it by"
     base = lore_url.rstrip("/")
@@ -119,7 +121,6 @@ def replay_commands(origin: Origin, msgid: str, commit: str | None, scenario: st
     verb = ["explore"] if scenario else ["check"]
     tail = _opt("--scenario", scenario) if scenario else []
     lore_url = origin.lore_url if origin.kind == "lore" else DEFAULT_LORE
-    public = lore_form(verb, msgid, tail, lore_url, bool(tree))
     if origin.kind == "git" and commit:
         git = _checked([PROG, *verb, "--git", f"{commit}^..{commit}", *tail], {"commit": commit})
         return git, git  # run from the repository, which is also the tree
@@ -132,8 +133,9 @@ def replay_commands(origin: Origin, msgid: str, commit: str | None, scenario: st
                 argv += _opt("--tree", tree)
             local = _checked(argv, {"mbox path": origin.path, "Message-ID": msgid,
                                     "tree path": tree or ""})
-        return local, public
+        return local, lore_form(verb, msgid, tail, lore_url, bool(tree))
     if origin.kind == "lore":
+        public = lore_form(verb, msgid, tail, lore_url, bool(tree))
         return public, public
     if origin.kind == "stdin":
         why = ("no command is printed: the patch came on standard input, which a command cannot read "

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from bot import __version__
+from bot.paths import DEFAULT_LORE
 
 if TYPE_CHECKING:  # requests, ssl, socket, mailbox are imported where used: most commands use none of them
     import requests
 
-DEFAULT_LORE = "https://lore.kernel.org/all"
 MAX_COMPRESSED = 64 << 20  # a whole busy thread is a few MB; refuse anything absurd
 MAX_MBOX = 128 << 20  # the largest lore threads are tens of MB; the thread is parsed in memory
 TIMEOUT = (10.0, 120.0)  # connect, read (each a limit per socket operation, so no bound on a whole answer)

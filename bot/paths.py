@@ -1,10 +1,13 @@
-"""Where rules/ and models/ are: the checkout's directories, or the copies installed with the package."""
+"""Where rules/ and models/ are: the checkout's directories, or the copies installed with the package;
+and the public inbox threads are fetched from unless the user names another."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 _PKG = Path(__file__).resolve().parent
+# here, not in bot.fetch: the commands and the parser name it, and most commands never fetch
+DEFAULT_LORE = "https://lore.kernel.org/all"
 
 
 def _find(name: str) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from bot.cmodel import unitstore
 from bot.cmodel.compile import Compiled, compile_function
 from bot.cmodel.cparse import CFunction, CUnit, parse_expr_text, parse_unit
 from bot.cmodel.layout import Layout, load_layout
@@ -83,13 +84,19 @@ MEMO_FUNCTIONS = 2048
 MEMO_CODE = 512  # instructions
 
 
+def read_only_unit(text: str) -> CUnit:
+    """text parsed, without the per-line provenance program_from_text() makes: the memo's own unit
+    where it has one, which the caller must not edit."""
+    return _parsed(text) if len(text) <= MEMO_TEXT else parse_unit(text)
+
+
 def _parse(text: str) -> CUnit:
     return _fresh(_parsed(text)) if len(text) <= MEMO_TEXT else parse_unit(text)
 
 
 @lru_cache(maxsize=MEMO_TEXTS)
 def _parsed(text: str) -> CUnit:
-    return parse_unit(text)
+    return unitstore.parsed(text)  # another process's parse of the same text, when it has one
 
 
 def _fresh(unit: CUnit) -> CUnit:

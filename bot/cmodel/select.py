@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bot.cmodel.bind import alignment_score, defined_names, reference_lines
 from bot.cmodel.models import ModelSpec, diff_digest, joined_reference
-from bot.cmodel.program import SourceLine, program_from_text
+from bot.cmodel.program import SourceLine, read_only_unit
 from bot.patch import FileDiff, Hunk, HunkLine
 
 TreeReader = Callable[[str], "str | None"]
@@ -123,7 +123,7 @@ def _resembles(key: RefKey, h: Hunk) -> float:
 
 def _bodies(text: str) -> dict[str, frozenset[str]]:
     """The names each function or function-like macro of text uses, its own name and parameters aside."""
-    unit, _lines = program_from_text(text)
+    unit = read_only_unit(text)  # only its functions' names, parameters and lines are read
     rows = text.split("\n")
     out = {}
     for name, fn in {**unit.functions, **unit.macro_functions}.items():

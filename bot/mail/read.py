@@ -8,7 +8,6 @@ hard cap checked while streaming, so hostile input costs bounded memory and time
 from __future__ import annotations
 
 import bz2
-import gzip
 import lzma
 import re
 import sys
@@ -89,6 +88,8 @@ def _open_stream(raw: BinaryIO) -> tuple[BinaryIO, _Counting | None, bytes]:
     head = raw.read(6)
     rest = _Prefixed(head, raw)
     if head.startswith(b"\x1f\x8b"):
+        import gzip  # not for plain mail (bz2 and lzma come with shutil anyway)
+
         c = _Counting(rest)
         return gzip.GzipFile(fileobj=c, mode="rb"), c, head  # type: ignore[arg-type]
     if head.startswith(b"\xfd7zXZ\x00"):
