@@ -3,11 +3,14 @@ the table written by one process is read back by the next."""
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import marshal
 import subprocess
 import sys
+import typing
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -93,3 +96,47 @@ def test_unreadable_table_is_compiled_again(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-c", "import bot.findings; print(bot.findings.Finding.__init__)"],
                          env=env, capture_output=True, text=True, check=True, cwd=cwd)
     assert "Finding.__init__" in res.stdout and marshal.loads(table.read_bytes())
+
+
+_NODE = '''
+from __future__ import annotations
+from typing import NamedTuple
+
+class Node(NamedTuple):
+    kind: str
+    left: Node | None
+    items: list[tuple[int, str]]
+'''
+
+
+def _node(name: str) -> type:
+    ns: dict = {"__name__": name}
+    exec(compile(_NODE, f"<{name}>", "exec", dont_inherit=True), ns)  # as a module of that name runs it
+    return ns["Node"]
+
+
+def _node_code(cls: type) -> tuple:
+    def key(c: Any) -> tuple:
+        return (c.co_code, c.co_consts, c.co_names, c.co_varnames, c.co_flags, c.co_filename)
+    return (key(cls.__new__.__code__),
+            tuple((n, key(t.__forward_code__)) for n, t in cls.__annotations__.items()))
+
+
+def test_a_namedtuple_of_ours_is_compiled_as_without_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert getattr(typing, "compile", None) is classcode._compile
+    assert getattr(collections, "eval", None) is classcode._eval
+    ours = _node("bot.node_for_the_test")
+    assert "\0eval\0Node | None" in classcode._used and any("_tuple_new" in k for k in classcode._used)
+    assert _node_code(_node("bot.node_for_the_test")) == _node_code(ours)
+    monkeypatch.delattr(typing, "compile")  # the builtins, as without bot.classcode
+    monkeypatch.delattr(collections, "eval")
+    assert _node_code(_node("bot.node_for_the_test")) == _node_code(ours)
+    n = ours("k", None, [(1, "a")])
+    assert (n.kind, n.left, n.items, n._replace(kind="j")[0]) == ("k", None, [(1, "a")], "j")
+
+
+def test_another_modules_namedtuple_is_not_kept() -> None:
+    class Elsewhere(NamedTuple):  # this test module's own: compiled as without the table
+        only_here_annotation: "OnlyHereType"  # noqa: F821
+
+    assert not any("OnlyHereType" in k or "only_here_annotation" in k for k in classcode._codes)
