@@ -25,13 +25,13 @@ import atexit
 import builtins
 import collections
 import dataclasses
-import importlib.util
 import marshal
-import os
 import sys
 import typing
 from types import CodeType
 from typing import Any
+
+from bot.sidefile import beside_bytecode, write_quietly
 
 MAX_ENTRIES = 4000  # past this (sources of older code piling up), only this process's are kept
 _codes: dict[str, CodeType] = {}
@@ -40,11 +40,7 @@ _state: dict[str, Any] = {"path": None, "new": False}
 
 
 def _path() -> str | None:
-    tag = sys.implementation.cache_tag
-    if tag is None:
-        return None
-    pyc = importlib.util.cache_from_source(__file__)  # bot/__pycache__/classcode.<tag>.pyc
-    return os.path.join(os.path.dirname(pyc), f"dataclass-methods.{tag}.marshal")
+    return beside_bytecode(__file__, "dataclass-methods.{tag}.marshal")
 
 
 def _code(source: str, mode: str) -> CodeType:
@@ -108,17 +104,7 @@ def _save() -> None:
     if not _state["new"] or path is None or sys.dont_write_bytecode:
         return
     keep = _codes if len(_codes) <= MAX_ENTRIES else {s: _codes[s] for s in _used}
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(marshal.dumps(keep))
-        os.replace(tmp, path)
-    except OSError:  # not writable: as Python itself does with bytecode, go on without
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    write_quietly(path, marshal.dumps(keep))
 
 
 def install() -> None:

@@ -19,6 +19,8 @@ import os
 import time
 from pathlib import Path
 
+from bot.sidefile import write_quietly
+
 STAMP = "environment.stamp"
 MAGIC = "review-bot environment stamp 1"
 SETTLED_NS = 2_000_000_000  # ctime and mtime this much older than the stamp: past any clock tick
@@ -108,14 +110,4 @@ def _read(path: Path) -> dict[str, tuple[Stat, bytes]]:
 def _write(path: Path, entries: dict[str, tuple[Stat, bytes]]) -> None:
     """The stamp, written whole under a temporary name and renamed; not at all where it cannot be."""
     text = "".join(f"{' '.join(map(str, stat))} {digest.hex()} {p}\n" for p, (stat, digest) in entries.items())
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(f"{MAGIC}\n{text}")
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    write_quietly(path, f"{MAGIC}\n{text}".encode())

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import _sre
 import atexit
-import importlib.util
 import marshal
-import os
 import re
 import sys
 from typing import Any
+
+from bot.sidefile import beside_bytecode, write_quietly
 
 MAX_ENTRIES = 2000  # past this (patterns of older code piling up), only this process's are kept
 MAX_DEPTH = 4  # re.compile() or re.match() → re._compile → the compiler: the caller is 3 frames up
@@ -33,11 +33,7 @@ _state: dict[str, Any] = {"path": None, "new": False}
 
 
 def _path() -> str | None:
-    tag = sys.implementation.cache_tag
-    if tag is None:
-        return None
-    pyc = importlib.util.cache_from_source(__file__)
-    return os.path.join(os.path.dirname(pyc), f"patterns.{tag}.{_sre.MAGIC}.marshal")
+    return beside_bytecode(__file__, f"patterns.{{tag}}.{_sre.MAGIC}.marshal")
 
 
 class _Recorder:
@@ -104,17 +100,7 @@ def _save() -> None:
     if not _state["new"] or path is None or sys.dont_write_bytecode:
         return
     keep = _table if len(_table) <= MAX_ENTRIES else {k: _table[k] for k in _used}
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(marshal.dumps((sys.version, keep)))
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    write_quietly(path, marshal.dumps((sys.version, keep)))
 
 
 def install() -> None:
