@@ -9,6 +9,7 @@ review is looked up in the verdict cache first (bot/cache.py), the others are ju
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -95,10 +96,19 @@ def _judge(postings: list[Posting], context: list[Posting], options: Options,
     # One posting (a b4 hook's, a CI job's) on a machine with cores to spare: its scenarios are
     # what runs side by side instead
     scenario_jobs = pool.idle_jobs(options) if jobs == 1 and len(postings) == 1 else 1
+    threshold = gc.get_threshold()
+    gc.set_threshold(JUDGING_GC_YOUNG, *threshold[1:])  # the workers inherit it at fork
     try:
         return pool.run(_review_part, (postings, context, options, scenario_jobs), parts, jobs, on_review)
     finally:
+        gc.set_threshold(*threshold)
         _JUDGE.clear()  # the serial path ran in this process: drop what its judge holds
+
+
+# Judging makes and keeps many objects that hold no cycle (programs, machines, states, findings):
+# at the default young threshold the collector walks them again every few thousand allocations,
+# for the few cycles a review leaves (freed when it next runs, a bounded number of objects later).
+JUDGING_GC_YOUNG = 500_000
 
 
 # What judging a posting costs, roughly, for the pool's balance: measured on the 2023 year, a posting

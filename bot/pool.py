@@ -10,6 +10,7 @@ bounds what its caches hold; below MIN_PARALLEL postings everything runs in-proc
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -117,6 +118,9 @@ def _worker_init() -> None:
     # parent's own SIGTERM handling is not the worker's, which just ends when the pool ends it
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # What the worker inherits (the postings, rules, models) is never garbage here: the collector
+    # leaves it alone, so its passes are short and never write to (copy) the parent's pages
+    gc.freeze()
 
 
 def _run_part(job: tuple[int, list[int]]) -> tuple[int, list[Any]]:

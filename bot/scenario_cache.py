@@ -476,15 +476,25 @@ def _line_of(ins: Any) -> int | None:
 
 @lru_cache(maxsize=8)
 def _named_outside_code(model_dir: Path) -> frozenset[str]:
-    """Every identifier of what the interpreter reads besides the code (the primitives, which may
-    run a function they name as a callback; the layouts; the model's model.toml) and of the
-    interpreter's source."""
-    from bot.paths import models_dir, rules_dir
+    """Every identifier of what the interpreter reads besides the code: the values of the
+    primitives' parameters (a primitive may run a function it names there, a hook or a callback),
+    the layouts, the model's model.toml, and the interpreter's source. A primitive's own name is
+    not among them: whether it is a function is asked only when code being run calls it or takes
+    it as a value, which the run's names (present, absent) already hold. So a patch that defines
+    an unrelated primitive's name as a function (the ptdesc conversion's pagetable_alloc) leaves
+    every run that never names it looked up."""
+    from bot.cmodel.primitives import primitives
+    from bot.paths import models_dir
 
     pkg = Path(__file__).resolve().parent
-    files = [rules_dir() / "primitives.toml", *(models_dir() / "common").glob("*.toml"), Path(model_dir) / "model.toml"]
-    files += [f for d in ("cmodel", "sim") for f in (pkg / d).glob("*.py")]
     found: set[str] = set()
+    for prim in primitives().values():
+        for value in prim.params.values():
+            for text in (value if isinstance(value, tuple) else (value,)):
+                if isinstance(text, str):
+                    found.update(_IDENT.findall(text))
+    files = [*(models_dir() / "common").glob("*.toml"), Path(model_dir) / "model.toml"]
+    files += [f for d in ("cmodel", "sim") for f in (pkg / d).glob("*.py")]
     for f in files:
         if f.is_file():
             found.update(_IDENT.findall(f.read_text("utf-8", "replace")))

@@ -161,6 +161,31 @@ def test_a_function_under_a_name_a_run_found_absent_explores_again(tmp_path: Pat
     assert count.n == 1, f"{sc.name} found {conds.absent[0]} absent: now a function, it must be explored again"
 
 
+def test_a_function_under_a_primitive_name_only_counts_where_code_names_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A patch that defines a primitive's name as a function (the ptdesc conversion defined
+    pagetable_alloc) leaves a run whose code never names it looked up; a run that calls it is
+    explored again."""
+    from bot.cmodel.primitives import primitives
+
+    spec, bound = _v1_07_program()
+    runs = _runs(spec, bound)
+    outside = scenario_cache._named_outside_code(spec.directory)
+    sc, _res, m, conds = next(r for r in runs.values() if r[3] is not None and not r[3].numbering)
+    named = set(conds.present) | set(conds.absent) | {n for n, _ in conds.entered + conds.setup}
+    unnamed = next(p for p in sorted(primitives()) if p not in named and p not in bound.program.functions
+                   and p not in outside)
+    called = next(n for n in conds.absent if n in primitives())
+    vc = cache.VerdictCache(tmp_path / "verdicts.sqlite")
+    scenario_cache.run_scenario(spec, bound, sc, 20_000, 10.0, vc)
+    some = next(iter(bound.program.functions.values()))
+    count = _Explorations(monkeypatch)
+    scenario_cache.run_scenario(spec, _with(bound, {**bound.program.functions, unnamed: some}), sc, 20_000, 10.0, vc)
+    assert count.n == 0, f"{sc.name} never names {unnamed}: a function under that name changes nothing it ran"
+    scenario_cache.run_scenario(spec, _with(bound, {**bound.program.functions, called: some}), sc, 20_000, 10.0, vc)
+    assert count.n == 1, f"{sc.name} calls the primitive {called}: as a function it must be explored again"
+
+
 def _thread_programs() -> list[tuple[models.ModelSpec, models.Bound]]:
     """Every model's reference program, and each model's program of every patch of threads 1 and 3."""
     programs = [(spec, build_program(spec, [])) for spec in load_models()]

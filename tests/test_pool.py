@@ -175,3 +175,22 @@ def test_one_posting_runs_its_scenarios_side_by_side_only_when_asked(monkeypatch
     for load_avg, jobs, want in ((0.0, 0, 1), (0.2, 1, 1), (3.0, 2, 2), (0.0, 3, 3)):
         monkeypatch.setattr(os, "getloadavg", lambda load_avg=load_avg: (load_avg, load_avg, load_avg))
         assert pool.idle_jobs(Options(jobs=jobs)) == want, (load_avg, jobs)
+
+
+def test_judging_raises_the_collector_threshold_and_puts_it_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from bot import pipeline
+
+    seen: list[int] = []
+    real = pool.run
+
+    def run(*a: object, **k: object) -> object:
+        seen.append(gc.get_threshold()[0])
+        return real(*a, **k)
+
+    monkeypatch.setattr(pool, "run", run)
+    before = gc.get_threshold()
+    res = load(str(Path(__file__).parent.parent / "examples" / "rcu-head-shared.patch"))
+    review_postings(res.postings, Options(cache=False, jobs=1), context=res.postings)
+    assert seen == [pipeline.JUDGING_GC_YOUNG] and gc.get_threshold() == before
