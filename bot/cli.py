@@ -31,6 +31,8 @@ EXPLORE_FORMATS = ("text", "json")
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_NOT_JUDGED = 0, 1, 2, 3
 # Allocations between two young-generation collections. A review allocates millions of short-lived
 # tuples and dicts that hold no cycles: at Python's 700, collecting them was ~5% of a one-patch check.
+# This is the command's own setting (the mail parse, the report); judging raises it further while it
+# runs (bot.pipeline.JUDGING_GC_YOUNG), in-process callers included.
 GC_YOUNG = 20_000
 EXIT_CODES = (
     "Exit codes: 0 every relevant patch judged and clean (or nothing relevant), 1 at least one "

@@ -97,7 +97,7 @@ def _judge(postings: list[Posting], context: list[Posting], options: Options,
     # what runs side by side instead
     scenario_jobs = pool.idle_jobs(options) if jobs == 1 and len(postings) == 1 else 1
     threshold = gc.get_threshold()
-    gc.set_threshold(JUDGING_GC_YOUNG, *threshold[1:])  # the workers inherit it at fork
+    gc.set_threshold(max(JUDGING_GC_YOUNG, threshold[0]), *threshold[1:])  # the workers inherit it at fork
     try:
         return pool.run(_review_part, (postings, context, options, scenario_jobs), parts, jobs, on_review)
     finally:
