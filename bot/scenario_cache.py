@@ -1,7 +1,7 @@
 """Scenario explorations looked up by the code they actually ran, in two levels.
 
-Level 1 (the lookup key) is what a scenario's exploration reads besides function bodies: the model,
-the scenario's text (its code, parameters, live tables, fault scope), the budgets, and the
+Level 1 (the lookup key) is what a scenario's exploration reads besides function bodies: the model
+(an architecture's instance's runs go under its model's name: models.explored_as), the scenario's text (its code, parameters, live tables, fault scope), the budgets, and the
 program's data (defines, constants, types, globals, static locks, parameters, notes, layout).
 Under one such key lie the runs made so far, each with the conditions its result holds under
 (level 2): the fingerprint of every function it entered (while setting up, too), the names its
@@ -148,10 +148,13 @@ def _fresh_machine(spec: Any, bound: Any, sc: Any) -> Any:
 
 
 def scenario_key(spec: Any, bound: Any, sc: Any, budget_states: int, budget_seconds: float) -> str:
-    """Level 1: what the exploration reads besides the program's functions."""
+    """Level 1: what the exploration reads besides the program's functions (of the model, what a
+    machine reads: an architecture's instance's runs are its model's, models.explored_as)."""
+    from bot.cmodel.models import explored_as
+
     facts = _facts(bound.program)
     h = hashlib.sha256()
-    for part in (spec.name, _text_of(sc), f"{budget_states}\0{budget_seconds!r}", facts.data):
+    for part in (explored_as(spec), _text_of(sc), f"{budget_states}\0{budget_seconds!r}", facts.data):
         h.update(part.encode("utf-8", "surrogatepass") + b"\0")
     return h.hexdigest()
 

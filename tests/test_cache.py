@@ -207,7 +207,7 @@ def test_a_stored_run_that_matches_is_what_exploring_gives() -> None:
         facts = scenario_cache._facts(bound.program)
         outside = scenario_cache._named_outside_code(spec.directory)
         for other_spec, other, stored in explored:
-            if other_spec.name != spec.name:
+            if models.explored_as(other_spec) != models.explored_as(spec):
                 continue
             for name, (_sc, res, m, conds) in stored.items():
                 if conds is None or not conds.threads_hold(facts, outside):
@@ -221,6 +221,67 @@ def test_a_stored_run_that_matches_is_what_exploring_gives() -> None:
                 matched += 1
                 others += other is not bound
     assert others >= 20, (matched, others)
+
+
+def test_an_architectures_instance_explores_a_program_as_its_model_does() -> None:
+    """An instance differs from its model only in what its program is built from
+    (models.INSTANCE_FIELDS): given one program, every scenario explores alike, trace for trace, so
+    their runs go under one name (models.explored_as) and the program alone tells them apart."""
+    import dataclasses
+
+    wild = [s for s in load_models() if any(models.WILDCARD in f for f in s.reads)]
+    assert {"generic-page-table", "ptdesc-dtor-in-tlb-remove-table"} <= {s.name for s in wild}
+    for spec in wild:
+        inst = models.instance(spec, "csky")
+        differ = {f.name for f in dataclasses.fields(spec) if getattr(spec, f.name) != getattr(inst, f.name)}
+        assert "name" in differ and differ <= models.INSTANCE_FIELDS, (spec.name, differ)
+        assert models.explored_as(inst) == models.explored_as(spec) == spec.name
+    compared = 0
+    for spec in (s for s in wild if s.name in ("generic-page-table", "ptdesc-dtor-in-tlb-remove-table")):
+        bound = build_program(spec, [])
+        inst = models.instance(spec, "csky")
+        for name, (sc, res, m, _conds) in _runs(spec, bound).items():
+            own, om = models.run_scenario(inst, bound, sc, 20_000, 10.0)
+            assert (own.verdict, own.states, own.transitions, own.reason, own.counterexamples) == \
+                (res.verdict, res.states, res.transitions, res.reason, res.counterexamples), (spec.name, name)
+            assert om.obs == m.obs and om.setup.obs == m.setup.obs, (spec.name, name)
+            assert scenario_cache.scenario_key(inst, bound, sc, 20_000, 10.0) == \
+                scenario_cache.scenario_key(spec, bound, sc, 20_000, 10.0)
+            compared += 1
+    assert compared >= 10, compared
+
+
+def test_two_architectures_built_alike_explore_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two instances of a model share a run where their programs agree on what it entered. Built
+    from the references alone, they agree everywhere; with the same change to each one's
+    asm/pgalloc.h, a run that enters the changed hook explores again (a trace quotes its lines under
+    each architecture's path), and the others are looked up."""
+    from bot.mail.diff import parse_diff
+    from tests.test_judgement_today import synthetic
+
+    spec = models.find_model("ptdesc-dtor-in-tlb-remove-table")
+    assert spec is not None
+    one, two = models.instance(spec, "riscv"), models.instance(spec, "arm")  # one configuration
+    diff = synthetic("riscv-pte-free-tlb-by-table.diff")
+    vc = cache.VerdictCache(tmp_path / "verdicts.sqlite")
+    count = _Explorations(monkeypatch)
+    for layers in ([], [parse_diff(diff)]):
+        first = build_program(one, layers)
+        second = build_program(two, [parse_diff(diff.replace("arch/riscv/", "arch/arm/"))] if layers else [])
+        runs = _runs(spec, first)
+        for sc, _res, _m, _c in runs.values():
+            scenario_cache.run_scenario(one, first, sc, 20_000, 10.0, vc)
+        count.n = shared = 0
+        for sc, res, m, _c in runs.values():
+            before = count.n
+            got, _ = scenario_cache.run_scenario(two, second, sc, 20_000, 10.0, vc)
+            own = any(sl.file.startswith("arch/") for fn in m.obs.ran | m.setup.ran
+                      for sl in second.program.origin.get(fn) or ())
+            assert count.n == before + own, (sc.name, own)
+            shared += not own
+            if not own:
+                assert (got.verdict, got.states, got.counterexamples) == (res.verdict, res.states, res.counterexamples)
+        assert 0 < shared <= len(runs) and (shared < len(runs)) == bool(layers), (shared, len(runs))
 
 
 def test_environment_covers_rules_models_and_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

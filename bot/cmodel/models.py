@@ -273,8 +273,21 @@ _INSTANCES: dict[tuple[str, str], ModelSpec] = {}
 MAX_INSTANCES = 256
 
 
+# What instance() changes of a model: only what its program is built from. A machine reads none of
+# these (make_machine reads the model's directory, fragment sizes and reuse), so an instance given a
+# program explores it as its model would: explored_as() names them alike.
+INSTANCE_FIELDS = frozenset({"name", "files", "references", "reference_parts", "partial", "headers", "config"})
+
+
+def explored_as(spec: ModelSpec) -> str:
+    """The name a model's explorations go under: an architecture's instance's is its model's, since
+    what tells their runs apart is the program each is built to (the scenario cache keys on it)."""
+    return spec.name.partition("@")[0]
+
+
 def instance(spec: ModelSpec, fill: str) -> ModelSpec:
-    """The model with its wildcard files made for one architecture (same sources, same scenarios)."""
+    """The model with its wildcard files made for one architecture (same sources, same scenarios);
+    it differs from the model in INSTANCE_FIELDS alone."""
     def sub(path: str) -> str:
         return path.replace(WILDCARD, fill)
     key = (spec.name, fill)
